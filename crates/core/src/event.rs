@@ -1,0 +1,122 @@
+//! The event interface the engine evaluates against, and a dense record type.
+
+use crate::schema::FieldId;
+use crate::value::Value;
+
+/// One event, as the engine sees it: field values looked up by id.
+///
+/// Implementations borrow their strings from the input where they can; the
+/// engine never needs an event to own its data.
+pub trait Event {
+    /// The value of `field`, or [`Value::Null`] when the event does not have it.
+    fn get(&self, field: FieldId) -> Value<'_>;
+
+    /// Calls `f` for every field the event has, known to the schema or not
+    /// (for `SELECT *` and `TEXT SEARCH`).
+    fn for_each(&self, f: &mut dyn FnMut(FieldRef<'_>, &Value<'_>));
+}
+
+/// A field as [`Event::for_each`] reports it.
+#[derive(Clone, Copy, Debug)]
+pub enum FieldRef<'a> {
+    /// A field the schema knows.
+    Id(FieldId),
+    /// A field no compiled query asked for, by its source name.
+    Name(&'a str),
+}
+
+/// A dense event: one slot per schema field, plus named extras.
+#[derive(Clone, Debug, Default)]
+pub struct Record<'a> {
+    slots: Vec<Value<'a>>,
+    extras: Vec<(String, Value<'a>)>,
+}
+
+impl<'a> Record<'a> {
+    /// An empty record.
+    pub fn new() -> Record<'a> {
+        Record { slots: Vec::new(), extras: Vec::new() }
+    }
+
+    /// An empty record with room for `fields` slots.
+    pub fn with_capacity(fields: usize) -> Record<'a> {
+        Record { slots: Vec::with_capacity(fields), extras: Vec::new() }
+    }
+
+    /// Sets `field`.
+    pub fn set(&mut self, field: FieldId, value: Value<'a>) {
+        let i = field.index();
+        if i >= self.slots.len() {
+            self.slots.resize(i + 1, Value::Null);
+        }
+        self.slots[i] = value;
+    }
+
+    /// Keeps a field no query asked for, under its source name.
+    pub fn set_extra(&mut self, name: impl Into<String>, value: Value<'a>) {
+        self.extras.push((name.into(), value));
+    }
+
+    /// Clears all fields, keeping the allocation (for reuse across events).
+    pub fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|v| *v = Value::Null);
+        self.extras.clear();
+    }
+
+    /// Copies every value so the record outlives its input.
+    pub fn into_owned(self) -> Record<'static> {
+        Record {
+            slots: self.slots.into_iter().map(Value::into_owned).collect(),
+            extras: self.extras.into_iter().map(|(k, v)| (k, v.into_owned())).collect(),
+        }
+    }
+}
+
+impl Event for Record<'_> {
+    fn get(&self, field: FieldId) -> Value<'_> {
+        match self.slots.get(field.index()) {
+            Some(v) => v.reborrow(),
+            None => Value::Null,
+        }
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(FieldRef<'_>, &Value<'_>)) {
+        for (i, v) in self.slots.iter().enumerate() {
+            if !v.is_null() {
+                f(FieldRef::Id(FieldId(i as u32)), v);
+            }
+        }
+        for (k, v) in &self.extras {
+            f(FieldRef::Name(k), v);
+        }
+    }
+}
+
+impl<E: Event + ?Sized> Event for &E {
+    fn get(&self, field: FieldId) -> Value<'_> {
+        (**self).get(field)
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(FieldRef<'_>, &Value<'_>)) {
+        (**self).for_each(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_get_set_and_iterate() {
+        let mut r = Record::new();
+        r.set(FieldId(3), Value::Int(7));
+        r.set_extra("Foo", Value::str("bar"));
+        assert_eq!(r.get(FieldId(3)), Value::Int(7));
+        assert_eq!(r.get(FieldId(99)), Value::Null);
+        let mut seen = 0;
+        r.for_each(&mut |_, _| seen += 1);
+        assert_eq!(seen, 2);
+        r.clear();
+        assert_eq!(r.get(FieldId(3)), Value::Null);
+    }
+}
