@@ -1,0 +1,48 @@
+//! Portent's engine: lowers AQL to an IR, plans it (cheap tests first, patterns
+//! folded into shared automata) and evaluates it over events, pushing rows into
+//! a sink. A compiled [`Query`] runs any number of times, over a batch or a
+//! stream, through a [`Run`].
+//!
+//! ```
+//! use portent_core::{Record, Schema, Value, schema::ids};
+//! use portent_engine::{Query, CompileOptions, Run, Row};
+//!
+//! let mut schema = Schema::qradar();
+//! let q = Query::compile(
+//!     "SELECT \"Process Name\" FROM events WHERE LOWER(\"Process Name\") SIMILAR TO '%(cmd|pwsh)\\.exe%'",
+//!     &mut schema,
+//!     &CompileOptions::default(),
+//! ).unwrap();
+//! let mut ev = Record::new();
+//! ev.set(ids::PROCESS_NAME, Value::str("C:\\Windows\\System32\\CMD.EXE"));
+//! let mut run = Run::new(&q, Vec::<Row>::new(), 0);
+//! run.push(&ev).unwrap();
+//! let (rows, stats) = run.finish().unwrap();
+//! assert_eq!(rows.len(), 1);
+//! assert_eq!(stats.matched, 1);
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod dateformat;
+pub mod error;
+pub mod eval;
+pub mod exec;
+pub mod explain;
+pub mod functions;
+pub mod ir;
+pub mod lint;
+mod lower;
+pub mod pattern;
+pub mod plan;
+pub mod query;
+pub mod reference;
+pub mod similar;
+pub mod time;
+pub mod zone;
+
+pub use error::{Error, ErrorKind, Errors};
+pub use exec::{Cell, Row, Run, Sink, Stats};
+pub use query::{Column, CompileOptions, Query, WindowPolicy};
+pub use time::Window;
+pub use zone::Zone;
