@@ -1,1 +1,57 @@
-fn main() {}
+//! `portent`: run QRadar AQL detections over telemetry outside QRadar.
+
+mod cmd;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Run QRadar AQL detections over Windows telemetry, outside QRadar.
+#[derive(Parser)]
+#[command(name = "portent", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one AQL query over JSON-lines events with QRadar field names.
+    Query(cmd::query::Args),
+    /// Report what real QRadar would reject and what is probably a mistake.
+    Lint(cmd::lint::Args),
+    /// Show how a query is planned: fields, time window, matchers.
+    Explain(cmd::explain::Args),
+}
+
+/// Documented exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// `--fail-on-hits` and rows were found.
+    Hits = 1,
+    /// Usage, query or rule error.
+    Error = 2,
+    /// Some input could not be read (the rest was).
+    PartialInput = 3,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Query(a) => cmd::query::run(a),
+        Command::Lint(a) => cmd::lint::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("portent: {e:#}");
+            ExitCode::from(Exit::Error as u8)
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! `portent lint`.
+
+use super::QuerySource;
+use crate::Exit;
+use anyhow::Result;
+use portent_core::{Catalog, Schema, Severity};
+
+/// Arguments of `portent lint`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    source: QuerySource,
+    /// Exit with 1 when there are warnings.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+/// Runs the linter.
+pub fn run(a: Args) -> Result<Exit> {
+    let (text, origin) = a.source.load()?;
+    let ast = match portent_aql::parse(&text) {
+        Ok(q) => q,
+        Err(errors) => {
+            for e in &errors {
+                eprint!("{}", e.to_diagnostic().render(&origin, &text));
+            }
+            return Ok(Exit::Error);
+        }
+    };
+    let schema = Schema::qradar();
+    let findings = portent_engine::lint::lint(&ast, &schema, &Catalog::builtin());
+    for d in &findings {
+        print!("{}\n", d.render(&origin, &text));
+    }
+    let warnings = findings.iter().filter(|d| d.severity >= Severity::Warning).count();
+    let notes = findings.len() - warnings;
+    eprintln!("{origin}: {warnings} warning(s), {notes} note(s)");
+    Ok(if a.deny_warnings && warnings > 0 { Exit::Hits } else { Exit::Ok })
+}
