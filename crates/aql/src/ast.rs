@@ -534,9 +534,9 @@ impl Expr {
             | ExprKind::Interval { .. }
             | ExprKind::TextSearch { .. }
             | ExprKind::Star => {}
-            ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } | ExprKind::Nested(expr) => {
-                expr.walk(f)
-            }
+            ExprKind::Unary { expr, .. }
+            | ExprKind::IsNull { expr, .. }
+            | ExprKind::Nested(expr) => expr.walk(f),
             ExprKind::Binary { lhs, rhs, .. } => {
                 lhs.walk(f);
                 rhs.walk(f);
@@ -546,12 +546,19 @@ impl Expr {
                 expr.walk(f);
                 list.iter().for_each(|e| e.walk(f));
             }
-            ExprKind::Between { expr, low, high, .. } => {
+            ExprKind::Between {
+                expr, low, high, ..
+            } => {
                 expr.walk(f);
                 low.walk(f);
                 high.walk(f);
             }
-            ExprKind::Match { expr, pattern, escape, .. } => {
+            ExprKind::Match {
+                expr,
+                pattern,
+                escape,
+                ..
+            } => {
                 expr.walk(f);
                 pattern.walk(f);
                 if let Some(e) = escape {
@@ -559,7 +566,11 @@ impl Expr {
                 }
             }
             ExprKind::Call { args, .. } => args.iter().for_each(|e| e.walk(f)),
-            ExprKind::Case { operand, arms, otherwise } => {
+            ExprKind::Case {
+                operand,
+                arms,
+                otherwise,
+            } => {
                 if let Some(o) = operand {
                     o.walk(f);
                 }
@@ -571,7 +582,11 @@ impl Expr {
                     o.walk(f);
                 }
             }
-            ExprKind::If { cond, then, otherwise } => {
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 cond.walk(f);
                 then.walk(f);
                 if let Some(o) = otherwise {

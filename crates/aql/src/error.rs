@@ -48,7 +48,11 @@ pub enum ErrorKind {
 impl Error {
     /// An error of `kind` at `span`.
     pub fn new(kind: ErrorKind, span: Span) -> Error {
-        Error { kind, span, help: None }
+        Error {
+            kind,
+            span,
+            help: None,
+        }
     }
 
     /// Adds a hint.
@@ -99,7 +103,9 @@ impl fmt::Display for Error {
             ErrorKind::UnterminatedComment => f.write_str("unterminated comment"),
             ErrorKind::BadNumber => f.write_str("invalid number"),
             ErrorKind::UnquotedAddress => f.write_str("IP address or dotted number without quotes"),
-            ErrorKind::Expected { expected, found } => write!(f, "expected {expected}, found {found}"),
+            ErrorKind::Expected { expected, found } => {
+                write!(f, "expected {expected}, found {found}")
+            }
             ErrorKind::DuplicateClause(c) => write!(f, "{c} clause given twice"),
             ErrorKind::NestTooDeep(n) => write!(f, "expression nested deeper than {n} levels"),
             ErrorKind::OutOfRange(m) => f.write_str(m),

@@ -7,7 +7,13 @@ use portent_core::Span;
 
 /// Splits `src` into tokens (ending with `Eof`) and the errors met on the way.
 pub fn tokenize(src: &str) -> (Vec<Token>, Vec<Error>) {
-    let mut lx = Lexer { src, bytes: src.as_bytes(), pos: 0, tokens: Vec::new(), errors: Vec::new() };
+    let mut lx = Lexer {
+        src,
+        bytes: src.as_bytes(),
+        pos: 0,
+        tokens: Vec::new(),
+        errors: Vec::new(),
+    };
     lx.run();
     (lx.tokens, lx.errors)
 }
@@ -43,12 +49,19 @@ impl Lexer<'_> {
     }
 
     fn push(&mut self, kind: TokenKind, start: usize) {
-        self.tokens.push(Token { kind, span: Span::new(start, self.pos) });
+        self.tokens.push(Token {
+            kind,
+            span: Span::new(start, self.pos),
+        });
     }
 
     fn skip_trivia(&mut self) {
         loop {
-            while self.bytes.get(self.pos).is_some_and(u8::is_ascii_whitespace) {
+            while self
+                .bytes
+                .get(self.pos)
+                .is_some_and(u8::is_ascii_whitespace)
+            {
                 self.pos += 1;
             }
             if self.src[self.pos..].starts_with("--") {
@@ -116,8 +129,11 @@ impl Lexer<'_> {
             Some(s) => self.push(TokenKind::QuotedIdent(s), start),
             None => {
                 self.errors.push(
-                    Error::new(ErrorKind::UnterminatedQuotedName, Span::new(start, start + 1))
-                        .with_help("close the name with `\"`"),
+                    Error::new(
+                        ErrorKind::UnterminatedQuotedName,
+                        Span::new(start, start + 1),
+                    )
+                    .with_help("close the name with `\"`"),
                 );
                 self.pos = self.src.len();
             }
@@ -139,7 +155,8 @@ impl Lexer<'_> {
             {
                 Some(v) if !text.is_empty() => self.push(TokenKind::HexInt(v), start),
                 _ => {
-                    self.errors.push(Error::new(ErrorKind::BadNumber, Span::new(start, self.pos)));
+                    self.errors
+                        .push(Error::new(ErrorKind::BadNumber, Span::new(start, self.pos)));
                     self.push(TokenKind::Int(0), start);
                 }
             }
@@ -172,14 +189,19 @@ impl Lexer<'_> {
         // An unquoted IP address or version string: say so instead of a puzzling
         // "unexpected `.`" further on.
         if b.get(self.pos) == Some(&b'.') && b.get(self.pos + 1).is_some_and(u8::is_ascii_digit) {
-            while b.get(self.pos).is_some_and(|c| c.is_ascii_digit() || *c == b'.' || *c == b'/') {
+            while b
+                .get(self.pos)
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'.' || *c == b'/')
+            {
                 self.pos += 1;
             }
             self.errors.push(
-                Error::new(ErrorKind::UnquotedAddress, Span::new(start, self.pos)).with_help(format!(
-                    "write addresses as strings: '{}'",
-                    &self.src[start..self.pos]
-                )),
+                Error::new(ErrorKind::UnquotedAddress, Span::new(start, self.pos)).with_help(
+                    format!(
+                        "write addresses as strings: '{}'",
+                        &self.src[start..self.pos]
+                    ),
+                ),
             );
             self.push(TokenKind::Str(self.src[start..self.pos].to_owned()), start);
             return;
@@ -264,7 +286,10 @@ impl Lexer<'_> {
             "|" => Some("AQL has no `|` operator; use OR"),
             _ => None,
         };
-        let mut e = Error::new(ErrorKind::UnexpectedChar(text.to_owned()), Span::new(start, self.pos));
+        let mut e = Error::new(
+            ErrorKind::UnexpectedChar(text.to_owned()),
+            Span::new(start, self.pos),
+        );
         if let Some(h) = help {
             e = e.with_help(h);
         }
@@ -330,7 +355,9 @@ mod tests {
         assert_eq!(e.len(), 3);
         assert_eq!(e[0].span, Span::new(2, 3));
         assert_eq!(e[1].kind, ErrorKind::UnquotedAddress);
-        assert!(t.iter().any(|t| t.kind == TokenKind::Str("10.1.2.3".into())));
+        assert!(t
+            .iter()
+            .any(|t| t.kind == TokenKind::Str("10.1.2.3".into())));
     }
 
     #[test]

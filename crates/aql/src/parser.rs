@@ -22,7 +22,9 @@ pub struct ParserOptions {
 
 impl Default for ParserOptions {
     fn default() -> Self {
-        ParserOptions { nest_limit: DEFAULT_NEST_LIMIT }
+        ParserOptions {
+            nest_limit: DEFAULT_NEST_LIMIT,
+        }
     }
 }
 
@@ -34,7 +36,15 @@ pub fn parse(src: &str) -> Result<Query, Vec<Error>> {
 /// Parses one AQL statement with explicit options.
 pub fn parse_with(src: &str, options: &ParserOptions) -> Result<Query, Vec<Error>> {
     let (tokens, mut errors) = tokenize(src);
-    let mut p = Parser { src, tokens, pos: 0, errors: Vec::new(), depth: 0, options, fatal: false };
+    let mut p = Parser {
+        src,
+        tokens,
+        pos: 0,
+        errors: Vec::new(),
+        depth: 0,
+        options,
+        fatal: false,
+    };
     let query = p.parse_statement();
     errors.append(&mut p.errors);
     errors.sort_by_key(|e| (e.span.start, e.span.end));
@@ -50,8 +60,15 @@ pub fn parse_with(src: &str, options: &ParserOptions) -> Result<Query, Vec<Error
 pub fn parse_expr(src: &str) -> Result<Expr, Vec<Error>> {
     let (tokens, mut errors) = tokenize(src);
     let options = ParserOptions::default();
-    let mut p =
-        Parser { src, tokens, pos: 0, errors: Vec::new(), depth: 0, options: &options, fatal: false };
+    let mut p = Parser {
+        src,
+        tokens,
+        pos: 0,
+        errors: Vec::new(),
+        depth: 0,
+        options: &options,
+        fatal: false,
+    };
     let e = p.expr(0);
     if e.is_some() && !p.at_eof() {
         p.error_expected("the end of the expression");
@@ -192,10 +209,18 @@ impl<'a> Parser<'a> {
             TokenKind::Word(None) => format!("`{}`", self.text(t.span)),
             other => other.describe(),
         };
-        let mut e =
-            Error::new(ErrorKind::Expected { expected: expected.to_owned(), found }, t.span);
+        let mut e = Error::new(
+            ErrorKind::Expected {
+                expected: expected.to_owned(),
+                found,
+            },
+            t.span,
+        );
         let wants_name = expected.contains("expression") || expected.contains("name");
-        if let Some(h) = self.hint_for(&t).filter(|_| wants_name || t.kind == TokenKind::Eof) {
+        if let Some(h) = self
+            .hint_for(&t)
+            .filter(|_| wants_name || t.kind == TokenKind::Eof)
+        {
             e = e.with_help(h);
         }
         self.errors.push(e);
@@ -220,11 +245,13 @@ impl<'a> Parser<'a> {
             match self.peek().kind {
                 TokenKind::LParen => depth += 1,
                 TokenKind::RParen => depth = depth.saturating_sub(1),
-                TokenKind::Word(Some(k)) if depth == 0 && CLAUSES.contains(&k) => {
-                    // `LAST(` is the aggregate, not the time clause.
-                    if !(k == Keyword::Last && self.peek_at(1).kind == TokenKind::LParen) {
-                        return;
-                    }
+                // `LAST(` is the aggregate, not the time clause.
+                TokenKind::Word(Some(k))
+                    if depth == 0
+                        && CLAUSES.contains(&k)
+                        && !(k == Keyword::Last && self.peek_at(1).kind == TokenKind::LParen) =>
+                {
+                    return;
                 }
                 _ => {}
             }
@@ -241,10 +268,13 @@ impl<'a> Parser<'a> {
         if self.fatal {
             return None;
         }
-        let from = self.from_clause();
+        let from = self.parse_from();
         let mut q = Query {
             select,
-            from: from.unwrap_or(From { table: TableName::Events, span: start }),
+            from: from.unwrap_or(From {
+                table: TableName::Events,
+                span: start,
+            }),
             into: None,
             filter: None,
             group_by: Vec::new(),
@@ -278,7 +308,11 @@ impl<'a> Parser<'a> {
             } else {
                 match self.expr(0) {
                     Some(expr) => {
-                        let alias = if self.eat_keyword(Keyword::As) { self.alias() } else { None };
+                        let alias = if self.eat_keyword(Keyword::As) {
+                            self.alias()
+                        } else {
+                            None
+                        };
                         items.push(SelectItem::Expr { expr, alias });
                     }
                     None => {
@@ -310,10 +344,14 @@ impl<'a> Parser<'a> {
             }
         };
         self.next_token();
-        Some(Alias { name, quote, span: t.span })
+        Some(Alias {
+            name,
+            quote,
+            span: t.span,
+        })
     }
 
-    fn from_clause(&mut self) -> Option<From> {
+    fn parse_from(&mut self) -> Option<From> {
         if self.expect_keyword(Keyword::From).is_none() {
             self.recover_to_clause();
             if !self.eat_keyword(Keyword::From) {
@@ -331,11 +369,16 @@ impl<'a> Parser<'a> {
             "flows" => TableName::Flows,
             _ => {
                 let e = Error::new(
-                    ErrorKind::Expected { expected: "`events` or `flows`".into(), found: t.kind.describe() },
+                    ErrorKind::Expected {
+                        expected: "`events` or `flows`".into(),
+                        found: t.kind.describe(),
+                    },
                     t.span,
                 );
                 let e = if name == "simarc" || name == "globalview" {
-                    e.with_help(format!("`{name}` exists in QRadar but Portent reads only events and flows"))
+                    e.with_help(format!(
+                        "`{name}` exists in QRadar but Portent reads only events and flows"
+                    ))
                 } else {
                     e
                 };
@@ -345,7 +388,10 @@ impl<'a> Parser<'a> {
             }
         };
         self.next_token();
-        Some(From { table, span: t.span })
+        Some(From {
+            table,
+            span: t.span,
+        })
     }
 
     fn clauses(&mut self, q: &mut Query) {
@@ -362,7 +408,10 @@ impl<'a> Parser<'a> {
                         self.duplicate("INTO", span);
                     }
                     let t = self.next_token();
-                    q.into = Some(Ident { name: self.ident_text(&t), span: t.span });
+                    q.into = Some(Ident {
+                        name: self.ident_text(&t),
+                        span: t.span,
+                    });
                 }
                 Keyword::Where => {
                     self.next_token();
@@ -431,7 +480,8 @@ impl<'a> Parser<'a> {
     }
 
     fn duplicate(&mut self, clause: &'static str, span: Span) {
-        self.errors.push(Error::new(ErrorKind::DuplicateClause(clause), span));
+        self.errors
+            .push(Error::new(ErrorKind::DuplicateClause(clause), span));
     }
 
     fn ident_text(&mut self, t: &Token) -> String {
@@ -440,7 +490,10 @@ impl<'a> Parser<'a> {
             TokenKind::Word(_) => self.text(t.span).to_owned(),
             _ => {
                 self.errors.push(Error::new(
-                    ErrorKind::Expected { expected: "a name".into(), found: t.kind.describe() },
+                    ErrorKind::Expected {
+                        expected: "a name".into(),
+                        found: t.kind.describe(),
+                    },
                     t.span,
                 ));
                 String::new()
@@ -498,7 +551,12 @@ impl<'a> Parser<'a> {
             } else {
                 None
             };
-            out.push(OrderItem { expr, descending, explicit, collate });
+            out.push(OrderItem {
+                expr,
+                descending,
+                explicit,
+                collate,
+            });
             if !self.eat(&TokenKind::Comma) {
                 return out;
             }
@@ -510,7 +568,10 @@ impl<'a> Parser<'a> {
         match t.kind {
             TokenKind::Int(n) if n >= 0 => {
                 self.next_token();
-                Some(Limit { value: n as u64, span: t.span })
+                Some(Limit {
+                    value: n as u64,
+                    span: t.span,
+                })
             }
             _ => {
                 self.error_expected("a non-negative whole number");
@@ -528,13 +589,20 @@ impl<'a> Parser<'a> {
             return None;
         };
         if count < 0 {
-            self.errors.push(Error::new(ErrorKind::OutOfRange("LAST needs a positive count".into()), t.span));
+            self.errors.push(Error::new(
+                ErrorKind::OutOfRange("LAST needs a positive count".into()),
+                t.span,
+            ));
         }
         self.next_token();
         match self.keyword().and_then(Keyword::time_unit) {
             Some(unit) => {
                 self.next_token();
-                Some(TimeClause::Last { count: count.max(0) as u64, unit, span: start.to(self.prev_span()) })
+                Some(TimeClause::Last {
+                    count: count.max(0) as u64,
+                    unit,
+                    span: start.to(self.prev_span()),
+                })
             }
             None => {
                 self.error_expected("MINUTES, HOURS or DAYS");
@@ -546,8 +614,16 @@ impl<'a> Parser<'a> {
 
     fn start_stop(&mut self, start: Span) -> Option<TimeClause> {
         let begin = self.time_bound()?;
-        let stop = if self.eat_keyword(Keyword::Stop) { Some(self.time_bound()?) } else { None };
-        Some(TimeClause::Range { start: begin, stop, span: start.to(self.prev_span()) })
+        let stop = if self.eat_keyword(Keyword::Stop) {
+            Some(self.time_bound()?)
+        } else {
+            None
+        };
+        Some(TimeClause::Range {
+            start: begin,
+            stop,
+            span: start.to(self.prev_span()),
+        })
     }
 
     fn time_bound(&mut self) -> Option<TimeBound> {
@@ -580,12 +656,17 @@ impl<'a> Parser<'a> {
                 TimeBoundKind::ParseDateTime(arg)
             }
             _ => {
-                self.error_expected("a time: 'yyyy-MM-dd HH:mm[:ss]', epoch milliseconds or PARSEDATETIME('...')");
+                self.error_expected(
+                    "a time: 'yyyy-MM-dd HH:mm[:ss]', epoch milliseconds or PARSEDATETIME('...')",
+                );
                 self.recover_to_clause();
                 return None;
             }
         };
-        Some(TimeBound { kind, span: t.span.to(self.prev_span()) })
+        Some(TimeBound {
+            kind,
+            span: t.span.to(self.prev_span()),
+        })
     }
 
     fn parameters(&mut self) -> Vec<Parameter> {
@@ -609,7 +690,10 @@ impl<'a> Parser<'a> {
                 self.recover_to_clause();
                 return out;
             };
-            out.push(Parameter { name: Ident { name, span: t.span }, value });
+            out.push(Parameter {
+                name: Ident { name, span: t.span },
+                value,
+            });
             if !self.eat(&TokenKind::Comma) {
                 return out;
             }
@@ -693,8 +777,17 @@ impl<'a> Parser<'a> {
                         Expr::new(ExprKind::Logical { op, terms }, span)
                     }
                     kind => {
-                        let first = Expr { kind, span: lhs.span };
-                        Expr::new(ExprKind::Logical { op, terms: vec![first, rhs] }, span)
+                        let first = Expr {
+                            kind,
+                            span: lhs.span,
+                        };
+                        Expr::new(
+                            ExprKind::Logical {
+                                op,
+                                terms: vec![first, rhs],
+                            },
+                            span,
+                        )
                     }
                 };
                 continue;
@@ -727,7 +820,14 @@ impl<'a> Parser<'a> {
             self.next_token();
             let rhs = self.expr(p)?;
             let span = lhs.span.to(rhs.span);
-            lhs = Expr::new(ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span);
+            lhs = Expr::new(
+                ExprKind::Binary {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+                span,
+            );
         }
     }
 
@@ -771,7 +871,11 @@ impl<'a> Parser<'a> {
                         | Keyword::Similar
                 )
             );
-        let k = if negated { self.keyword_at(1) } else { self.keyword() };
+        let k = if negated {
+            self.keyword_at(1)
+        } else {
+            self.keyword()
+        };
         let kind: Builder = match k {
             Some(Keyword::In) => {
                 self.pos += 1 + usize::from(negated);
@@ -786,7 +890,11 @@ impl<'a> Parser<'a> {
                     }
                 }
                 self.expect(&TokenKind::RParen)?;
-                Box::new(move |expr| ExprKind::InList { expr, list, negated })
+                Box::new(move |expr| ExprKind::InList {
+                    expr,
+                    list,
+                    negated,
+                })
             }
             Some(Keyword::Between) => {
                 self.pos += 1 + usize::from(negated);
@@ -870,7 +978,10 @@ impl<'a> Parser<'a> {
             }
             TokenKind::QuotedIdent(s) => {
                 self.next_token();
-                ExprKind::Field { name: s.clone(), quoted: true }
+                ExprKind::Field {
+                    name: s.clone(),
+                    quoted: true,
+                }
             }
             TokenKind::LParen => {
                 self.next_token();
@@ -880,14 +991,24 @@ impl<'a> Parser<'a> {
             }
             TokenKind::Minus | TokenKind::Plus => {
                 self.next_token();
-                let op = if t.kind == TokenKind::Minus { UnaryOp::Neg } else { UnaryOp::Plus };
+                let op = if t.kind == TokenKind::Minus {
+                    UnaryOp::Neg
+                } else {
+                    UnaryOp::Plus
+                };
                 let e = self.expr(PREC_UNARY)?;
-                ExprKind::Unary { op, expr: Box::new(e) }
+                ExprKind::Unary {
+                    op,
+                    expr: Box::new(e),
+                }
             }
             TokenKind::Word(Some(Keyword::Not)) => {
                 self.next_token();
                 let e = self.expr(PREC_NOT)?;
-                ExprKind::Unary { op: UnaryOp::Not, expr: Box::new(e) }
+                ExprKind::Unary {
+                    op: UnaryOp::Not,
+                    expr: Box::new(e),
+                }
             }
             TokenKind::Word(Some(Keyword::True)) => {
                 self.next_token();
@@ -910,9 +1031,16 @@ impl<'a> Parser<'a> {
                 let cond = self.expr(0)?;
                 self.expect_keyword(Keyword::Then)?;
                 let then = self.expr(0)?;
-                let otherwise =
-                    if self.eat_keyword(Keyword::Else) { Some(Box::new(self.expr(0)?)) } else { None };
-                ExprKind::If { cond: Box::new(cond), then: Box::new(then), otherwise }
+                let otherwise = if self.eat_keyword(Keyword::Else) {
+                    Some(Box::new(self.expr(0)?))
+                } else {
+                    None
+                };
+                ExprKind::If {
+                    cond: Box::new(cond),
+                    then: Box::new(then),
+                    otherwise,
+                }
             }
             TokenKind::Word(Some(Keyword::Text)) if self.keyword_at(1) == Some(Keyword::Search) => {
                 self.next_token();
@@ -933,9 +1061,15 @@ impl<'a> Parser<'a> {
                 if self.peek().kind == TokenKind::LParen {
                     self.next_token();
                     let args = self.call_args()?;
-                    ExprKind::Call { name: Ident { name, span: t.span }, args }
+                    ExprKind::Call {
+                        name: Ident { name, span: t.span },
+                        args,
+                    }
                 } else {
-                    ExprKind::Field { name, quoted: false }
+                    ExprKind::Field {
+                        name,
+                        quoted: false,
+                    }
                 }
             }
             _ => {
@@ -969,8 +1103,11 @@ impl<'a> Parser<'a> {
     }
 
     fn case(&mut self) -> Option<ExprKind> {
-        let operand =
-            if self.at_keyword(Keyword::When) { None } else { Some(Box::new(self.expr(0)?)) };
+        let operand = if self.at_keyword(Keyword::When) {
+            None
+        } else {
+            Some(Box::new(self.expr(0)?))
+        };
         let mut arms = Vec::new();
         while self.eat_keyword(Keyword::When) {
             let w = self.expr(0)?;
@@ -982,9 +1119,16 @@ impl<'a> Parser<'a> {
             self.error_expected("WHEN");
             return None;
         }
-        let otherwise =
-            if self.eat_keyword(Keyword::Else) { Some(Box::new(self.expr(0)?)) } else { None };
+        let otherwise = if self.eat_keyword(Keyword::Else) {
+            Some(Box::new(self.expr(0)?))
+        } else {
+            None
+        };
         self.expect_keyword(Keyword::End)?;
-        Some(ExprKind::Case { operand, arms, otherwise })
+        Some(ExprKind::Case {
+            operand,
+            arms,
+            otherwise,
+        })
     }
 }

@@ -63,7 +63,8 @@ fn comma_separated<T: Display>(f: &mut Formatter<'_>, items: &[T]) -> fmt::Resul
 fn name(n: &str) -> String {
     let mut chars = n.chars();
     let bare = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-        && n.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        && n.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
         && crate::token::Keyword::lookup(n).is_none();
     if bare {
         n.to_owned()
@@ -167,7 +168,9 @@ fn precedence(e: &Expr) -> u8 {
     match &e.kind {
         ExprKind::Binary { op, .. } => op.precedence(),
         ExprKind::Logical { op, .. } => op.precedence(),
-        ExprKind::Unary { op: UnaryOp::Not, .. } => PREC_NOT,
+        ExprKind::Unary {
+            op: UnaryOp::Not, ..
+        } => PREC_NOT,
         ExprKind::Unary { .. } => PREC_UNARY,
         ExprKind::InList { .. }
         | ExprKind::Between { .. }
@@ -196,12 +199,18 @@ impl Display for Operand<'_> {
 
 /// An operand that must bind at least as tightly as `min`.
 fn at_least(expr: &Expr, min: u8) -> Operand<'_> {
-    Operand { expr, parens: precedence(expr) < min }
+    Operand {
+        expr,
+        parens: precedence(expr) < min,
+    }
 }
 
 /// An operand that must bind more tightly than `min`.
 fn above(expr: &Expr, min: u8) -> Operand<'_> {
-    Operand { expr, parens: precedence(expr) <= min }
+    Operand {
+        expr,
+        parens: precedence(expr) <= min,
+    }
 }
 
 impl Display for Expr {
@@ -222,7 +231,11 @@ impl Display for Expr {
                     let sign = if *op == UnaryOp::Neg { '-' } else { '+' };
                     let inner = at_least(expr, PREC_UNARY).to_string();
                     // `- -1` must not become the comment `--1`.
-                    let sep = if inner.starts_with(['-', '+']) { " " } else { "" };
+                    let sep = if inner.starts_with(['-', '+']) {
+                        " "
+                    } else {
+                        ""
+                    };
                     write!(f, "{sign}{sep}{inner}")
                 }
             },
@@ -242,12 +255,21 @@ impl Display for Expr {
                 }
                 Ok(())
             }
-            ExprKind::InList { expr, list, negated } => {
+            ExprKind::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 write!(f, "{} {}IN (", at_least(expr, PREC_COMPARE), not(*negated))?;
                 comma_separated(f, list)?;
                 f.write_char(')')
             }
-            ExprKind::Between { expr, low, high, negated } => write!(
+            ExprKind::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => write!(
                 f,
                 "{} {}BETWEEN {} AND {}",
                 at_least(expr, PREC_COMPARE),
@@ -255,7 +277,13 @@ impl Display for Expr {
                 above(low, PREC_COMPARE),
                 above(high, PREC_COMPARE)
             ),
-            ExprKind::Match { expr, op, pattern, escape, negated } => {
+            ExprKind::Match {
+                expr,
+                op,
+                pattern,
+                escape,
+                negated,
+            } => {
                 write!(
                     f,
                     "{} {}{} {}",
@@ -270,7 +298,12 @@ impl Display for Expr {
                 Ok(())
             }
             ExprKind::IsNull { expr, negated } => {
-                write!(f, "{} IS {}NULL", at_least(expr, PREC_COMPARE), not(*negated))
+                write!(
+                    f,
+                    "{} IS {}NULL",
+                    at_least(expr, PREC_COMPARE),
+                    not(*negated)
+                )
             }
             ExprKind::TextSearch { terms, with_eq } => {
                 let eq = if *with_eq { "= " } else { "" };
@@ -283,7 +316,11 @@ impl Display for Expr {
                 f.write_char(')')
             }
             ExprKind::Star => f.write_char('*'),
-            ExprKind::Case { operand, arms, otherwise } => {
+            ExprKind::Case {
+                operand,
+                arms,
+                otherwise,
+            } => {
                 f.write_str("CASE")?;
                 if let Some(o) = operand {
                     write!(f, " {o}")?;
@@ -296,8 +333,19 @@ impl Display for Expr {
                 }
                 f.write_str(" END")
             }
-            ExprKind::If { cond, then, otherwise } => {
-                write!(f, "IF {cond} THEN {}", Operand { expr: then, parens: precedence(then) == 0 })?;
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                write!(
+                    f,
+                    "IF {cond} THEN {}",
+                    Operand {
+                        expr: then,
+                        parens: precedence(then) == 0
+                    }
+                )?;
                 if let Some(o) = otherwise {
                     write!(f, " ELSE {o}")?;
                 }

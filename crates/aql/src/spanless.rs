@@ -73,12 +73,19 @@ pub fn erase_expr(e: &mut Expr) {
             erase_expr(expr);
             list.iter_mut().for_each(erase_expr);
         }
-        ExprKind::Between { expr, low, high, .. } => {
+        ExprKind::Between {
+            expr, low, high, ..
+        } => {
             erase_expr(expr);
             erase_expr(low);
             erase_expr(high);
         }
-        ExprKind::Match { expr, pattern, escape, .. } => {
+        ExprKind::Match {
+            expr,
+            pattern,
+            escape,
+            ..
+        } => {
             erase_expr(expr);
             erase_expr(pattern);
             if let Some(x) = escape {
@@ -89,7 +96,11 @@ pub fn erase_expr(e: &mut Expr) {
             name.span = Span::default();
             args.iter_mut().for_each(erase_expr);
         }
-        ExprKind::Case { operand, arms, otherwise } => {
+        ExprKind::Case {
+            operand,
+            arms,
+            otherwise,
+        } => {
             if let Some(o) = operand {
                 erase_expr(o);
             }
@@ -101,7 +112,11 @@ pub fn erase_expr(e: &mut Expr) {
                 erase_expr(o);
             }
         }
-        ExprKind::If { cond, then, otherwise } => {
+        ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } => {
             erase_expr(cond);
             erase_expr(then);
             if let Some(o) = otherwise {

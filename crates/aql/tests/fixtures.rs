@@ -9,7 +9,9 @@ use portent_core::Span;
 use std::path::{Path, PathBuf};
 
 fn fixture_dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(sub)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(sub)
 }
 
 fn aql_files(sub: &str) -> Vec<PathBuf> {
@@ -26,7 +28,8 @@ fn aql_files(sub: &str) -> Vec<PathBuf> {
 fn assert_round_trip(src: &str) -> Query {
     let q = portent_aql::parse(src).unwrap_or_else(|e| panic!("{src}\n{e:?}"));
     let printed = q.to_string();
-    let q2 = portent_aql::parse(&printed).unwrap_or_else(|e| panic!("reprint failed: {printed}\n{e:?}"));
+    let q2 =
+        portent_aql::parse(&printed).unwrap_or_else(|e| panic!("reprint failed: {printed}\n{e:?}"));
     assert_eq!(q2.to_string(), printed, "printing is not a fixpoint");
     let (mut a, mut b) = (q.clone(), q2);
     erase_query(&mut a);
@@ -42,7 +45,11 @@ fn validate_spans(q: &Query, src: &str) {
     assert!(q.span.end <= len);
     let check = |e: &Expr| {
         fn inner(e: &Expr, parent: Span, len: u32) {
-            assert!(e.span.start <= e.span.end && e.span.end <= len, "{:?}", e.span);
+            assert!(
+                e.span.start <= e.span.end && e.span.end <= len,
+                "{:?}",
+                e.span
+            );
             assert!(
                 parent.start <= e.span.start && e.span.end <= parent.end,
                 "child {:?} outside parent {:?}",
@@ -85,7 +92,8 @@ fn ok_fixtures() {
 
 #[test]
 fn seed_query_parses_unchanged() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/t1043-commonly-used-port.aql");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/t1043-commonly-used-port.aql");
     let src = std::fs::read_to_string(path).unwrap();
     let q = assert_round_trip(&src);
     assert_eq!(q.select.len(), 11);
@@ -97,7 +105,10 @@ fn seed_query_parses_unchanged() {
             similar += 1;
         }
     });
-    assert_eq!(similar, 4, "three positive SIMILAR TO and one NOT SIMILAR TO");
+    assert_eq!(
+        similar, 4,
+        "three positive SIMILAR TO and one NOT SIMILAR TO"
+    );
     insta::assert_snapshot!("seed_printed", q.to_string());
 }
 
@@ -144,7 +155,11 @@ fn ibm_documentation_queries_parse() {
 
 #[test]
 fn nesting_limit_is_an_error_not_a_crash() {
-    let deep = format!("SELECT * FROM events WHERE {}1{}", "(".repeat(5000), ")".repeat(5000));
+    let deep = format!(
+        "SELECT * FROM events WHERE {}1{}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
     let errors = portent_aql::parse(&deep).unwrap_err();
     assert!(errors.iter().any(|e| e.code() == "P0103"), "{errors:?}");
     let unary = format!("SELECT * FROM events WHERE {}1", "NOT ".repeat(5000));
@@ -160,7 +175,10 @@ fn long_chains() {
     let sum = format!("SELECT * FROM events WHERE 1{}", " + 1".repeat(20000));
     assert!(portent_aql::parse(&sum).is_err());
     // ...but AND/OR chains are flat, so a Sigma-style list of 5000 alternatives parses.
-    let ors = (0..5000).map(|i| format!("a = {i}")).collect::<Vec<_>>().join(" OR ");
+    let ors = (0..5000)
+        .map(|i| format!("a = {i}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
     let q = portent_aql::parse(&format!("SELECT * FROM events WHERE {ors}")).unwrap();
     assert!(q.to_string().ends_with("a = 4999"));
 }

@@ -24,14 +24,20 @@ pub struct Writer<W: Write> {
 impl<W: Write> Writer<W> {
     /// A writer of `format` to `out`.
     pub fn new(format: Format, out: W, columns: Vec<String>) -> Self {
-        Writer { format, out, columns, buffered: Vec::new() }
+        Writer {
+            format,
+            out,
+            columns,
+            buffered: Vec::new(),
+        }
     }
 
     /// Flushes the table (it needs every row to size its columns).
     pub fn close(mut self) -> std::io::Result<()> {
         if let Format::Table = self.format {
             let rows = std::mem::take(&mut self.buffered);
-            let mut headers: Vec<String> = self.columns.iter().filter(|c| *c != "*").cloned().collect();
+            let mut headers: Vec<String> =
+                self.columns.iter().filter(|c| *c != "*").cloned().collect();
             for r in &rows {
                 for c in &r.cells {
                     if !headers.iter().any(|h| **h == *c.name) {
@@ -42,13 +48,24 @@ impl<W: Write> Writer<W> {
             let cell = |r: &Row, h: &str| r.get(h).map_or(String::new(), |v| text(v));
             let widths: Vec<usize> = headers
                 .iter()
-                .map(|h| rows.iter().map(|r| cell(r, h).chars().count()).chain([h.chars().count()]).max().unwrap_or(0).min(60))
+                .map(|h| {
+                    rows.iter()
+                        .map(|r| cell(r, h).chars().count())
+                        .chain([h.chars().count()])
+                        .max()
+                        .unwrap_or(0)
+                        .min(60)
+                })
                 .collect();
             let line = |vals: Vec<String>| {
                 vals.iter()
                     .zip(&widths)
                     .map(|(v, w)| {
-                        let v: String = if v.chars().count() > *w { v.chars().take(w - 1).chain(['…']).collect() } else { v.clone() };
+                        let v: String = if v.chars().count() > *w {
+                            v.chars().take(w - 1).chain(['…']).collect()
+                        } else {
+                            v.clone()
+                        };
                         format!("{v:<w$}")
                     })
                     .collect::<Vec<_>>()
@@ -58,7 +75,11 @@ impl<W: Write> Writer<W> {
             };
             writeln!(self.out, "{}", line(headers.clone()))?;
             for r in &rows {
-                writeln!(self.out, "{}", line(headers.iter().map(|h| cell(r, h)).collect()))?;
+                writeln!(
+                    self.out,
+                    "{}",
+                    line(headers.iter().map(|h| cell(r, h)).collect())
+                )?;
             }
         }
         self.out.flush()
@@ -78,7 +99,8 @@ pub fn json(v: &Value<'_>) -> serde_json::Value {
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => (*b).into(),
         Value::Int(i) => (*i).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::Str(s) => s.as_ref().into(),
         Value::Ip(ip) => ip.to_string().into(),
     }
@@ -91,8 +113,11 @@ impl<W: Write> Sink for Writer<W> {
         match self.format {
             Format::Table => self.buffered.push(row),
             Format::Jsonl => {
-                let obj: serde_json::Map<String, serde_json::Value> =
-                    row.cells.iter().map(|c| (c.name.to_string(), json(&c.value))).collect();
+                let obj: serde_json::Map<String, serde_json::Value> = row
+                    .cells
+                    .iter()
+                    .map(|c| (c.name.to_string(), json(&c.value)))
+                    .collect();
                 serde_json::to_writer(&mut self.out, &obj)?;
                 self.out.write_all(b"\n")?;
             }

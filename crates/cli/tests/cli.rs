@@ -8,8 +8,16 @@ fn root() -> PathBuf {
 }
 
 fn portent(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_portent")).args(args).current_dir(root()).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// The labels the example file's authors wrote by hand, per event, in file order.
@@ -19,7 +27,10 @@ fn expected_labels() -> Vec<(String, String)> {
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            (v["Process Name"].as_str().unwrap_or("").to_owned(), v["expect"].as_str().unwrap().to_owned())
+            (
+                v["Process Name"].as_str().unwrap_or("").to_owned(),
+                v["expect"].as_str().unwrap().to_owned(),
+            )
         })
         .collect()
 }
@@ -27,16 +38,34 @@ fn expected_labels() -> Vec<(String, String)> {
 #[test]
 fn seed_rule_finds_exactly_the_annotated_hits() {
     let (code, out, err) = portent(&[
-        "query", "-f", "rules/t1043-commonly-used-port.aql", "-i", "examples/t1043-events.jsonl",
-        "--now", "2025-11-26T00:00:00Z", "--format", "jsonl",
+        "query",
+        "-f",
+        "rules/t1043-commonly-used-port.aql",
+        "-i",
+        "examples/t1043-events.jsonl",
+        "--now",
+        "2025-11-26T00:00:00Z",
+        "--format",
+        "jsonl",
     ]);
     assert_eq!(code, 0, "{err}");
-    let rows: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let mut got: Vec<(String, String)> = rows
         .iter()
-        .map(|r| (r["process_name"].as_str().unwrap().to_owned(), r["suspicion_label"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["process_name"].as_str().unwrap().to_owned(),
+                r["suspicion_label"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    let mut want: Vec<(String, String)> = expected_labels().into_iter().filter(|(_, l)| l != "none").collect();
+    let mut want: Vec<(String, String)> = expected_labels()
+        .into_iter()
+        .filter(|(_, l)| l != "none")
+        .collect();
     got.sort();
     want.sort();
     assert_eq!(got, want);
@@ -48,11 +77,21 @@ fn seed_rule_finds_exactly_the_annotated_hits() {
 #[test]
 fn ignoring_the_window_brings_back_old_events() {
     let (code, out, err) = portent(&[
-        "query", "-f", "rules/t1043-commonly-used-port.aql", "-i", "examples/t1043-events.jsonl",
-        "--window", "ignore", "--format", "jsonl",
+        "query",
+        "-f",
+        "rules/t1043-commonly-used-port.aql",
+        "-i",
+        "examples/t1043-events.jsonl",
+        "--window",
+        "ignore",
+        "--format",
+        "jsonl",
     ]);
     assert_eq!(code, 0, "{err}");
-    let annotated = expected_labels().iter().filter(|(_, l)| l != "none").count();
+    let annotated = expected_labels()
+        .iter()
+        .filter(|(_, l)| l != "none")
+        .count();
     // The three-day-old PowerShell connection is the one extra row.
     assert_eq!(out.lines().count(), annotated + 1);
     assert!(err.contains("0 outside the time window"), "{err}");
@@ -61,18 +100,27 @@ fn ignoring_the_window_brings_back_old_events() {
 #[test]
 fn limit_is_reported_not_silent() {
     let (_, out, err) = portent(&[
-        "query", "SELECT \"Process Name\" FROM events ORDER BY destinationport DESC LIMIT 2",
-        "-i", "examples/t1043-events.jsonl", "--format", "jsonl",
+        "query",
+        "SELECT \"Process Name\" FROM events ORDER BY destinationport DESC LIMIT 2",
+        "-i",
+        "examples/t1043-events.jsonl",
+        "--format",
+        "jsonl",
     ]);
     assert_eq!(out.lines().count(), 2);
-    assert!(err.contains("16 more hidden by LIMIT (18 in total)"), "{err}");
+    assert!(
+        err.contains("16 more hidden by LIMIT (18 in total)"),
+        "{err}"
+    );
 }
 
 #[test]
 fn lint_reports_the_seed_findings() {
     let (code, out, _) = portent(&["lint", "-f", "rules/t1043-commonly-used-port.aql"]);
     assert_eq!(code, 0);
-    for code in ["L0001", "L0002", "L0003", "L0004", "L0005", "L0006", "L0007", "L0009"] {
+    for code in [
+        "L0001", "L0002", "L0003", "L0004", "L0005", "L0006", "L0007", "L0009",
+    ] {
         assert!(out.contains(code), "missing {code}:\n{out}");
     }
     assert!(out.contains("log source type 13 is Microsoft IIS"));
@@ -84,19 +132,35 @@ fn lint_reports_the_seed_findings() {
 fn explain_shows_window_and_shared_automaton() {
     let (code, out, _) = portent(&["explain", "-f", "rules/t1043-commonly-used-port.aql"]);
     assert_eq!(code, 0);
-    assert!(out.contains("WHERE conjunct `starttime > NOW() - 1 DAYS`"), "{out}");
+    assert!(
+        out.contains("WHERE conjunct `starttime > NOW() - 1 DAYS`"),
+        "{out}"
+    );
     assert!(out.contains("automaton #0"), "{out}");
     assert!(out.contains("bounded top-500 heap"), "{out}");
 }
 
 #[test]
 fn bad_query_points_at_the_character() {
-    let (code, _, err) = portent(&["query", "SELECT * FROM events WHERE x = ", "-i", "examples/t1043-events.jsonl"]);
+    let (code, _, err) = portent(&[
+        "query",
+        "SELECT * FROM events WHERE x = ",
+        "-i",
+        "examples/t1043-events.jsonl",
+    ]);
     assert_eq!(code, 2);
-    assert!(err.contains("error[P0101]: expected an expression"), "{err}");
+    assert!(
+        err.contains("error[P0101]: expected an expression"),
+        "{err}"
+    );
     assert!(err.contains(" --> <query>:1:32\n"), "{err}");
     assert!(err.contains(&format!("  | {}^", " ".repeat(31))), "{err}");
-    let (code, _, err) = portent(&["query", "SELECT LOWR(username) FROM events", "-i", "examples/t1043-events.jsonl"]);
+    let (code, _, err) = portent(&[
+        "query",
+        "SELECT LOWR(username) FROM events",
+        "-i",
+        "examples/t1043-events.jsonl",
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("did you mean `LOWER`?"), "{err}");
 }
@@ -107,7 +171,14 @@ fn unreadable_input_is_partial_not_fatal() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.jsonl");
     std::fs::write(&bad, "{\"destinationport\": 443}\n{broken\n").unwrap();
-    let (code, out, err) = portent(&["query", "SELECT destinationport FROM events", "-i", bad.to_str().unwrap(), "--format", "jsonl"]);
+    let (code, out, err) = portent(&[
+        "query",
+        "SELECT destinationport FROM events",
+        "-i",
+        bad.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
     assert_eq!(code, 3, "{err}");
     assert_eq!(out.lines().count(), 1);
     assert!(err.contains("bad.jsonl:2:2: skipped"), "{err}");

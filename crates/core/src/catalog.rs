@@ -109,9 +109,15 @@ impl Catalog {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let fields = split_csv(line)
-                .ok_or_else(|| CatalogError { line: i + 1, message: "unterminated quote".into() })?;
-            if i == 0 && fields.first().is_some_and(|f| f.eq_ignore_ascii_case("table")) {
+            let fields = split_csv(line).ok_or_else(|| CatalogError {
+                line: i + 1,
+                message: "unterminated quote".into(),
+            })?;
+            if i == 0
+                && fields
+                    .first()
+                    .is_some_and(|f| f.eq_ignore_ascii_case("table"))
+            {
                 continue;
             }
             let [table, id, name] = fields.as_slice() else {
@@ -157,7 +163,11 @@ fn split_csv(line: &str) -> Option<Vec<String>> {
                 was_quoted = true;
             }
             (false, ',') => {
-                out.push(if was_quoted { std::mem::take(&mut cur) } else { cur.trim().to_owned() });
+                out.push(if was_quoted {
+                    std::mem::take(&mut cur)
+                } else {
+                    cur.trim().to_owned()
+                });
                 cur.clear();
                 was_quoted = false;
             }
@@ -167,7 +177,11 @@ fn split_csv(line: &str) -> Option<Vec<String>> {
     if quoted {
         return None;
     }
-    out.push(if was_quoted { cur } else { cur.trim().to_owned() });
+    out.push(if was_quoted {
+        cur
+    } else {
+        cur.trim().to_owned()
+    });
     Some(out)
 }
 
@@ -178,8 +192,14 @@ mod tests {
     #[test]
     fn builtin_rows() {
         let c = Catalog::builtin();
-        assert_eq!(c.name(Table::LogSourceType, 12), Some("Microsoft Windows Security Event Log"));
-        assert_eq!(c.name(Table::LogSourceType, 352), Some("Salesforce Security"));
+        assert_eq!(
+            c.name(Table::LogSourceType, 12),
+            Some("Microsoft Windows Security Event Log")
+        );
+        assert_eq!(
+            c.name(Table::LogSourceType, 352),
+            Some("Salesforce Security")
+        );
         assert_eq!(c.name(Table::Category, 4012), Some("ACL Permit"));
         assert_eq!(c.name(Table::Protocol, 6), Some("TCP.tcp.ip"));
     }

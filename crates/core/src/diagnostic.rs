@@ -91,7 +91,10 @@ impl Diagnostic {
 
     /// Adds a secondary span.
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label { span, message: message.into() });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -115,11 +118,21 @@ impl Diagnostic {
     pub fn render(&self, origin: &str, source: &str) -> String {
         let index = LineIndex::new(source);
         let mut out = String::new();
-        let _ = writeln!(out, "{}[{}]: {}", self.severity.as_str(), self.code, self.message);
+        let _ = writeln!(
+            out,
+            "{}[{}]: {}",
+            self.severity.as_str(),
+            self.code,
+            self.message
+        );
         let (line, col) = index.line_col(source, self.span.start as usize);
         let _ = writeln!(out, " --> {origin}:{line}:{col}");
         let mut frames: Vec<(Span, Option<&str>)> = vec![(self.span, self.label.as_deref())];
-        frames.extend(self.labels.iter().map(|l| (l.span, Some(l.message.as_str()))));
+        frames.extend(
+            self.labels
+                .iter()
+                .map(|l| (l.span, Some(l.message.as_str()))),
+        );
         let width = frames
             .iter()
             .map(|(s, _)| index.line_col(source, s.start as usize).0)
@@ -139,7 +152,12 @@ impl Diagnostic {
             let carets = display_width(&source[start..end]).max(1);
             let mark = if i == 0 { '^' } else { '-' };
             let _ = writeln!(out, "{line:>width$} | {}", text.replace('\t', " "));
-            let _ = write!(out, "{pad} | {}{}", " ".repeat(lead), mark.to_string().repeat(carets));
+            let _ = write!(
+                out,
+                "{pad} | {}{}",
+                " ".repeat(lead),
+                mark.to_string().repeat(carets)
+            );
             match label {
                 Some(l) => {
                     let _ = writeln!(out, " {l}");

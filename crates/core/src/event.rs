@@ -35,12 +35,18 @@ pub struct Record<'a> {
 impl<'a> Record<'a> {
     /// An empty record.
     pub fn new() -> Record<'a> {
-        Record { slots: Vec::new(), extras: Vec::new() }
+        Record {
+            slots: Vec::new(),
+            extras: Vec::new(),
+        }
     }
 
     /// An empty record with room for `fields` slots.
     pub fn with_capacity(fields: usize) -> Record<'a> {
-        Record { slots: Vec::with_capacity(fields), extras: Vec::new() }
+        Record {
+            slots: Vec::with_capacity(fields),
+            extras: Vec::new(),
+        }
     }
 
     /// Sets `field`.
@@ -67,7 +73,11 @@ impl<'a> Record<'a> {
     pub fn into_owned(self) -> Record<'static> {
         Record {
             slots: self.slots.into_iter().map(Value::into_owned).collect(),
-            extras: self.extras.into_iter().map(|(k, v)| (k, v.into_owned())).collect(),
+            extras: self
+                .extras
+                .into_iter()
+                .map(|(k, v)| (k, v.into_owned()))
+                .collect(),
         }
     }
 }

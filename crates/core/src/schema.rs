@@ -174,11 +174,21 @@ const ALIASES: &[(&str, &str)] = &[
 impl Schema {
     /// The QRadar catalog: standard fields with fixed ids, properties and aliases.
     pub fn qradar() -> Schema {
-        let mut schema = Schema { defs: Vec::new(), by_name: HashMap::new() };
+        let mut schema = Schema {
+            defs: Vec::new(),
+            by_name: HashMap::new(),
+        };
         for (i, (name, ty)) in STANDARD.iter().enumerate() {
-            let kind =
-                if (i as u32) < FIRST_PROPERTY { FieldKind::Standard } else { FieldKind::Property };
-            schema.push(FieldDef { name: (*name).to_owned(), ty: Some(*ty), kind });
+            let kind = if (i as u32) < FIRST_PROPERTY {
+                FieldKind::Standard
+            } else {
+                FieldKind::Property
+            };
+            schema.push(FieldDef {
+                name: (*name).to_owned(),
+                ty: Some(*ty),
+                kind,
+            });
         }
         for (alias, target) in ALIASES {
             if let Some(id) = schema.resolve(target) {
@@ -207,7 +217,11 @@ impl Schema {
     pub fn intern(&mut self, name: &str) -> FieldId {
         match self.resolve(name) {
             Some(id) => id,
-            None => self.push(FieldDef { name: name.to_owned(), ty: None, kind: FieldKind::Dynamic }),
+            None => self.push(FieldDef {
+                name: name.to_owned(),
+                ty: None,
+                kind: FieldKind::Dynamic,
+            }),
         }
     }
 

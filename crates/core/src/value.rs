@@ -130,7 +130,9 @@ impl<'a> Value<'a> {
             Value::Bool(b) => Some(f64::from(u8::from(*b))),
             Value::Str(s) => {
                 let t = s.trim();
-                parse_int(t).map(|i| i as f64).or_else(|| t.parse::<f64>().ok())
+                parse_int(t)
+                    .map(|i| i as f64)
+                    .or_else(|| t.parse::<f64>().ok())
             }
             _ => None,
         }
@@ -262,7 +264,10 @@ pub fn parse_int(s: &str) -> Option<i64> {
 /// Parses an IP address, also in brackets (`[::1]`) or with an IPv6 zone (`fe80::1%4`).
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
     let t = s.trim();
-    let t = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(t);
+    let t = t
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(t);
     let t = t.split_once('%').map_or(t, |(a, _)| a);
     t.parse::<IpAddr>().ok()
 }

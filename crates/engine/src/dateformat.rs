@@ -54,7 +54,9 @@ impl DatePattern {
                 }
             } else if c.is_ascii_alphabetic() {
                 if !LETTERS.contains(c) {
-                    return Err(format!("illegal pattern letter `{c}`; quote literal text with '...'"));
+                    return Err(format!(
+                        "illegal pattern letter `{c}`; quote literal text with '...'"
+                    ));
                 }
                 if !text.is_empty() {
                     tokens.push(Tok::Text(std::mem::take(&mut text)));
@@ -93,10 +95,28 @@ impl DatePattern {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
-const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 fn pad(out: &mut String, v: i64, width: usize) {
     if v < 0 {
@@ -108,7 +128,8 @@ fn pad(out: &mut String, v: i64, width: usize) {
 
 /// Java's default (US) week rules: weeks start on Sunday, week 1 holds January 1.
 fn us_week(date: NaiveDate) -> (i32, u32) {
-    let start_of_week = date - chrono::Duration::days(i64::from(date.weekday().num_days_from_sunday()));
+    let start_of_week =
+        date - chrono::Duration::days(i64::from(date.weekday().num_days_from_sunday()));
     let next_jan1 = NaiveDate::from_ymd_opt(date.year() + 1, 1, 1);
     if next_jan1.is_some_and(|j| start_of_week + chrono::Duration::days(6) >= j) {
         return (date.year() + 1, 1);
@@ -158,13 +179,29 @@ fn field(
         'u' => pad(out, i64::from(dt.weekday().number_from_monday()), n),
         'a' => out.push_str(if dt.hour() < 12 { "AM" } else { "PM" }),
         'H' => pad(out, i64::from(dt.hour()), n),
-        'k' => pad(out, i64::from(if dt.hour() == 0 { 24 } else { dt.hour() }), n),
+        'k' => pad(
+            out,
+            i64::from(if dt.hour() == 0 { 24 } else { dt.hour() }),
+            n,
+        ),
         'K' => pad(out, i64::from(dt.hour() % 12), n),
-        'h' => pad(out, i64::from(if dt.hour() % 12 == 0 { 12 } else { dt.hour() % 12 }), n),
+        'h' => pad(
+            out,
+            i64::from(if dt.hour() % 12 == 0 {
+                12
+            } else {
+                dt.hour() % 12
+            }),
+            n,
+        ),
         'm' => pad(out, i64::from(dt.minute()), n),
         's' => pad(out, i64::from(dt.second()), n),
         'S' => pad(out, i64::from(dt.timestamp_subsec_millis()), n),
-        'z' => out.push_str(&if n >= 4 { zone.long_name() } else { zone.abbreviation(ms) }),
+        'z' => out.push_str(&if n >= 4 {
+            zone.long_name()
+        } else {
+            zone.abbreviation(ms)
+        }),
         'Z' | 'X' => {
             let secs = dt.offset().local_minus_utc();
             if c == 'X' && secs == 0 {
@@ -191,7 +228,10 @@ mod tests {
     const T: i64 = 1_466_431_509_123; // 2016-06-20 14:05:09.123 UTC, a Monday
 
     fn f(p: &str, zone: &str) -> String {
-        DatePattern::compile(p).unwrap().format(T, &Zone::parse(zone).unwrap()).unwrap()
+        DatePattern::compile(p)
+            .unwrap()
+            .format(T, &Zone::parse(zone).unwrap())
+            .unwrap()
     }
 
     #[test]

@@ -44,7 +44,11 @@ pub enum ErrorKind {
 impl Error {
     /// An error of `kind` at `span`.
     pub fn new(kind: ErrorKind, span: Span) -> Error {
-        Error { kind, span, help: None }
+        Error {
+            kind,
+            span,
+            help: None,
+        }
     }
 
     /// Adds a hint.
@@ -79,7 +83,11 @@ impl Error {
 impl From<portent_aql::Error> for Error {
     fn from(e: portent_aql::Error) -> Error {
         let code = e.code();
-        Error { kind: ErrorKind::Syntax(e.to_string(), code), span: e.span, help: e.help }
+        Error {
+            kind: ErrorKind::Syntax(e.to_string(), code),
+            span: e.span,
+            help: e.help,
+        }
     }
 }
 
@@ -88,7 +96,11 @@ impl fmt::Display for Error {
         match &self.kind {
             ErrorKind::Syntax(m, _) => f.write_str(m),
             ErrorKind::UnknownFunction(n) => write!(f, "unknown function `{n}`"),
-            ErrorKind::Arity { name, expected, found } => {
+            ErrorKind::Arity {
+                name,
+                expected,
+                found,
+            } => {
                 write!(f, "`{name}` takes {expected}, found {found}")
             }
             ErrorKind::BadPattern(m) => write!(f, "invalid pattern: {m}"),

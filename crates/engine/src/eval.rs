@@ -29,7 +29,14 @@ pub struct State {
 impl State {
     /// A fresh state with the clock at `now`.
     pub fn new(now: i64) -> State {
-        State { now, generation: 1, masks: Vec::new(), aggs: Vec::new(), keys: Vec::new(), cols: Vec::new() }
+        State {
+            now,
+            generation: 1,
+            masks: Vec::new(),
+            aggs: Vec::new(),
+            keys: Vec::new(),
+            cols: Vec::new(),
+        }
     }
 
     /// Forgets what was cached about the previous event.
@@ -53,7 +60,12 @@ pub struct Evaluator<'p> {
 
 impl<'p> Evaluator<'p> {
     /// The value of `ir` for `ev`.
-    pub fn eval<'a, E: Event + ?Sized>(&'a self, ir: &'a Ir, ev: &'a E, st: &mut State) -> Value<'a> {
+    pub fn eval<'a, E: Event + ?Sized>(
+        &'a self,
+        ir: &'a Ir,
+        ev: &'a E,
+        st: &mut State,
+    ) -> Value<'a> {
         match ir {
             Ir::Const(v) => v.reborrow(),
             Ir::Field(id) => ev.get(*id),
@@ -63,7 +75,9 @@ impl<'p> Evaluator<'p> {
                 arith(*op, &x, &y)
             }
             Ir::Neg(x) => match self.eval(x, ev, st) {
-                Value::Int(i) => i.checked_neg().map_or(Value::Float(-(i as f64)), Value::Int),
+                Value::Int(i) => i
+                    .checked_neg()
+                    .map_or(Value::Float(-(i as f64)), Value::Int),
                 Value::Float(f) => Value::Float(-f),
                 v => match (v.to_i64(), v.to_f64()) {
                     (Some(i), _) => i.checked_neg().map_or(Value::Null, Value::Int),
@@ -76,7 +90,11 @@ impl<'p> Evaluator<'p> {
                 Some(ms) => pattern.format(ms, zone).map_or(Value::Null, Value::string),
                 None => Value::Null,
             },
-            Ir::Case { operand, arms, otherwise } => {
+            Ir::Case {
+                operand,
+                arms,
+                otherwise,
+            } => {
                 match operand {
                     Some(o) => {
                         let v = self.eval(o, ev, st).into_owned();
@@ -145,11 +163,20 @@ impl<'p> Evaluator<'p> {
                 let y = self.eval(b, ev, st);
                 x.compare(&y).map(|o| op.test(o))
             }
-            Ir::InConsts { expr, ints, others, negated } => {
+            Ir::InConsts {
+                expr,
+                ints,
+                others,
+                negated,
+            } => {
                 let v = self.eval(expr, ev, st);
                 in_consts(&v, ints, others).map(|b| b != *negated)
             }
-            Ir::In { expr, list, negated } => {
+            Ir::In {
+                expr,
+                list,
+                negated,
+            } => {
                 let v = self.eval(expr, ev, st).into_owned();
                 if v.is_null() {
                     return None;
@@ -168,9 +195,17 @@ impl<'p> Evaluator<'p> {
                     Some(*negated)
                 }
             }
-            Ir::Match { input, pattern, negated, lowered, group } => {
+            Ir::Match {
+                input,
+                pattern,
+                negated,
+                lowered,
+                group,
+            } => {
                 let m = match group {
-                    Some((g, bit)) => self.group_mask(*g, ev, st).map(|mask| mask & (1u64 << bit) != 0),
+                    Some((g, bit)) => self
+                        .group_mask(*g, ev, st)
+                        .map(|mask| mask & (1u64 << bit) != 0),
                     None => {
                         let v = self.eval(input, ev, st);
                         let text = v.to_text()?;
@@ -179,13 +214,22 @@ impl<'p> Evaluator<'p> {
                 };
                 m.map(|b| b != *negated)
             }
-            Ir::DynMatch { input, pattern, op, escape, negated } => {
+            Ir::DynMatch {
+                input,
+                pattern,
+                op,
+                escape,
+                negated,
+            } => {
                 let v = self.eval(input, ev, st).into_owned();
                 let p = self.eval(pattern, ev, st);
                 let (text, pat) = (v.to_text()?, p.to_text()?);
                 let (dialect, ci) = crate::lower::dialect_of(*op);
                 let source = crate::similar::to_regex(&pat, dialect, *escape, ci).ok()?;
-                let re = regex::RegexBuilder::new(&source).size_limit(1 << 20).build().ok()?;
+                let re = regex::RegexBuilder::new(&source)
+                    .size_limit(1 << 20)
+                    .build()
+                    .ok()?;
                 Some(re.is_match(&text) != *negated)
             }
             Ir::IsNull(x, negated) => Some(self.eval(x, ev, st).is_null() != *negated),
@@ -214,22 +258,30 @@ impl<'p> Evaluator<'p> {
             return st.masks[g].1;
         }
         let group = &self.groups[g];
-        let mask = match self.eval(&group.input, ev, st).to_text() {
-            None => None,
-            Some(text) => Some(if group.lowered && !text.is_ascii() {
+        let mask = self.eval(&group.input, ev, st).to_text().map(|text| {
+            if group.lowered && !text.is_ascii() {
                 group.scan(&lower(&text))
             } else {
                 group.scan(&text)
-            }),
-        };
+            }
+        });
         st.masks[g] = (st.generation, mask);
         mask
     }
 
-    fn call<'a, E: Event + ?Sized>(&'a self, f: Func, args: &'a [Ir], ev: &'a E, st: &mut State) -> Value<'a> {
+    fn call<'a, E: Event + ?Sized>(
+        &'a self,
+        f: Func,
+        args: &'a [Ir],
+        ev: &'a E,
+        st: &mut State,
+    ) -> Value<'a> {
         match f {
             Func::ParseDateTime => {
-                let text = self.eval(&args[0], ev, st).to_text().map(|t| t.into_owned());
+                let text = self
+                    .eval(&args[0], ev, st)
+                    .to_text()
+                    .map(|t| t.into_owned());
                 match text.map(|t| crate::time::parse_reference(&t, st.now, &self.zone)) {
                     Some(Ok(ms)) => Value::Int(ms),
                     _ => Value::Null,
@@ -366,4 +418,3 @@ pub fn text_search<E: Event + ?Sized>(terms: &[String], ev: &E) -> bool {
     };
     terms.iter().all(|t| hay.contains(t.as_str()))
 }
-

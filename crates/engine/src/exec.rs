@@ -35,7 +35,10 @@ pub struct Row {
 impl Row {
     /// The value of the column called `name`.
     pub fn get(&self, name: &str) -> Option<&Value<'static>> {
-        self.cells.iter().find(|c| &*c.name == name).map(|c| &c.value)
+        self.cells
+            .iter()
+            .find(|c| &*c.name == name)
+            .map(|c| &c.value)
     }
 }
 
@@ -93,7 +96,11 @@ pub struct Run<'q, S: Sink> {
 impl<'q, S: Sink> Run<'q, S> {
     /// Starts a run whose NOW() is `now` (epoch milliseconds).
     pub fn new(query: &'q Query, sink: S, now: i64) -> Self {
-        let limit = if query.order.is_empty() { None } else { query.limit.map(|l| l as usize) };
+        let limit = if query.order.is_empty() {
+            None
+        } else {
+            query.limit.map(|l| l as usize)
+        };
         let mut run = Run {
             query,
             sink,
@@ -108,7 +115,11 @@ impl<'q, S: Sink> Run<'q, S> {
         if let Some(g) = &query.grouping {
             if g.keys.is_empty() {
                 // Aggregates without GROUP BY form one group, even over no events.
-                run.group_list.push((Vec::new(), g.aggs.iter().map(|a| Acc::new(a.agg)).collect(), Vec::new()));
+                run.group_list.push((
+                    Vec::new(),
+                    g.aggs.iter().map(|a| Acc::new(a.agg)).collect(),
+                    Vec::new(),
+                ));
                 run.groups.insert(Vec::new(), 0);
             }
         }
@@ -141,7 +152,10 @@ impl<'q, S: Sink> Run<'q, S> {
         let ev_ = self.evaluator();
         self.state.next_event();
         if let Some(w) = &self.window {
-            let inside = ev.get(ids::STARTTIME).to_i64().is_some_and(|t| w.contains(t));
+            let inside = ev
+                .get(ids::STARTTIME)
+                .to_i64()
+                .is_some_and(|t| w.contains(t));
             if !inside {
                 self.stats.outside_window += 1;
                 return false;
@@ -172,13 +186,20 @@ impl<'q, S: Sink> Run<'q, S> {
         let q = self.query;
         let evaluator = self.evaluator();
         if let Some(g) = &q.grouping {
-            let key: Vec<Value<'static>> =
-                g.keys.iter().map(|k| evaluator.eval(k, ev, &mut self.state).into_owned()).collect();
+            let key: Vec<Value<'static>> = g
+                .keys
+                .iter()
+                .map(|k| evaluator.eval(k, ev, &mut self.state).into_owned())
+                .collect();
             let idx = match self.groups.get(&key) {
                 Some(i) => *i,
                 None => {
                     let i = self.group_list.len();
-                    self.group_list.push((key.clone(), g.aggs.iter().map(|a| Acc::new(a.agg)).collect(), Vec::new()));
+                    self.group_list.push((
+                        key.clone(),
+                        g.aggs.iter().map(|a| Acc::new(a.agg)).collect(),
+                        Vec::new(),
+                    ));
                     self.groups.insert(key, i);
                     i
                 }
@@ -201,9 +222,17 @@ impl<'q, S: Sink> Run<'q, S> {
             }
             return self.emit(row);
         }
-        self.state.cols = row.cells.iter().take(q.columns.len()).map(|c| c.value.clone()).collect();
-        let keys: Vec<Value<'static>> =
-            q.order.iter().map(|(o, _)| evaluator.eval(o, ev, &mut self.state).into_owned()).collect();
+        self.state.cols = row
+            .cells
+            .iter()
+            .take(q.columns.len())
+            .map(|c| c.value.clone())
+            .collect();
+        let keys: Vec<Value<'static>> = q
+            .order
+            .iter()
+            .map(|(o, _)| evaluator.eval(o, ev, &mut self.state).into_owned())
+            .collect();
         self.top.push(keys, &q.order, row);
         Ok(true)
     }
@@ -216,18 +245,29 @@ impl<'q, S: Sink> Run<'q, S> {
             match c {
                 Column::Expr { name, ir, .. } => {
                     let value = evaluator.eval(ir, ev, &mut self.state).into_owned();
-                    cells.push(Cell { name: name.clone(), value });
+                    cells.push(Cell {
+                        name: name.clone(),
+                        value,
+                    });
                 }
                 Column::Wildcard => ev.for_each(&mut |f: FieldRef<'_>, v: &Value<'_>| {
                     let name: Arc<str> = match f {
                         FieldRef::Id(id) => q.schema.name(id).into(),
                         FieldRef::Name(n) => n.into(),
                     };
-                    cells.push(Cell { name, value: v.clone().into_owned() });
+                    cells.push(Cell {
+                        name,
+                        value: v.clone().into_owned(),
+                    });
                 }),
             }
         }
-        let provenance = q.options.provenance.iter().map(|f| ev.get(*f).into_owned()).collect();
+        let provenance = q
+            .options
+            .provenance
+            .iter()
+            .map(|f| ev.get(*f).into_owned())
+            .collect();
         Row { cells, provenance }
     }
 
@@ -255,7 +295,10 @@ impl<'q, S: Sink> Run<'q, S> {
                 for c in &q.columns {
                     if let Column::Expr { name, ir, .. } = c {
                         let value = evaluator.eval(ir, &empty, &mut self.state).into_owned();
-                        cells.push(Cell { name: name.clone(), value });
+                        cells.push(Cell {
+                            name: name.clone(),
+                            value,
+                        });
                     }
                 }
                 self.state.cols = cells.iter().map(|c| c.value.clone()).collect();
@@ -266,7 +309,10 @@ impl<'q, S: Sink> Run<'q, S> {
                     }
                 }
                 self.stats.rows_total += 1;
-                let row = Row { cells, provenance: Vec::new() };
+                let row = Row {
+                    cells,
+                    provenance: Vec::new(),
+                };
                 if q.order.is_empty() {
                     if q.limit.is_some_and(|l| self.stats.emitted >= l) {
                         self.stats.hidden_by_limit += 1;
@@ -276,8 +322,11 @@ impl<'q, S: Sink> Run<'q, S> {
                         break;
                     }
                 } else {
-                    let keys: Vec<Value<'static>> =
-                        q.order.iter().map(|(o, _)| evaluator.eval(o, &empty, &mut self.state).into_owned()).collect();
+                    let keys: Vec<Value<'static>> = q
+                        .order
+                        .iter()
+                        .map(|(o, _)| evaluator.eval(o, &empty, &mut self.state).into_owned())
+                        .collect();
                     self.top.push(keys, &q.order, row);
                 }
             }
@@ -343,12 +392,24 @@ impl Ord for Ranked {
 
 impl TopK {
     fn new(limit: Option<usize>) -> TopK {
-        TopK { limit, heap: BinaryHeap::new(), seq: 0, evicted: 0 }
+        TopK {
+            limit,
+            heap: BinaryHeap::new(),
+            seq: 0,
+            evicted: 0,
+        }
     }
 
     fn push(&mut self, keys: Vec<Value<'static>>, order: &[(Ir, bool)], row: Row) {
-        let keys = keys.into_iter().zip(order.iter().map(|(_, d)| *d)).collect();
-        let r = Ranked { keys, seq: self.seq, row };
+        let keys = keys
+            .into_iter()
+            .zip(order.iter().map(|(_, d)| *d))
+            .collect();
+        let r = Ranked {
+            keys,
+            seq: self.seq,
+            row,
+        };
         self.seq += 1;
         match self.limit {
             Some(0) => self.evicted += 1,
@@ -367,7 +428,11 @@ impl TopK {
     }
 
     fn into_sorted(self) -> Vec<Row> {
-        self.heap.into_sorted_vec().into_iter().map(|r| r.row).collect()
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.row)
+            .collect()
     }
 }
 
@@ -393,7 +458,12 @@ enum Acc {
     First(Option<Value<'static>>),
     Last(Option<Value<'static>>),
     Unique(HashSet<Value<'static>>),
-    Stdev { n: u64, mean: f64, m2: f64, population: bool },
+    Stdev {
+        n: u64,
+        mean: f64,
+        m2: f64,
+        population: bool,
+    },
 }
 
 impl Acc {
@@ -407,8 +477,18 @@ impl Acc {
             Agg::First => Acc::First(None),
             Agg::Last => Acc::Last(None),
             Agg::UniqueCount => Acc::Unique(HashSet::new()),
-            Agg::Stdev => Acc::Stdev { n: 0, mean: 0.0, m2: 0.0, population: false },
-            Agg::Stdevp => Acc::Stdev { n: 0, mean: 0.0, m2: 0.0, population: true },
+            Agg::Stdev => Acc::Stdev {
+                n: 0,
+                mean: 0.0,
+                m2: 0.0,
+                population: false,
+            },
+            Agg::Stdevp => Acc::Stdev {
+                n: 0,
+                mean: 0.0,
+                m2: 0.0,
+                population: true,
+            },
         }
     }
 
@@ -460,11 +540,15 @@ impl Acc {
     fn finish(self) -> Value<'static> {
         match self {
             Acc::Count(n) => Value::Int(n),
-            Acc::Sum(s) | Acc::Min(s) | Acc::Max(s) | Acc::First(s) | Acc::Last(s) => s.unwrap_or(Value::Null),
+            Acc::Sum(s) | Acc::Min(s) | Acc::Max(s) | Acc::First(s) | Acc::Last(s) => {
+                s.unwrap_or(Value::Null)
+            }
             Acc::Avg(_, 0) => Value::Null,
             Acc::Avg(sum, n) => Value::Float(sum / n as f64),
             Acc::Unique(set) => Value::Int(set.len() as i64),
-            Acc::Stdev { n, m2, population, .. } => {
+            Acc::Stdev {
+                n, m2, population, ..
+            } => {
                 let d = if population { n } else { n.saturating_sub(1) };
                 if d == 0 {
                     Value::Null

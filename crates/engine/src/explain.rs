@@ -19,34 +19,84 @@ pub fn show(ir: &Ir, q: &Query) -> String {
         Ir::Field(id) => name(s, *id),
         Ir::Now => "NOW()".into(),
         Ir::Not(x) => format!("NOT {}", show(x, q)),
-        Ir::And(xs) => format!("({})", xs.iter().map(|x| show(x, q)).collect::<Vec<_>>().join(" AND ")),
-        Ir::Or(xs) => format!("({})", xs.iter().map(|x| show(x, q)).collect::<Vec<_>>().join(" OR ")),
+        Ir::And(xs) => format!(
+            "({})",
+            xs.iter()
+                .map(|x| show(x, q))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        ),
+        Ir::Or(xs) => format!(
+            "({})",
+            xs.iter()
+                .map(|x| show(x, q))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        ),
         Ir::Cmp(op, a, b) => format!("{} {} {}", show(a, q), op.as_str(), show(b, q)),
-        Ir::InConsts { expr, ints, others, negated } => {
+        Ir::InConsts {
+            expr,
+            ints,
+            others,
+            negated,
+        } => {
             let mut items: Vec<String> = ints.iter().map(i64::to_string).collect();
             items.extend(others.iter().map(|o| o.to_string()));
-            format!("{} {}IN {{{}}} [sorted set]", show(expr, q), if *negated { "NOT " } else { "" }, items.join(", "))
+            format!(
+                "{} {}IN {{{}}} [sorted set]",
+                show(expr, q),
+                if *negated { "NOT " } else { "" },
+                items.join(", ")
+            )
         }
-        Ir::In { expr, list, negated } => format!(
+        Ir::In {
+            expr,
+            list,
+            negated,
+        } => format!(
             "{} {}IN ({})",
             show(expr, q),
             if *negated { "NOT " } else { "" },
-            list.iter().map(|x| show(x, q)).collect::<Vec<_>>().join(", ")
+            list.iter()
+                .map(|x| show(x, q))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
-        Ir::Match { input, pattern, negated, lowered, group } => {
-            let input = if *lowered { format!("LOWER({})", show(input, q)) } else { show(input, q) };
+        Ir::Match {
+            input,
+            pattern,
+            negated,
+            lowered,
+            group,
+        } => {
+            let input = if *lowered {
+                format!("LOWER({})", show(input, q))
+            } else {
+                show(input, q)
+            };
             let how = match group {
                 Some((g, b)) => format!("automaton #{g} bit {b}"),
                 None => format!("matcher #{pattern}"),
             };
-            format!("{input} {}MATCHES-PATTERN #{pattern} [{how}]", if *negated { "NOT " } else { "" })
+            format!(
+                "{input} {}MATCHES-PATTERN #{pattern} [{how}]",
+                if *negated { "NOT " } else { "" }
+            )
         }
-        Ir::DynMatch { input, pattern, .. } => format!("{} MATCHES-DYNAMIC {}", show(input, q), show(pattern, q)),
+        Ir::DynMatch { input, pattern, .. } => {
+            format!("{} MATCHES-DYNAMIC {}", show(input, q), show(pattern, q))
+        }
         Ir::IsNull(x, n) => format!("{} IS {}NULL", show(x, q), if *n { "NOT " } else { "" }),
         Ir::TextSearch(t) => format!("TEXT SEARCH {t:?}"),
         Ir::Arith(op, a, b) => format!("({} {op:?} {})", show(a, q), show(b, q)),
         Ir::Neg(x) => format!("-{}", show(x, q)),
-        Ir::Call(f, args) => format!("{f:?}({})", args.iter().map(|x| show(x, q)).collect::<Vec<_>>().join(", ")),
+        Ir::Call(f, args) => format!(
+            "{f:?}({})",
+            args.iter()
+                .map(|x| show(x, q))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Ir::DateFormat(x, _, z) => format!("DATEFORMAT({}, <pattern>, {z})", show(x, q)),
         Ir::InCidr(c, x) => format!("INCIDR('{}/{}', {})", c.addr, c.prefix, show(x, q)),
         Ir::Case { arms, .. } => format!("CASE [{} arms]", arms.len()),
@@ -71,11 +121,17 @@ pub fn explain(q: &Query) -> String {
     q.order.iter().for_each(|(o, _)| add(o));
     if let Some(g) = &q.grouping {
         g.keys.iter().for_each(&mut add);
-        g.aggs.iter().filter_map(|a| a.arg.as_ref()).for_each(&mut add);
+        g.aggs
+            .iter()
+            .filter_map(|a| a.arg.as_ref())
+            .for_each(&mut add);
     }
     fields.sort();
     fields.dedup();
-    let names: Vec<String> = fields.iter().map(|f| format!("\"{}\"", q.schema.name(*f))).collect();
+    let names: Vec<String> = fields
+        .iter()
+        .map(|f| format!("\"{}\"", q.schema.name(*f)))
+        .collect();
     let _ = writeln!(out, "table: {:?}", q.table);
     let _ = writeln!(out, "fields read ({}): {}", names.len(), names.join(", "));
     let _ = writeln!(out, "time window:");
@@ -84,21 +140,40 @@ pub fn explain(q: &Query) -> String {
     }
     for (c, span) in &q.window_conjuncts {
         let text = q.source.get(span.range()).unwrap_or("");
-        let _ = writeln!(out, "  WHERE conjunct `{text}` -> {} (evaluated first; misses count as outside the window)", show(c, q));
+        let _ = writeln!(
+            out,
+            "  WHERE conjunct `{text}` -> {} (evaluated first; misses count as outside the window)",
+            show(c, q)
+        );
     }
     match &q.time {
-        Some(TimeSpec::Last(ms)) => { let _ = writeln!(out, "  time clause: the last {ms} ms before NOW()"); },
-        Some(TimeSpec::Range(a, b)) => { let _ = writeln!(out, "  time clause: START {a:?} STOP {b:?}"); },
-        Some(TimeSpec::Fixed(w)) => { let _ = writeln!(out, "  window given on the command line: {w:?}"); },
+        Some(TimeSpec::Last(ms)) => {
+            let _ = writeln!(out, "  time clause: the last {ms} ms before NOW()");
+        }
+        Some(TimeSpec::Range(a, b)) => {
+            let _ = writeln!(out, "  time clause: START {a:?} STOP {b:?}");
+        }
+        Some(TimeSpec::Fixed(w)) => {
+            let _ = writeln!(out, "  window given on the command line: {w:?}");
+        }
         None => {}
     }
-    let _ = writeln!(out, "filter (operands in evaluation order, cheapest first):");
+    let _ = writeln!(
+        out,
+        "filter (operands in evaluation order, cheapest first):"
+    );
     match &q.filter {
         Some(f) => match f {
-            Ir::And(xs) => xs.iter().enumerate().for_each(|(i, x)| { let _ = writeln!(out, "  {}. {}", i + 1, show(x, q)); }),
-            other => { let _ = writeln!(out, "  1. {}", show(other, q)); },
+            Ir::And(xs) => xs.iter().enumerate().for_each(|(i, x)| {
+                let _ = writeln!(out, "  {}. {}", i + 1, show(x, q));
+            }),
+            other => {
+                let _ = writeln!(out, "  1. {}", show(other, q));
+            }
         },
-        None => { let _ = writeln!(out, "  none"); },
+        None => {
+            let _ = writeln!(out, "  none");
+        }
     }
     let _ = writeln!(out, "compiled patterns:");
     for (i, p) in q.patterns.iter().enumerate() {
@@ -110,14 +185,21 @@ pub fn explain(q: &Query) -> String {
                     Shape::Suffix => "ends with one of",
                     Shape::Contains => "contains one of",
                 };
-                format!("{shape} {} literal(s): {}", l.needles.len(), l.needles.join(" | "))
+                format!(
+                    "{shape} {} literal(s): {}",
+                    l.needles.len(),
+                    l.needles.join(" | ")
+                )
             }
             None => "regex".to_owned(),
         };
         let _ = writeln!(out, "  #{i}: {kind}\n      regex {}", p.source);
     }
     if !q.groups.is_empty() {
-        let _ = writeln!(out, "shared automata (one scan per event feeds every pattern on the input):");
+        let _ = writeln!(
+            out,
+            "shared automata (one scan per event feeds every pattern on the input):"
+        );
         for (i, g) in q.groups.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -132,7 +214,12 @@ pub fn explain(q: &Query) -> String {
     }
     let _ = writeln!(out, "columns: {}", q.column_names().join(", "));
     if let Some(g) = &q.grouping {
-        let _ = writeln!(out, "grouping: {} key(s), {} aggregate(s) (hash aggregation)", g.keys.len(), g.aggs.len());
+        let _ = writeln!(
+            out,
+            "grouping: {} key(s), {} aggregate(s) (hash aggregation)",
+            g.keys.len(),
+            g.aggs.len()
+        );
     }
     if !q.order.is_empty() {
         let bound = match q.limit {

@@ -99,9 +99,15 @@ const TABLE: &[(&str, Callable)] = &[
     ("first", Callable::Aggregate(Agg::First)),
     ("incidr", Callable::Scalar(Func::InCidr, 2, 2)),
     ("last", Callable::Aggregate(Agg::Last)),
-    ("logsourcegroupname", Callable::Scalar(Func::LogSourceGroupName, 1, 1)),
+    (
+        "logsourcegroupname",
+        Callable::Scalar(Func::LogSourceGroupName, 1, 1),
+    ),
     ("logsourcename", Callable::Scalar(Func::LogSourceName, 1, 1)),
-    ("logsourcetypename", Callable::Scalar(Func::LogSourceTypeName, 1, 1)),
+    (
+        "logsourcetypename",
+        Callable::Scalar(Func::LogSourceTypeName, 1, 1),
+    ),
     ("long", Callable::Scalar(Func::Long, 1, 1)),
     ("lower", Callable::Scalar(Func::Lower, 1, 1)),
     ("max", Callable::Aggregate(Agg::Max)),
@@ -109,8 +115,14 @@ const TABLE: &[(&str, Callable)] = &[
     ("now", Callable::Scalar(Func::Now, 0, 0)),
     ("parsedatetime", Callable::Scalar(Func::ParseDateTime, 1, 1)),
     ("protocolname", Callable::Scalar(Func::ProtocolName, 1, 1)),
-    ("qiddescription", Callable::Scalar(Func::QidDescription, 1, 1)),
-    ("qidescription", Callable::Scalar(Func::QidDescription, 1, 1)),
+    (
+        "qiddescription",
+        Callable::Scalar(Func::QidDescription, 1, 1),
+    ),
+    (
+        "qidescription",
+        Callable::Scalar(Func::QidDescription, 1, 1),
+    ),
     ("qidname", Callable::Scalar(Func::QidName, 1, 1)),
     ("stdev", Callable::Aggregate(Agg::Stdev)),
     ("stdevp", Callable::Aggregate(Agg::Stdevp)),
@@ -127,7 +139,10 @@ const TABLE: &[(&str, Callable)] = &[
 /// Looks a function name up, case-insensitively.
 pub fn lookup(name: &str) -> Option<Callable> {
     let lower = name.to_ascii_lowercase();
-    TABLE.binary_search_by(|(n, _)| n.cmp(&lower.as_str())).ok().map(|i| TABLE[i].1)
+    TABLE
+        .binary_search_by(|(n, _)| n.cmp(&lower.as_str()))
+        .ok()
+        .map(|i| TABLE[i].1)
 }
 
 /// The known name closest to `name`, for "did you mean".
@@ -148,7 +163,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -190,7 +207,9 @@ pub fn lower(s: &str) -> Cow<'_, str> {
 pub fn call_scalar<'a>(f: Func, args: &mut [Value<'a>], catalog: &Catalog) -> Value<'a> {
     let text = |v: &Value<'_>| v.to_text().map(Cow::into_owned);
     let lookup = |table: Table, v: &Value<'_>| match v.to_i64() {
-        Some(id) => catalog.name(table, id).map_or(Value::Null, |n| Value::string(n.to_owned())),
+        Some(id) => catalog
+            .name(table, id)
+            .map_or(Value::Null, |n| Value::string(n.to_owned())),
         None => Value::Null,
     };
     match f {
@@ -200,10 +219,19 @@ pub fn call_scalar<'a>(f: Func, args: &mut [Value<'a>], catalog: &Catalog) -> Va
             Some(v) => text(&v).map_or(Value::Null, |s| Value::string(s.to_lowercase())),
             None => Value::Null,
         },
-        Func::Upper => args.first().and_then(text).map_or(Value::Null, |s| Value::string(s.to_uppercase())),
-        Func::StrLen => args.first().and_then(text).map_or(Value::Null, |s| Value::Int(s.chars().count() as i64)),
+        Func::Upper => args
+            .first()
+            .and_then(text)
+            .map_or(Value::Null, |s| Value::string(s.to_uppercase())),
+        Func::StrLen => args
+            .first()
+            .and_then(text)
+            .map_or(Value::Null, |s| Value::Int(s.chars().count() as i64)),
         Func::Substring => {
-            let (Some(s), Some(start)) = (args.first().and_then(text), args.get(1).and_then(Value::to_i64)) else {
+            let (Some(s), Some(start)) = (
+                args.first().and_then(text),
+                args.get(1).and_then(Value::to_i64),
+            ) else {
                 return Value::Null;
             };
             let len = match args.get(2) {
@@ -216,10 +244,16 @@ pub fn call_scalar<'a>(f: Func, args: &mut [Value<'a>], catalog: &Catalog) -> Va
             if start < 0 || len < 0 {
                 return Value::Null;
             }
-            Value::string(s.chars().skip(start as usize).take(usize::try_from(len).unwrap_or(usize::MAX)).collect())
+            Value::string(
+                s.chars()
+                    .skip(start as usize)
+                    .take(usize::try_from(len).unwrap_or(usize::MAX))
+                    .collect(),
+            )
         }
         Func::StrPos => {
-            let (Some(s), Some(n)) = (args.first().and_then(text), args.get(1).and_then(text)) else {
+            let (Some(s), Some(n)) = (args.first().and_then(text), args.get(1).and_then(text))
+            else {
                 return Value::Null;
             };
             let from = args.get(2).and_then(Value::to_i64).unwrap_or(0).max(0) as usize;
@@ -243,23 +277,43 @@ pub fn call_scalar<'a>(f: Func, args: &mut [Value<'a>], catalog: &Catalog) -> Va
             Some(v @ Value::Str(_)) => v,
             Some(v) => Value::string(v.to_string()),
         },
-        Func::Base64 => args.first().and_then(text).map_or(Value::Null, |s| Value::string(base64(s.as_bytes()))),
+        Func::Base64 => args
+            .first()
+            .and_then(text)
+            .map_or(Value::Null, |s| Value::string(base64(s.as_bytes()))),
         Func::Long => match args.first() {
             Some(Value::Ip(std::net::IpAddr::V4(v4))) => Value::Int(i64::from(u32::from(*v4))),
             Some(Value::Float(f)) if f.is_finite() => Value::Int(f.trunc() as i64),
             Some(v) => v
                 .to_i64()
-                .or_else(|| v.to_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64))
+                .or_else(|| {
+                    v.to_f64()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f.trunc() as i64)
+                })
                 .map_or(Value::Null, Value::Int),
             None => Value::Null,
         },
-        Func::Double => args.first().and_then(Value::to_f64).map_or(Value::Null, Value::Float),
-        Func::LogSourceName => args.first().map_or(Value::Null, |v| lookup(Table::LogSource, v)),
-        Func::LogSourceTypeName => args.first().map_or(Value::Null, |v| lookup(Table::LogSourceType, v)),
+        Func::Double => args
+            .first()
+            .and_then(Value::to_f64)
+            .map_or(Value::Null, Value::Float),
+        Func::LogSourceName => args
+            .first()
+            .map_or(Value::Null, |v| lookup(Table::LogSource, v)),
+        Func::LogSourceTypeName => args
+            .first()
+            .map_or(Value::Null, |v| lookup(Table::LogSourceType, v)),
         Func::LogSourceGroupName => Value::Null,
-        Func::CategoryName => args.first().map_or(Value::Null, |v| lookup(Table::Category, v)),
-        Func::QidName | Func::QidDescription => args.first().map_or(Value::Null, |v| lookup(Table::Qid, v)),
-        Func::ProtocolName => args.first().map_or(Value::Null, |v| lookup(Table::Protocol, v)),
+        Func::CategoryName => args
+            .first()
+            .map_or(Value::Null, |v| lookup(Table::Category, v)),
+        Func::QidName | Func::QidDescription => {
+            args.first().map_or(Value::Null, |v| lookup(Table::Qid, v))
+        }
+        Func::ProtocolName => args
+            .first()
+            .map_or(Value::Null, |v| lookup(Table::Protocol, v)),
         Func::Now | Func::DateFormat | Func::ParseDateTime | Func::InCidr => Value::Null,
     }
 }
@@ -274,7 +328,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -306,22 +364,52 @@ mod tests {
 
     #[test]
     fn string_functions() {
-        assert_eq!(call(Func::Lower, vec![Value::str("CMD.EXE")]), Value::str("cmd.exe"));
+        assert_eq!(
+            call(Func::Lower, vec![Value::str("CMD.EXE")]),
+            Value::str("cmd.exe")
+        );
         assert_eq!(call(Func::Lower, vec![Value::str("ÄB")]), Value::str("äb"));
         assert_eq!(call(Func::Upper, vec![Value::str("ab")]), Value::str("AB"));
         assert_eq!(call(Func::StrLen, vec![Value::str("héllo")]), Value::Int(5));
-        assert_eq!(call(Func::Substring, vec![Value::str("administrator"), Value::Int(0), Value::Int(5)]), Value::str("admin"));
-        assert_eq!(call(Func::StrPos, vec![Value::str("a.b.c"), Value::str(".")]), Value::Int(1));
-        assert_eq!(call(Func::StrPos, vec![Value::str("a.b.c"), Value::str("."), Value::Int(2)]), Value::Int(3));
-        assert_eq!(call(Func::Concat, vec![Value::str("a"), Value::Null, Value::Int(1)]), Value::str("a1"));
+        assert_eq!(
+            call(
+                Func::Substring,
+                vec![Value::str("administrator"), Value::Int(0), Value::Int(5)]
+            ),
+            Value::str("admin")
+        );
+        assert_eq!(
+            call(Func::StrPos, vec![Value::str("a.b.c"), Value::str(".")]),
+            Value::Int(1)
+        );
+        assert_eq!(
+            call(
+                Func::StrPos,
+                vec![Value::str("a.b.c"), Value::str("."), Value::Int(2)]
+            ),
+            Value::Int(3)
+        );
+        assert_eq!(
+            call(
+                Func::Concat,
+                vec![Value::str("a"), Value::Null, Value::Int(1)]
+            ),
+            Value::str("a1")
+        );
         assert_eq!(call(Func::Lower, vec![Value::Null]), Value::Null);
     }
 
     #[test]
     fn conversions() {
-        assert_eq!(call(Func::Long, vec![Value::Ip("10.0.0.1".parse().unwrap())]), Value::Int(167_772_161));
+        assert_eq!(
+            call(Func::Long, vec![Value::Ip("10.0.0.1".parse().unwrap())]),
+            Value::Int(167_772_161)
+        );
         assert_eq!(call(Func::Long, vec![Value::str("42")]), Value::Int(42));
-        assert_eq!(call(Func::Double, vec![Value::str("1234")]), Value::Float(1234.0));
+        assert_eq!(
+            call(Func::Double, vec![Value::str("1234")]),
+            Value::Float(1234.0)
+        );
         assert_eq!(call(Func::Str, vec![Value::Int(7)]), Value::str("7"));
         assert_eq!(base64(b"Man"), "TWFu");
         assert_eq!(base64(b"Ma"), "TWE=");
@@ -330,8 +418,17 @@ mod tests {
 
     #[test]
     fn lookups() {
-        assert_eq!(call(Func::LogSourceTypeName, vec![Value::Int(12)]), Value::str("Microsoft Windows Security Event Log"));
-        assert_eq!(call(Func::CategoryName, vec![Value::str("4012")]), Value::str("ACL Permit"));
-        assert_eq!(call(Func::CategoryName, vec![Value::Int(99999)]), Value::Null);
+        assert_eq!(
+            call(Func::LogSourceTypeName, vec![Value::Int(12)]),
+            Value::str("Microsoft Windows Security Event Log")
+        );
+        assert_eq!(
+            call(Func::CategoryName, vec![Value::str("4012")]),
+            Value::str("ACL Permit")
+        );
+        assert_eq!(
+            call(Func::CategoryName, vec![Value::Int(99999)]),
+            Value::Null
+        );
     }
 }

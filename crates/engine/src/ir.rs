@@ -190,13 +190,25 @@ pub struct Cidr {
 impl Cidr {
     /// Parses `a.b.c.d/n`, `x::/n` or a bare address.
     pub fn parse(s: &str) -> Result<Cidr, String> {
-        let (a, p) = s.trim().split_once('/').map_or((s.trim(), None), |(a, p)| (a, Some(p)));
-        let addr: IpAddr = portent_core::value::parse_ip(a).ok_or_else(|| format!("`{a}` is not an IP address"))?;
+        let (a, p) = s
+            .trim()
+            .split_once('/')
+            .map_or((s.trim(), None), |(a, p)| (a, Some(p)));
+        let addr: IpAddr = portent_core::value::parse_ip(a)
+            .ok_or_else(|| format!("`{a}` is not an IP address"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
-            Some(p) => p.trim().parse::<u8>().ok().filter(|n| *n <= max).ok_or_else(|| {
-                format!("`/{p}` is not a prefix length for an IPv{} address (0 to {max})", if max == 32 { 4 } else { 6 })
-            })?,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| {
+                    format!(
+                        "`/{p}` is not a prefix length for an IPv{} address (0 to {max})",
+                        if max == 32 { 4 } else { 6 }
+                    )
+                })?,
             None => max,
         };
         Ok(Cidr { addr, prefix })
@@ -210,11 +222,19 @@ impl Cidr {
         };
         match (norm(self.addr), norm(ip)) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(self.prefix))
+                };
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(self.prefix))
+                };
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -236,8 +256,18 @@ impl Ir {
     pub fn walk(&self, f: &mut dyn FnMut(&Ir)) {
         f(self);
         match self {
-            Ir::Const(_) | Ir::Field(_) | Ir::Now | Ir::TextSearch(_) | Ir::AggRef(_) | Ir::KeyRef(_) | Ir::Column(_) => {}
-            Ir::Not(x) | Ir::Neg(x) | Ir::IsNull(x, _) | Ir::DateFormat(x, _, _) | Ir::InCidr(_, x) => x.walk(f),
+            Ir::Const(_)
+            | Ir::Field(_)
+            | Ir::Now
+            | Ir::TextSearch(_)
+            | Ir::AggRef(_)
+            | Ir::KeyRef(_)
+            | Ir::Column(_) => {}
+            Ir::Not(x)
+            | Ir::Neg(x)
+            | Ir::IsNull(x, _)
+            | Ir::DateFormat(x, _, _)
+            | Ir::InCidr(_, x) => x.walk(f),
             Ir::And(xs) | Ir::Or(xs) | Ir::Call(_, xs) => xs.iter().for_each(|x| x.walk(f)),
             Ir::Cmp(_, a, b) | Ir::Arith(_, a, b) => {
                 a.walk(f);
@@ -253,7 +283,11 @@ impl Ir {
                 input.walk(f);
                 pattern.walk(f);
             }
-            Ir::Case { operand, arms, otherwise } => {
+            Ir::Case {
+                operand,
+                arms,
+                otherwise,
+            } => {
                 if let Some(o) = operand {
                     o.walk(f);
                 }
@@ -283,7 +317,10 @@ impl Ir {
     pub fn is_event_free(&self) -> bool {
         let mut free = true;
         self.walk(&mut |n| {
-            if matches!(n, Ir::Field(_) | Ir::TextSearch(_) | Ir::AggRef(_) | Ir::KeyRef(_) | Ir::Column(_)) {
+            if matches!(
+                n,
+                Ir::Field(_) | Ir::TextSearch(_) | Ir::AggRef(_) | Ir::KeyRef(_) | Ir::Column(_)
+            ) {
                 free = false;
             }
         });
@@ -293,7 +330,12 @@ impl Ir {
     /// A rough cost, for ordering AND/OR operands cheapest first.
     pub fn cost(&self) -> u32 {
         match self {
-            Ir::Const(_) | Ir::Field(_) | Ir::Now | Ir::AggRef(_) | Ir::KeyRef(_) | Ir::Column(_) => 1,
+            Ir::Const(_)
+            | Ir::Field(_)
+            | Ir::Now
+            | Ir::AggRef(_)
+            | Ir::KeyRef(_)
+            | Ir::Column(_) => 1,
             Ir::Cmp(_, a, b) | Ir::Arith(_, a, b) => 2 + a.cost() + b.cost(),
             Ir::InConsts { expr, .. } => 3 + expr.cost(),
             Ir::IsNull(x, _) | Ir::Not(x) | Ir::Neg(x) => 1 + x.cost(),
@@ -305,7 +347,11 @@ impl Ir {
             Ir::Call(_, xs) => 10 + xs.iter().map(Ir::cost).sum::<u32>(),
             Ir::DateFormat(x, _, _) => 50 + x.cost(),
             Ir::InCidr(_, x) => 5 + x.cost(),
-            Ir::Case { operand, arms, otherwise } => {
+            Ir::Case {
+                operand,
+                arms,
+                otherwise,
+            } => {
                 operand.as_ref().map_or(0, |o| o.cost())
                     + arms.iter().map(|(w, t)| w.cost() + t.cost()).sum::<u32>()
                     + otherwise.cost()
@@ -327,7 +373,9 @@ mod tests {
         let v6 = Cidr::parse("fd::/16").unwrap();
         assert!(v6.contains("fd:0:1::5".parse().unwrap()));
         assert!(!v6.contains("fe80::1".parse().unwrap()));
-        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("nope/8").is_err());
     }

@@ -8,8 +8,19 @@ use portent_core::{Catalog, Diagnostic, Schema, Severity, Table};
 
 /// Windows programs whose names end in another listed name: real over-matches.
 const KNOWN_BINARIES: &[&str] = &[
-    "dsregcmd.exe", "wecutil.exe", "netsh.exe", "ssh.exe", "sshd.exe", "cmdkey.exe", "rcmd.exe",
-    "conhost.exe", "dllhost.exe", "sihost.exe", "taskhost.exe", "wsqmcons.exe", "mcbuilder.exe",
+    "dsregcmd.exe",
+    "wecutil.exe",
+    "netsh.exe",
+    "ssh.exe",
+    "sshd.exe",
+    "cmdkey.exe",
+    "rcmd.exe",
+    "conhost.exe",
+    "dllhost.exe",
+    "sihost.exe",
+    "taskhost.exe",
+    "wsqmcons.exe",
+    "mcbuilder.exe",
 ];
 
 /// Lints a parsed query. `source` is its text (for quoting), `catalog` names log source types.
@@ -35,12 +46,18 @@ pub fn lint(q: &ast::Query, schema: &Schema, catalog: &Catalog) -> Vec<Diagnosti
         .iter()
         .filter_map(|s| match s {
             SelectItem::Expr { expr, alias } => Some(
-                alias.as_ref().map(|a| a.name.to_lowercase()).unwrap_or_else(|| expr.to_string().to_lowercase()),
+                alias
+                    .as_ref()
+                    .map(|a| a.name.to_lowercase())
+                    .unwrap_or_else(|| expr.to_string().to_lowercase()),
             ),
             SelectItem::Wildcard(_) => None,
         })
         .collect();
-    let wildcard = q.select.iter().any(|s| matches!(s, SelectItem::Wildcard(_)));
+    let wildcard = q
+        .select
+        .iter()
+        .any(|s| matches!(s, SelectItem::Wildcard(_)));
     for o in &q.order_by {
         let text = match &o.expr.kind {
             ExprKind::Field { name, .. } => name.to_lowercase(),
@@ -81,47 +98,81 @@ fn has_starttime_bound(q: &ast::Query) -> bool {
     found
 }
 
-fn lint_expr(e: &ast::Expr, schema: &Schema, catalog: &Catalog, out: &mut Vec<Diagnostic>, seen: &mut Vec<String>) {
+fn lint_expr(
+    e: &ast::Expr,
+    schema: &Schema,
+    catalog: &Catalog,
+    out: &mut Vec<Diagnostic>,
+    seen: &mut Vec<String>,
+) {
     match &e.kind {
         ExprKind::Field { name, .. } if name.eq_ignore_ascii_case("logsourcetypeid") => {
             out.push(
                 Diagnostic::warning("L0003", e.span, "`LOGSOURCETYPEID` is not an AQL field")
                     .with_label("read here as devicetype")
-                    .with_help("QRadar names the log source type `devicetype`; write devicetype IN (12)"),
+                    .with_help(
+                        "QRadar names the log source type `devicetype`; write devicetype IN (12)",
+                    ),
             );
         }
         ExprKind::Field { name, .. } if schema.resolve(name).is_none() => {
             out.push(
-                Diagnostic::new(Severity::Note, "L0012", e.span, format!("`{name}` is not a known QRadar field or Portent property"))
-                    .with_label("read as a custom property")
-                    .with_help("check the spelling; events without it give NULL here"),
+                Diagnostic::new(
+                    Severity::Note,
+                    "L0012",
+                    e.span,
+                    format!("`{name}` is not a known QRadar field or Portent property"),
+                )
+                .with_label("read as a custom property")
+                .with_help("check the spelling; events without it give NULL here"),
             );
         }
         ExprKind::Interval { count, unit } => {
             out.push(
-                Diagnostic::warning("L0002", e.span, format!("`{count} {}` is not AQL: intervals exist only in LAST n {}", unit.as_str(), unit.as_str()))
-                    .with_label("read as milliseconds")
-                    .with_help(format!(
-                        "write `NOW() - {}` or a LAST {count} {} clause",
-                        count.saturating_mul(unit.millis()),
+                Diagnostic::warning(
+                    "L0002",
+                    e.span,
+                    format!(
+                        "`{count} {}` is not AQL: intervals exist only in LAST n {}",
+                        unit.as_str(),
                         unit.as_str()
-                    )),
+                    ),
+                )
+                .with_label("read as milliseconds")
+                .with_help(format!(
+                    "write `NOW() - {}` or a LAST {count} {} clause",
+                    count.saturating_mul(unit.millis()),
+                    unit.as_str()
+                )),
             );
         }
         ExprKind::Case { operand: None, .. } => {
             out.push(
-                Diagnostic::warning("L0004", e.span.to(portent_core::Span::new(e.span.start as usize, e.span.start as usize + 4)), "searched CASE (`CASE WHEN cond`) is not documented for QRadar")
-                    .with_label("IBM documents only `CASE x WHEN value`")
-                    .with_help("if QRadar rejects it, use nested IF cond THEN a ELSE b"),
+                Diagnostic::warning(
+                    "L0004",
+                    e.span.to(portent_core::Span::new(
+                        e.span.start as usize,
+                        e.span.start as usize + 4,
+                    )),
+                    "searched CASE (`CASE WHEN cond`) is not documented for QRadar",
+                )
+                .with_label("IBM documents only `CASE x WHEN value`")
+                .with_help("if QRadar rejects it, use nested IF cond THEN a ELSE b"),
             );
         }
-        ExprKind::InList { expr, list, negated: false } => {
+        ExprKind::InList {
+            expr,
+            list,
+            negated: false,
+        } => {
             if let ExprKind::Field { name, .. } = &expr.kind {
                 if schema.resolve(name) == Some(portent_core::schema::ids::DEVICETYPE) {
                     for item in list {
                         if let ExprKind::Literal(Literal::Int(id)) = item.kind {
                             if id != 12 {
-                                let tname = catalog.name(Table::LogSourceType, id).unwrap_or("an unknown log source type");
+                                let tname = catalog
+                                    .name(Table::LogSourceType, id)
+                                    .unwrap_or("an unknown log source type");
                                 out.push(
                                     Diagnostic::warning("L0006", item.span, format!("log source type {id} is {tname}: it carries no Windows process names"))
                                         .with_label("cannot match the intent")
@@ -133,7 +184,13 @@ fn lint_expr(e: &ast::Expr, schema: &Schema, catalog: &Catalog, out: &mut Vec<Di
                 }
             }
         }
-        ExprKind::Match { op, pattern, escape, negated, expr } => {
+        ExprKind::Match {
+            op,
+            pattern,
+            escape,
+            negated,
+            expr,
+        } => {
             if *op == MatchOp::SimilarTo {
                 out.push(
                     Diagnostic::warning("L0001", e.span, "SIMILAR TO is not AQL: QRadar rejects it")
@@ -143,9 +200,18 @@ fn lint_expr(e: &ast::Expr, schema: &Schema, catalog: &Catalog, out: &mut Vec<Di
             }
             if *negated {
                 out.push(
-                    Diagnostic::new(Severity::Note, "L0009", e.span, format!("NOT {} is NULL, not TRUE, when `{}` is missing", op.as_str(), expr))
-                        .with_label("rows without the field are dropped")
-                        .with_help("add `OR <field> IS NULL` if such rows should pass"),
+                    Diagnostic::new(
+                        Severity::Note,
+                        "L0009",
+                        e.span,
+                        format!(
+                            "NOT {} is NULL, not TRUE, when `{}` is missing",
+                            op.as_str(),
+                            expr
+                        ),
+                    )
+                    .with_label("rows without the field are dropped")
+                    .with_help("add `OR <field> IS NULL` if such rows should pass"),
                 );
             }
             if let (ExprKind::Literal(Literal::Str(p)), None) = (&pattern.kind, escape) {
@@ -156,7 +222,13 @@ fn lint_expr(e: &ast::Expr, schema: &Schema, catalog: &Catalog, out: &mut Vec<Di
     }
 }
 
-fn lint_pattern(p: &str, op: MatchOp, span: portent_core::Span, out: &mut Vec<Diagnostic>, seen: &mut Vec<String>) {
+fn lint_pattern(
+    p: &str,
+    op: MatchOp,
+    span: portent_core::Span,
+    out: &mut Vec<Diagnostic>,
+    seen: &mut Vec<String>,
+) {
     if op == MatchOp::Matches || op == MatchOp::IMatches {
         if !p.starts_with(".*") && !p.starts_with('^') {
             out.push(
@@ -169,13 +241,21 @@ fn lint_pattern(p: &str, op: MatchOp, span: portent_core::Span, out: &mut Vec<Di
     }
     if op == MatchOp::Like && (p.contains("\\%") || p.contains("\\_")) {
         out.push(
-            Diagnostic::warning("L0010", span, "a backslash does not escape % or _ in LIKE without an ESCAPE clause")
-                .with_help("add ESCAPE '\\' if a literal % or _ is meant"),
+            Diagnostic::warning(
+                "L0010",
+                span,
+                "a backslash does not escape % or _ in LIKE without an ESCAPE clause",
+            )
+            .with_help("add ESCAPE '\\' if a literal % or _ is meant"),
         );
     }
     let (dialect, ci) = dialect_of(op);
-    let Ok(source) = to_regex(p, dialect, Escape::Default, ci) else { return };
-    let Ok(pat) = Pattern::new(&source, ci) else { return };
+    let Ok(source) = to_regex(p, dialect, Escape::Default, ci) else {
+        return;
+    };
+    let Ok(pat) = Pattern::new(&source, ci) else {
+        return;
+    };
     let Some(l) = pat.literals else { return };
     if l.shape != Shape::Contains || seen.contains(&source) {
         return;
@@ -187,7 +267,9 @@ fn lint_pattern(p: &str, op: MatchOp, span: portent_core::Span, out: &mut Vec<Di
         if !starts_name || !n.contains('.') {
             continue;
         }
-        let real = KNOWN_BINARIES.iter().find(|b| b.len() > n.len() && b.ends_with(n.as_str()));
+        let real = KNOWN_BINARIES
+            .iter()
+            .find(|b| b.len() > n.len() && b.ends_with(n.as_str()));
         examples.push(match real {
             Some(b) => format!("`{b}` (contains `{n}`)"),
             None => format!("`x{n}`"),

@@ -71,7 +71,10 @@ impl<'a> Lowerer<'a> {
 
     fn alias(&self, name: &str) -> Option<(ast::Expr, usize)> {
         let folded = name.to_lowercase();
-        self.aliases.iter().find(|(n, _, _)| *n == folded).map(|(_, e, i)| (e.clone(), *i))
+        self.aliases
+            .iter()
+            .find(|(n, _, _)| *n == folded)
+            .map(|(_, e, i)| (e.clone(), *i))
     }
 
     /// Lowers `e` in `scope`.
@@ -114,7 +117,11 @@ impl<'a> Lowerer<'a> {
             if let Some(Callable::Aggregate(agg)) = functions::lookup(&name.name) {
                 if args.len() != 1 {
                     self.error(Error::new(
-                        ErrorKind::Arity { name: name.name.clone(), expected: "1 argument".into(), found: args.len() },
+                        ErrorKind::Arity {
+                            name: name.name.clone(),
+                            expected: "1 argument".into(),
+                            found: args.len(),
+                        },
                         e.span,
                     ));
                     return Some(Ir::Const(Value::Null));
@@ -123,7 +130,10 @@ impl<'a> Lowerer<'a> {
                     ExprKind::Star if agg == Agg::Count => None,
                     ExprKind::Star => {
                         self.error(Error::new(
-                            ErrorKind::Unsupported(format!("`{}(*)` is not defined; only COUNT(*) is", agg.name())),
+                            ErrorKind::Unsupported(format!(
+                                "`{}(*)` is not defined; only COUNT(*) is",
+                                agg.name()
+                            )),
                             args[0].span,
                         ));
                         None
@@ -205,7 +215,9 @@ impl<'a> Lowerer<'a> {
                 let mut out = Vec::with_capacity(terms.len());
                 for t in terms {
                     match (op, self.lower(t, scope)) {
-                        (LogicalOp::And, Ir::And(xs)) | (LogicalOp::Or, Ir::Or(xs)) => out.extend(xs),
+                        (LogicalOp::And, Ir::And(xs)) | (LogicalOp::Or, Ir::Or(xs)) => {
+                            out.extend(xs)
+                        }
                         (_, x) => out.push(x),
                     }
                 }
@@ -234,7 +246,11 @@ impl<'a> Lowerer<'a> {
                     BinaryOp::BitAnd => arith(ArithOp::BitAnd),
                 }
             }
-            ExprKind::InList { expr, list, negated } => {
+            ExprKind::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let x = self.lower(expr, scope);
                 let items: Vec<Ir> = list.iter().map(|i| self.lower(i, scope)).collect();
                 if self.optimize && items.iter().all(|i| matches!(i, Ir::Const(_))) {
@@ -250,12 +266,26 @@ impl<'a> Lowerer<'a> {
                     }
                     ints.sort_unstable();
                     ints.dedup();
-                    Ir::InConsts { expr: b(x), ints, others, negated: *negated }
+                    Ir::InConsts {
+                        expr: b(x),
+                        ints,
+                        others,
+                        negated: *negated,
+                    }
                 } else {
-                    Ir::In { expr: b(x), list: items, negated: *negated }
+                    Ir::In {
+                        expr: b(x),
+                        list: items,
+                        negated: *negated,
+                    }
                 }
             }
-            ExprKind::Between { expr, low, high, negated } => {
+            ExprKind::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
                 let x = self.lower(expr, scope);
                 let (lo, hi) = (self.lower(low, scope), self.lower(high, scope));
                 let both = Ir::And(vec![
@@ -268,9 +298,13 @@ impl<'a> Lowerer<'a> {
                     both
                 }
             }
-            ExprKind::Match { expr, op, pattern, escape, negated } => {
-                self.lower_match(expr, *op, pattern, escape.as_deref(), *negated, scope)
-            }
+            ExprKind::Match {
+                expr,
+                op,
+                pattern,
+                escape,
+                negated,
+            } => self.lower_match(expr, *op, pattern, escape.as_deref(), *negated, scope),
             ExprKind::IsNull { expr, negated } => Ir::IsNull(b(self.lower(expr, scope)), *negated),
             ExprKind::TextSearch { terms, .. } => {
                 Ir::TextSearch(terms.split_whitespace().map(|t| t.to_lowercase()).collect())
@@ -283,15 +317,30 @@ impl<'a> Lowerer<'a> {
                 ));
                 Ir::Const(Value::Null)
             }
-            ExprKind::Case { operand, arms, otherwise } => Ir::Case {
+            ExprKind::Case {
+                operand,
+                arms,
+                otherwise,
+            } => Ir::Case {
                 operand: operand.as_ref().map(|o| b(self.lower(o, scope))),
-                arms: arms.iter().map(|(w, t)| (self.lower(w, scope), self.lower(t, scope))).collect(),
-                otherwise: b(otherwise.as_ref().map_or(Ir::Const(Value::Null), |o| self.lower(o, scope))),
+                arms: arms
+                    .iter()
+                    .map(|(w, t)| (self.lower(w, scope), self.lower(t, scope)))
+                    .collect(),
+                otherwise: b(otherwise
+                    .as_ref()
+                    .map_or(Ir::Const(Value::Null), |o| self.lower(o, scope))),
             },
-            ExprKind::If { cond, then, otherwise } => Ir::Case {
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => Ir::Case {
                 operand: None,
                 arms: vec![(self.lower(cond, scope), self.lower(then, scope))],
-                otherwise: b(otherwise.as_ref().map_or(Ir::Const(Value::Null), |o| self.lower(o, scope))),
+                otherwise: b(otherwise
+                    .as_ref()
+                    .map_or(Ir::Const(Value::Null), |o| self.lower(o, scope))),
             },
             ExprKind::Nested(inner) => self.lower(inner, scope),
         }
@@ -302,7 +351,10 @@ impl<'a> Lowerer<'a> {
             Ir::Const(Value::Null) => Some(None),
             Ir::Const(v) => Some(v.to_text().map(|t| t.into_owned())),
             _ => {
-                self.error(Error::new(ErrorKind::BadArgument(format!("{what} must be a constant")), span));
+                self.error(Error::new(
+                    ErrorKind::BadArgument(format!("{what} must be a constant")),
+                    span,
+                ));
                 None
             }
         }
@@ -323,10 +375,14 @@ impl<'a> Lowerer<'a> {
                 let ir = self.lower(e, scope);
                 match self.const_text(&ir, e.span, "the ESCAPE character") {
                     Some(Some(s)) if s.is_empty() => Escape::Disabled,
-                    Some(Some(s)) if s.chars().count() == 1 => Escape::Char(s.chars().next().unwrap_or('\\')),
+                    Some(Some(s)) if s.chars().count() == 1 => {
+                        Escape::Char(s.chars().next().unwrap_or('\\'))
+                    }
                     Some(_) => {
                         self.error(Error::new(
-                            ErrorKind::BadArgument("ESCAPE takes one character (or '' for none)".into()),
+                            ErrorKind::BadArgument(
+                                "ESCAPE takes one character (or '' for none)".into(),
+                            ),
                             e.span,
                         ));
                         Escape::Default
@@ -339,7 +395,13 @@ impl<'a> Lowerer<'a> {
         let pat_ir = self.lower(pattern, scope);
         let Ir::Const(pv) = &pat_ir else {
             let input = self.lower(expr, scope);
-            return Ir::DynMatch { input: Box::new(input), pattern: Box::new(pat_ir), op, escape, negated };
+            return Ir::DynMatch {
+                input: Box::new(input),
+                pattern: Box::new(pat_ir),
+                op,
+                escape,
+                negated,
+            };
         };
         let Some(text) = pv.to_text().map(|t| t.into_owned()) else {
             // A NULL pattern makes the match unknown.
@@ -356,18 +418,39 @@ impl<'a> Lowerer<'a> {
         // case: an ASCII x then matches case-insensitively without allocating.
         if self.optimize && !ci {
             if let ExprKind::Call { name, args } = &expr.unnested().kind {
-                let stable = self.patterns[index].literals.as_ref().is_some_and(|l| l.lowercase_stable());
+                let stable = self.patterns[index]
+                    .literals
+                    .as_ref()
+                    .is_some_and(|l| l.lowercase_stable());
                 if stable && args.len() == 1 && name.name.eq_ignore_ascii_case("lower") {
                     let input = self.lower(&args[0], scope);
-                    return Ir::Match { input: Box::new(input), pattern: index, negated, lowered: true, group: None };
+                    return Ir::Match {
+                        input: Box::new(input),
+                        pattern: index,
+                        negated,
+                        lowered: true,
+                        group: None,
+                    };
                 }
             }
         }
         let input = self.lower(expr, scope);
-        Ir::Match { input: Box::new(input), pattern: index, negated, lowered: false, group: None }
+        Ir::Match {
+            input: Box::new(input),
+            pattern: index,
+            negated,
+            lowered: false,
+            group: None,
+        }
     }
 
-    pub fn compile_pattern(&mut self, text: &str, dialect: Dialect, escape: Escape, ci: bool) -> Result<usize, String> {
+    pub fn compile_pattern(
+        &mut self,
+        text: &str,
+        dialect: Dialect,
+        escape: Escape,
+        ci: bool,
+    ) -> Result<usize, String> {
         let source = to_regex(text, dialect, escape, ci)?;
         if let Some(i) = self.pattern_index.get(&source) {
             return Ok(*i);
@@ -381,7 +464,13 @@ impl<'a> Lowerer<'a> {
         Ok(self.patterns.len() - 1)
     }
 
-    fn lower_call(&mut self, e: &ast::Expr, name: &ast::Ident, args: &[ast::Expr], scope: Scope) -> Ir {
+    fn lower_call(
+        &mut self,
+        e: &ast::Expr,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        scope: Scope,
+    ) -> Ir {
         let Some(callable) = functions::lookup(&name.name) else {
             let mut err = Error::new(ErrorKind::UnknownFunction(name.name.clone()), name.span);
             if let Some(s) = functions::suggest(&name.name) {
@@ -407,11 +496,17 @@ impl<'a> Lowerer<'a> {
         if args.len() < min || args.len() > max {
             let expected = match (min, max) {
                 (a, b) if a == b => format!("{a} argument{}", if a == 1 { "" } else { "s" }),
-                (a, usize::MAX) => format!("at least {a} argument{}", if a == 1 { "" } else { "s" }),
+                (a, usize::MAX) => {
+                    format!("at least {a} argument{}", if a == 1 { "" } else { "s" })
+                }
                 (a, b) => format!("{a} to {b} arguments"),
             };
             self.error(Error::new(
-                ErrorKind::Arity { name: name.name.to_uppercase(), expected, found: args.len() },
+                ErrorKind::Arity {
+                    name: name.name.to_uppercase(),
+                    expected,
+                    found: args.len(),
+                },
                 e.span,
             ));
             return Ir::Const(Value::Null);
@@ -420,10 +515,11 @@ impl<'a> Lowerer<'a> {
         match func {
             Func::Now => Ir::Now,
             Func::DateFormat => {
-                let pattern = match self.const_text(&lowered[1], args[1].span, "the DATEFORMAT pattern") {
-                    Some(Some(p)) => p,
-                    _ => return Ir::Const(Value::Null),
-                };
+                let pattern =
+                    match self.const_text(&lowered[1], args[1].span, "the DATEFORMAT pattern") {
+                        Some(Some(p)) => p,
+                        _ => return Ir::Const(Value::Null),
+                    };
                 let pattern = match DatePattern::compile(&pattern) {
                     Ok(p) => p,
                     Err(m) => {
@@ -433,7 +529,11 @@ impl<'a> Lowerer<'a> {
                 };
                 let zone = match lowered.get(2) {
                     None => self.zone,
-                    Some(z) => match self.const_text(z, args[2].span, "the time zone").flatten().map(|s| Zone::parse(&s)) {
+                    Some(z) => match self
+                        .const_text(z, args[2].span, "the time zone")
+                        .flatten()
+                        .map(|s| Zone::parse(&s))
+                    {
                         Some(Ok(z)) => z,
                         Some(Err(m)) => {
                             self.error(Error::new(ErrorKind::BadArgument(m), args[2].span));
@@ -443,7 +543,11 @@ impl<'a> Lowerer<'a> {
                     },
                 };
                 let mut it = lowered.into_iter();
-                Ir::DateFormat(Box::new(it.next().unwrap_or(Ir::Const(Value::Null))), pattern, zone)
+                Ir::DateFormat(
+                    Box::new(it.next().unwrap_or(Ir::Const(Value::Null))),
+                    pattern,
+                    zone,
+                )
             }
             Func::InCidr => {
                 let text = match self.const_text(&lowered[0], args[0].span, "the INCIDR network") {
@@ -451,18 +555,24 @@ impl<'a> Lowerer<'a> {
                     _ => return Ir::Const(Value::Null),
                 };
                 match Cidr::parse(&text) {
-                    Ok(c) => Ir::InCidr(c, Box::new(lowered.into_iter().nth(1).unwrap_or(Ir::Const(Value::Null)))),
+                    Ok(c) => Ir::InCidr(
+                        c,
+                        Box::new(lowered.into_iter().nth(1).unwrap_or(Ir::Const(Value::Null))),
+                    ),
                     Err(m) => {
                         self.error(
-                            Error::new(ErrorKind::BadArgument(m), args[0].span)
-                                .with_help("INCIDR takes the network first: INCIDR('10.0.0.0/8', sourceip)"),
+                            Error::new(ErrorKind::BadArgument(m), args[0].span).with_help(
+                                "INCIDR takes the network first: INCIDR('10.0.0.0/8', sourceip)",
+                            ),
                         );
                         Ir::Const(Value::Null)
                     }
                 }
             }
             Func::ParseDateTime => {
-                if let Some(Some(t)) = self.const_text(&lowered[0], args[0].span, "the PARSEDATETIME reference") {
+                if let Some(Some(t)) =
+                    self.const_text(&lowered[0], args[0].span, "the PARSEDATETIME reference")
+                {
                     if let Err(m) = crate::time::parse_reference(&t, 0, &self.zone) {
                         self.error(Error::new(ErrorKind::BadArgument(m), args[0].span));
                     }
@@ -485,9 +595,14 @@ impl<'a> Lowerer<'a> {
             return ir;
         }
         let mut state = crate::eval::State::new(0);
-        let v = crate::eval::Evaluator { patterns: &self.patterns, groups: &[], catalog: self.catalog, zone: self.zone }
-            .eval(&ir, &portent_core::Record::new(), &mut state)
-            .into_owned();
+        let v = crate::eval::Evaluator {
+            patterns: &self.patterns,
+            groups: &[],
+            catalog: self.catalog,
+            zone: self.zone,
+        }
+        .eval(&ir, &portent_core::Record::new(), &mut state)
+        .into_owned();
         Ir::Const(v)
     }
 }

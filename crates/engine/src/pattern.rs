@@ -34,7 +34,13 @@ impl Literals {
     /// Tests `hay` against the needles; with `ascii_ci`, ASCII letters compare
     /// case-insensitively (valid only when `hay` is ASCII).
     pub fn is_match(&self, hay: &str, ascii_ci: bool) -> bool {
-        let eq = |a: &[u8], b: &[u8]| if ascii_ci { a.eq_ignore_ascii_case(b) } else { a == b };
+        let eq = |a: &[u8], b: &[u8]| {
+            if ascii_ci {
+                a.eq_ignore_ascii_case(b)
+            } else {
+                a == b
+            }
+        };
         let h = hay.as_bytes();
         self.needles.iter().any(|n| {
             let n = n.as_bytes();
@@ -42,10 +48,7 @@ impl Literals {
                 Shape::Exact => eq(h, n),
                 Shape::Prefix => h.len() >= n.len() && eq(&h[..n.len()], n),
                 Shape::Suffix => h.len() >= n.len() && eq(&h[h.len() - n.len()..], n),
-                Shape::Contains => {
-                    n.is_empty()
-                        || h.windows(n.len()).any(|w| eq(w, n))
-                }
+                Shape::Contains => n.is_empty() || h.windows(n.len()).any(|w| eq(w, n)),
             }
         })
     }
@@ -53,7 +56,10 @@ impl Literals {
     /// True when every needle is unchanged by lower-casing, so `LOWER(x) ~ p`
     /// equals an ASCII case-insensitive match of `p` on an ASCII `x`.
     pub fn lowercase_stable(&self) -> bool {
-        self.needles.iter().all(|n| n.chars().all(|c| !c.is_uppercase() && c.to_lowercase().eq([c])))
+        self.needles.iter().all(|n| {
+            n.chars()
+                .all(|c| !c.is_uppercase() && c.to_lowercase().eq([c]))
+        })
     }
 }
 
@@ -79,13 +85,20 @@ impl Pattern {
             .map_err(|e| e.to_string())?;
         // Literal analysis runs on the case-sensitive form: case-insensitive
         // patterns match ASCII haystacks with an ASCII case-insensitive compare.
-        let sensitive = regex_source.replacen("(?si)", "(?s)", 1).replacen("(?i)", "", 1);
+        let sensitive = regex_source
+            .replacen("(?si)", "(?s)", 1)
+            .replacen("(?i)", "", 1);
         let literals = regex_syntax::ParserBuilder::new()
             .build()
             .parse(&sensitive)
             .ok()
             .and_then(|hir| literal_shape(&hir));
-        Ok(Pattern { regex, source: regex_source.to_owned(), literals, case_insensitive })
+        Ok(Pattern {
+            regex,
+            source: regex_source.to_owned(),
+            literals,
+            case_insensitive,
+        })
     }
 
     /// Tests `hay` with the exact semantics, using the literal fast path when valid.
@@ -256,15 +269,27 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert_eq!(pat("abc", Dialect::Like, false).literals.unwrap().shape, Shape::Exact);
-        assert_eq!(pat("abc%", Dialect::Like, false).literals.unwrap().shape, Shape::Prefix);
-        assert_eq!(pat("%abc", Dialect::Like, false).literals.unwrap().shape, Shape::Suffix);
+        assert_eq!(
+            pat("abc", Dialect::Like, false).literals.unwrap().shape,
+            Shape::Exact
+        );
+        assert_eq!(
+            pat("abc%", Dialect::Like, false).literals.unwrap().shape,
+            Shape::Prefix
+        );
+        assert_eq!(
+            pat("%abc", Dialect::Like, false).literals.unwrap().shape,
+            Shape::Suffix
+        );
         assert!(pat("a%b", Dialect::Like, false).literals.is_none());
         assert!(pat("a_b", Dialect::Like, false).literals.is_none());
         // MATCHES `.` does not cross newlines, so `.*x.*` is not "contains".
         assert!(pat(".*x.*", Dialect::Regex, false).literals.is_none());
         assert_eq!(
-            pat("(?s).*x.*", Dialect::Regex, false).literals.unwrap().shape,
+            pat("(?s).*x.*", Dialect::Regex, false)
+                .literals
+                .unwrap()
+                .shape,
             Shape::Contains
         );
     }
@@ -278,7 +303,17 @@ mod tests {
             ("svc%", Dialect::Like, true),
             ("x", Dialect::Like, true),
         ];
-        let hays = ["", "cmd.exe", "C:\\cmd.exe", "xadminx", "SVC_a", "x", "X", "Kelvin \u{212a}", "ſvc"];
+        let hays = [
+            "",
+            "cmd.exe",
+            "C:\\cmd.exe",
+            "xadminx",
+            "SVC_a",
+            "x",
+            "X",
+            "Kelvin \u{212a}",
+            "ſvc",
+        ];
         for (p, d, ci) in cases {
             let pt = pat(p, d, ci);
             for h in hays {

@@ -39,9 +39,18 @@ pub fn build_groups(roots: &mut [&mut Ir], patterns: &[Pattern]) -> Vec<MatchGro
     let mut keys: Vec<(Ir, bool, Vec<usize>)> = Vec::new();
     for root in roots.iter() {
         root.walk(&mut |n| {
-            if let Ir::Match { input, pattern, lowered, .. } = n {
+            if let Ir::Match {
+                input,
+                pattern,
+                lowered,
+                ..
+            } = n
+            {
                 if groupable(&patterns[*pattern], *lowered) {
-                    match keys.iter_mut().find(|(i, l, _)| i == &**input && l == lowered) {
+                    match keys
+                        .iter_mut()
+                        .find(|(i, l, _)| i == &**input && l == lowered)
+                    {
                         Some((_, _, ps)) => {
                             if !ps.contains(pattern) && ps.len() < 64 {
                                 ps.push(*pattern)
@@ -81,7 +90,14 @@ pub fn build_groups(roots: &mut [&mut Ir], patterns: &[Pattern]) -> Vec<MatchGro
         for (bit, p) in ps.iter().enumerate() {
             assignments.push((input.clone(), lowered, *p, g, bit as u32));
         }
-        groups.push(MatchGroup { input, lowered, patterns: ps, automaton, needle_bits: bits, needles: needles.len() });
+        groups.push(MatchGroup {
+            input,
+            lowered,
+            patterns: ps,
+            automaton,
+            needle_bits: bits,
+            needles: needles.len(),
+        });
     }
     for root in roots.iter_mut() {
         mark(root, &assignments);
@@ -102,8 +118,18 @@ fn groupable(p: &Pattern, lowered: bool) -> bool {
 }
 
 fn mark(ir: &mut Ir, assignments: &[(Ir, bool, usize, usize, u32)]) {
-    if let Ir::Match { input, pattern, lowered, group, .. } = ir {
-        if let Some(a) = assignments.iter().find(|a| a.0 == **input && a.1 == *lowered && a.2 == *pattern) {
+    if let Ir::Match {
+        input,
+        pattern,
+        lowered,
+        group,
+        ..
+    } = ir
+    {
+        if let Some(a) = assignments
+            .iter()
+            .find(|a| a.0 == **input && a.1 == *lowered && a.2 == *pattern)
+        {
             *group = Some((a.3, a.4));
         }
     }
@@ -122,8 +148,16 @@ pub fn reorder(ir: &mut Ir) {
 /// Calls `f` on each direct child of `ir`, mutably.
 pub fn for_each_child(ir: &mut Ir, f: &mut dyn FnMut(&mut Ir)) {
     match ir {
-        Ir::Const(_) | Ir::Field(_) | Ir::Now | Ir::TextSearch(_) | Ir::AggRef(_) | Ir::KeyRef(_) | Ir::Column(_) => {}
-        Ir::Not(x) | Ir::Neg(x) | Ir::IsNull(x, _) | Ir::DateFormat(x, _, _) | Ir::InCidr(_, x) => f(x),
+        Ir::Const(_)
+        | Ir::Field(_)
+        | Ir::Now
+        | Ir::TextSearch(_)
+        | Ir::AggRef(_)
+        | Ir::KeyRef(_)
+        | Ir::Column(_) => {}
+        Ir::Not(x) | Ir::Neg(x) | Ir::IsNull(x, _) | Ir::DateFormat(x, _, _) | Ir::InCidr(_, x) => {
+            f(x)
+        }
         Ir::And(xs) | Ir::Or(xs) | Ir::Call(_, xs) => xs.iter_mut().for_each(f),
         Ir::Cmp(_, a, b) | Ir::Arith(_, a, b) => {
             f(a);
@@ -139,7 +173,11 @@ pub fn for_each_child(ir: &mut Ir, f: &mut dyn FnMut(&mut Ir)) {
             f(input);
             f(pattern);
         }
-        Ir::Case { operand, arms, otherwise } => {
+        Ir::Case {
+            operand,
+            arms,
+            otherwise,
+        } => {
             if let Some(o) = operand {
                 f(o);
             }

@@ -136,8 +136,13 @@ pub struct Query {
 impl Query {
     /// Parses and compiles `source`, interning the names it uses into `schema`.
     /// Returns every error found.
-    pub fn compile(source: &str, schema: &mut Schema, options: &CompileOptions) -> Result<Query, Errors> {
-        let ast = portent_aql::parse(source).map_err(|es| Errors(es.into_iter().map(Error::from).collect()))?;
+    pub fn compile(
+        source: &str,
+        schema: &mut Schema,
+        options: &CompileOptions,
+    ) -> Result<Query, Errors> {
+        let ast = portent_aql::parse(source)
+            .map_err(|es| Errors(es.into_iter().map(Error::from).collect()))?;
         Query::from_ast(source, ast, schema, options)
     }
 
@@ -165,7 +170,10 @@ impl Query {
             }
         }
         let grouped = !ast.group_by.is_empty()
-            || ast.select.iter().any(|s| matches!(s, SelectItem::Expr { expr, .. } if contains_aggregate(expr)))
+            || ast
+                .select
+                .iter()
+                .any(|s| matches!(s, SelectItem::Expr { expr, .. } if contains_aggregate(expr)))
             || ast.having.is_some();
 
         // WHERE, split into the window and the rest.
@@ -173,9 +181,13 @@ impl Query {
         let mut window_conjuncts = Vec::new();
         if let Some(w) = &ast.filter {
             let mut conjuncts: Vec<(Ir, Span)> = match &w.unnested().kind {
-                ExprKind::Logical { op: ast::LogicalOp::And, terms } => {
-                    terms.iter().map(|t| (lw.lower(t, Scope::Event), t.span)).collect()
-                }
+                ExprKind::Logical {
+                    op: ast::LogicalOp::And,
+                    terms,
+                } => terms
+                    .iter()
+                    .map(|t| (lw.lower(t, Scope::Event), t.span))
+                    .collect(),
                 _ => vec![(lw.lower(w, Scope::Event), w.span)],
             };
             let mut rest = Vec::new();
@@ -196,7 +208,10 @@ impl Query {
             };
         }
         let time = match options.window {
-            WindowPolicy::AsWritten => ast.time.as_ref().map(|t| time_spec(t, &options.zone, &mut lw.errors)),
+            WindowPolicy::AsWritten => ast
+                .time
+                .as_ref()
+                .map(|t| time_spec(t, &options.zone, &mut lw.errors)),
             WindowPolicy::Ignore => None,
             WindowPolicy::Replace(w) => Some(TimeSpec::Fixed(w)),
         };
@@ -209,7 +224,11 @@ impl Query {
                 .iter()
                 .map(|g| match &g.unnested().kind {
                     ExprKind::Field { name, .. } if lw.schema.resolve(name).is_none() => {
-                        match lw.aliases.iter().find(|(n, _, _)| *n == name.to_lowercase()) {
+                        match lw
+                            .aliases
+                            .iter()
+                            .find(|(n, _, _)| *n == name.to_lowercase())
+                        {
                             Some((_, e, _)) => {
                                 let e = e.clone();
                                 lw.lower(&e, Scope::Event)
@@ -226,14 +245,20 @@ impl Query {
                 SelectItem::Wildcard(span) => {
                     if grouped {
                         lw.errors.push(Error::new(
-                            ErrorKind::Unsupported("SELECT * cannot be combined with GROUP BY or aggregates".into()),
+                            ErrorKind::Unsupported(
+                                "SELECT * cannot be combined with GROUP BY or aggregates".into(),
+                            ),
                             *span,
                         ));
                     }
                     columns.push(Column::Wildcard);
                 }
                 SelectItem::Expr { expr, alias } => {
-                    let scope = if grouped { Scope::Grouped } else { Scope::Select };
+                    let scope = if grouped {
+                        Scope::Grouped
+                    } else {
+                        Scope::Select
+                    };
                     let ir = lw.lower(expr, scope);
                     let name = match (&ir, alias, &expr.unnested().kind) {
                         // QRadar names an ungrouped field FIRST_<field>.
@@ -244,16 +269,31 @@ impl Query {
                         }
                         _ => name.clone(),
                     };
-                    columns.push(Column::Expr { name: name.into(), ir, span: expr.span });
+                    columns.push(Column::Expr {
+                        name: name.into(),
+                        ir,
+                        span: expr.span,
+                    });
                 }
             }
         }
-        let order_scope = if grouped { Scope::Grouped } else { Scope::Order };
-        let order: Vec<(Ir, bool)> =
-            ast.order_by.iter().map(|o| (lw.lower(&o.expr, order_scope), o.descending)).collect();
+        let order_scope = if grouped {
+            Scope::Grouped
+        } else {
+            Scope::Order
+        };
+        let order: Vec<(Ir, bool)> = ast
+            .order_by
+            .iter()
+            .map(|o| (lw.lower(&o.expr, order_scope), o.descending))
+            .collect();
         if grouped {
             let having = ast.having.as_ref().map(|h| lw.lower(h, Scope::Grouped));
-            grouping = Some(Grouping { keys: std::mem::take(&mut lw.keys), aggs: std::mem::take(&mut lw.aggs), having });
+            grouping = Some(Grouping {
+                keys: std::mem::take(&mut lw.keys),
+                aggs: std::mem::take(&mut lw.aggs),
+                having,
+            });
         }
         if !lw.errors.is_empty() {
             let mut errors = std::mem::take(&mut lw.errors);
@@ -315,13 +355,21 @@ impl Query {
         };
         match &self.time {
             None => None,
-            Some(TimeSpec::Last(ms)) => Some(Window { start: Some(now.saturating_sub(*ms)), end: None }),
+            Some(TimeSpec::Last(ms)) => Some(Window {
+                start: Some(now.saturating_sub(*ms)),
+                end: None,
+            }),
             Some(TimeSpec::Range(start, stop)) => {
                 let s = resolve(start);
                 let e = stop.as_ref().map(resolve);
                 match (start, stop) {
-                    (TimeRef::At(_), Some(TimeRef::At(_)) | None) => Some(minute_window(s, e.or(Some(now)))),
-                    _ => Some(Window { start: Some(s), end: e.or(Some(now)) }),
+                    (TimeRef::At(_), Some(TimeRef::At(_)) | None) => {
+                        Some(minute_window(s, e.or(Some(now))))
+                    }
+                    _ => Some(Window {
+                        start: Some(s),
+                        end: e.or(Some(now)),
+                    }),
                 }
             }
             Some(TimeSpec::Fixed(w)) => Some(*w),
@@ -347,7 +395,9 @@ impl Query {
 
 fn time_spec(t: &TimeClause, zone: &Zone, errors: &mut Vec<Error>) -> TimeSpec {
     match t {
-        TimeClause::Last { count, unit, .. } => TimeSpec::Last((*count as i64).saturating_mul(unit.millis())),
+        TimeClause::Last { count, unit, .. } => {
+            TimeSpec::Last((*count as i64).saturating_mul(unit.millis()))
+        }
         TimeClause::Range { start, stop, .. } => {
             let mut bound = |b: &ast::TimeBound| match &b.kind {
                 TimeBoundKind::Epoch(ms) => TimeRef::At(*ms),
@@ -374,7 +424,11 @@ fn time_spec(t: &TimeClause, zone: &Zone, errors: &mut Vec<Error>) -> TimeSpec {
 /// COUNT(*), `FUNC_arg` for an aggregate (`COUNT_sourceip`), `func_arg` for a
 /// lookup function over fields (`categoryname_category`), else the source text.
 pub fn implicit_name(expr: &ast::Expr, source: &str) -> String {
-    let text = |e: &ast::Expr| source.get(e.span.range()).map_or_else(|| e.to_string(), str::to_owned);
+    let text = |e: &ast::Expr| {
+        source
+            .get(e.span.range())
+            .map_or_else(|| e.to_string(), str::to_owned)
+    };
     let e = expr.unnested();
     match &e.kind {
         ExprKind::Field { name, .. } => name.clone(),
@@ -383,8 +437,12 @@ pub fn implicit_name(expr: &ast::Expr, source: &str) -> String {
                 Some(ExprKind::Star) | None => a.name().to_owned(),
                 Some(_) => format!("{}_{}", a.name(), text(&args[0])),
             },
-            _ if !args.is_empty() && args.iter().all(|a| matches!(a.kind, ExprKind::Field { .. })) => {
-                let parts: Vec<String> = args.iter().map(|a| text(a)).collect();
+            _ if !args.is_empty()
+                && args
+                    .iter()
+                    .all(|a| matches!(a.kind, ExprKind::Field { .. })) =>
+            {
+                let parts: Vec<String> = args.iter().map(&text).collect();
                 format!("{}_{}", name.name.to_lowercase(), parts.join("_"))
             }
             _ => text(e),

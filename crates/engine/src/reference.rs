@@ -48,9 +48,18 @@ impl Reference<'_> {
             },
             ExprKind::Interval { count, unit } => Value::Int(count * unit.millis()),
             ExprKind::Nested(x) => self.eval(x, ev),
-            ExprKind::Unary { op: UnaryOp::Not, expr } => b(self.truth(expr, ev).map(|v| !v)),
-            ExprKind::Unary { op: UnaryOp::Neg, expr } => arith(ArithOp::Sub, &Value::Int(0), &self.eval(expr, ev)),
-            ExprKind::Unary { op: UnaryOp::Plus, expr } => self.eval(expr, ev),
+            ExprKind::Unary {
+                op: UnaryOp::Not,
+                expr,
+            } => b(self.truth(expr, ev).map(|v| !v)),
+            ExprKind::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } => arith(ArithOp::Sub, &Value::Int(0), &self.eval(expr, ev)),
+            ExprKind::Unary {
+                op: UnaryOp::Plus,
+                expr,
+            } => self.eval(expr, ev),
             ExprKind::Logical { op, terms } => {
                 // Kleene logic, evaluated left to right with no reordering.
                 let vals: Vec<Option<bool>> = terms.iter().map(|t| self.truth(t, ev)).collect();
@@ -85,7 +94,11 @@ impl Reference<'_> {
                     BinaryOp::BitAnd => arith(ArithOp::BitAnd, &l, &r),
                 }
             }
-            ExprKind::InList { expr, list, negated } => {
+            ExprKind::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let v = self.eval(expr, ev);
                 if v.is_null() {
                     return Value::Null;
@@ -104,10 +117,17 @@ impl Reference<'_> {
                     Value::Bool(*negated)
                 }
             }
-            ExprKind::Between { expr, low, high, negated } => {
+            ExprKind::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
                 let v = self.eval(expr, ev);
                 let ge = v.compare(&self.eval(low, ev)).map(|o| o != Ordering::Less);
-                let le = v.compare(&self.eval(high, ev)).map(|o| o != Ordering::Greater);
+                let le = v
+                    .compare(&self.eval(high, ev))
+                    .map(|o| o != Ordering::Greater);
                 let both = match (ge, le) {
                     (Some(false), _) | (_, Some(false)) => Some(false),
                     (Some(true), Some(true)) => Some(true),
@@ -115,7 +135,13 @@ impl Reference<'_> {
                 };
                 b(both.map(|x| x != *negated))
             }
-            ExprKind::Match { expr, op, pattern, escape, negated } => {
+            ExprKind::Match {
+                expr,
+                op,
+                pattern,
+                escape,
+                negated,
+            } => {
                 let esc = match escape.as_ref().map(|x| self.eval(x, ev)) {
                     None => Escape::Default,
                     Some(v) => match v.to_text().as_deref() {
@@ -125,20 +151,32 @@ impl Reference<'_> {
                     },
                 };
                 let (v, p) = (self.eval(expr, ev), self.eval(pattern, ev));
-                let (Some(text), Some(pat)) = (v.to_text(), p.to_text()) else { return Value::Null };
+                let (Some(text), Some(pat)) = (v.to_text(), p.to_text()) else {
+                    return Value::Null;
+                };
                 let (dialect, ci) = dialect_of(*op);
-                let Ok(src) = to_regex(&pat, dialect, esc, ci) else { return Value::Null };
-                let Ok(re) = regex::Regex::new(&src) else { return Value::Null };
+                let Ok(src) = to_regex(&pat, dialect, esc, ci) else {
+                    return Value::Null;
+                };
+                let Ok(re) = regex::Regex::new(&src) else {
+                    return Value::Null;
+                };
                 Value::Bool(re.is_match(&text) != *negated)
             }
-            ExprKind::IsNull { expr, negated } => Value::Bool(self.eval(expr, ev).is_null() != *negated),
+            ExprKind::IsNull { expr, negated } => {
+                Value::Bool(self.eval(expr, ev).is_null() != *negated)
+            }
             ExprKind::TextSearch { terms, .. } => {
                 let terms: Vec<String> = terms.split_whitespace().map(str::to_lowercase).collect();
                 Value::Bool(text_search(&terms, ev))
             }
             ExprKind::Call { name, args } => self.call(&name.name, args, ev),
             ExprKind::Star => Value::Null,
-            ExprKind::Case { operand, arms, otherwise } => {
+            ExprKind::Case {
+                operand,
+                arms,
+                otherwise,
+            } => {
                 let subject = operand.as_ref().map(|o| self.eval(o, ev));
                 for (w, t) in arms {
                     let hit = match &subject {
@@ -151,7 +189,11 @@ impl Reference<'_> {
                 }
                 otherwise.as_ref().map_or(Value::Null, |o| self.eval(o, ev))
             }
-            ExprKind::If { cond, then, otherwise } => {
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 if self.truth(cond, ev) == Some(true) {
                     self.eval(then, ev)
                 } else {
@@ -162,7 +204,9 @@ impl Reference<'_> {
     }
 
     fn call<E: Event>(&self, name: &str, args: &[Expr], ev: &E) -> Value<'static> {
-        let Some(Callable::Scalar(f, _, _)) = functions::lookup(name) else { return Value::Null };
+        let Some(Callable::Scalar(f, _, _)) = functions::lookup(name) else {
+            return Value::Null;
+        };
         let mut vals: Vec<Value<'static>> = args.iter().map(|a| self.eval(a, ev)).collect();
         match f {
             Func::Now => Value::Int(self.now),

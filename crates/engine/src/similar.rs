@@ -101,7 +101,10 @@ fn similar(pattern: &str, escape: Escape) -> Result<String, String> {
                 // three groups but do not change what matches.
                 separators += 1;
                 if separators > 2 {
-                    return Err("SIMILAR TO pattern has more than two escape-double-quote separators".into());
+                    return Err(
+                        "SIMILAR TO pattern has more than two escape-double-quote separators"
+                            .into(),
+                    );
                 }
                 out.push_str(")(?:");
             } else if c.is_ascii_alphanumeric() {
@@ -202,7 +205,9 @@ mod tests {
 
     fn similar_esc(s: &str, p: &str, e: Escape) -> bool {
         let re = to_regex(p, Dialect::Similar, e, false).unwrap();
-        Regex::new(&re).unwrap_or_else(|err| panic!("{p} -> {re}: {err}")).is_match(s)
+        Regex::new(&re)
+            .unwrap_or_else(|err| panic!("{p} -> {re}: {err}"))
+            .is_match(s)
     }
 
     /// PostgreSQL's documented examples (func-matching.sgml) and the cases from
@@ -278,9 +283,16 @@ mod tests {
     #[test]
     fn like_semantics() {
         let m = |s: &str, p: &str, e: Escape, ci: bool| {
-            Regex::new(&to_regex(p, Dialect::Like, e, ci).unwrap()).unwrap().is_match(s)
+            Regex::new(&to_regex(p, Dialect::Like, e, ci).unwrap())
+                .unwrap()
+                .is_match(s)
         };
-        assert!(m("C:\\Windows\\cmd.exe", "%\\cmd.exe", Escape::Default, false));
+        assert!(m(
+            "C:\\Windows\\cmd.exe",
+            "%\\cmd.exe",
+            Escape::Default,
+            false
+        ));
         assert!(!m("abc", "a", Escape::Default, false));
         assert!(m("a.c(", "a.c(", Escape::Default, false));
         assert!(m("ABC", "a_c", Escape::Default, true));
@@ -296,8 +308,8 @@ mod tests {
             .unwrap();
         assert!(re.is_match("foobar"));
         assert!(!re.is_match("xfoobar"));
-        let re = Regex::new(&to_regex("a|b", Dialect::Regex, Escape::Default, true).unwrap())
-            .unwrap();
+        let re =
+            Regex::new(&to_regex("a|b", Dialect::Regex, Escape::Default, true).unwrap()).unwrap();
         assert!(re.is_match("B"));
         assert!(!re.is_match("ab"));
     }

@@ -50,7 +50,10 @@ pub fn parse_datetime(text: &str, zone: &Zone) -> Result<Parsed, String> {
     for (fmt, has_seconds) in FORMATS {
         if let Ok(naive) = NaiveDateTime::parse_from_str(body, fmt) {
             let z = explicit.unwrap_or(*zone);
-            return Ok(Parsed { millis: z.local_to_millis(naive), has_seconds: *has_seconds });
+            return Ok(Parsed {
+                millis: z.local_to_millis(naive),
+                has_seconds: *has_seconds,
+            });
         }
     }
     Err(format!(
@@ -84,7 +87,9 @@ pub fn parse_reference(text: &str, now: i64, zone: &Zone) -> Result<i64, String>
     }
     let words: Vec<&str> = t.split_whitespace().collect();
     if let [n, unit, "ago"] = words.as_slice() {
-        let n: i64 = n.parse().map_err(|_| format!("`{n}` is not a number in `{text}`"))?;
+        let n: i64 = n
+            .parse()
+            .map_err(|_| format!("`{n}` is not a number in `{text}`"))?;
         let unit_ms = match unit.trim_end_matches('s') {
             "second" | "sec" => 1_000,
             "minute" | "min" => 60_000,
@@ -107,8 +112,17 @@ pub fn parse_reference(text: &str, now: i64, zone: &Zone) -> Result<i64, String>
 /// (`STOP '17:00'` ends at 16:59:59, `STOP '17:00:20'` at 17:00:59).
 pub fn minute_window(start: i64, stop: Option<i64>) -> Window {
     let floor = |t: i64| t - t.rem_euclid(60_000);
-    let end = stop.map(|s| if s.rem_euclid(60_000) == 0 { s } else { floor(s) + 60_000 });
-    Window { start: Some(floor(start)), end }
+    let end = stop.map(|s| {
+        if s.rem_euclid(60_000) == 0 {
+            s
+        } else {
+            floor(s) + 60_000
+        }
+    });
+    Window {
+        start: Some(floor(start)),
+        end,
+    }
 }
 
 #[cfg(test)]
@@ -129,7 +143,12 @@ mod tests {
         assert_eq!(ms("2014-04-25 17:51:20+02:00"), base);
         assert_eq!(ms("2014-04-25 15:51"), base - 20_000);
         let berlin = Zone::parse("Europe/Berlin").unwrap();
-        assert_eq!(parse_datetime("2014-04-25 17:51:20", &berlin).unwrap().millis, base);
+        assert_eq!(
+            parse_datetime("2014-04-25 17:51:20", &berlin)
+                .unwrap()
+                .millis,
+            base
+        );
         assert!(parse_datetime("yesterday", &Zone::utc()).is_err());
     }
 
@@ -149,8 +168,14 @@ mod tests {
     fn references() {
         let now = 1_700_000_000_000;
         assert_eq!(parse_reference("now", now, &Zone::utc()), Ok(now));
-        assert_eq!(parse_reference("1 day ago", now, &Zone::utc()), Ok(now - 86_400_000));
-        assert_eq!(parse_reference("2 Hours ago", now, &Zone::utc()), Ok(now - 7_200_000));
+        assert_eq!(
+            parse_reference("1 day ago", now, &Zone::utc()),
+            Ok(now - 86_400_000)
+        );
+        assert_eq!(
+            parse_reference("2 Hours ago", now, &Zone::utc()),
+            Ok(now - 7_200_000)
+        );
         assert!(parse_reference("1 fortnight ago", now, &Zone::utc()).is_err());
     }
 }

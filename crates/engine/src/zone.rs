@@ -28,7 +28,10 @@ impl Zone {
     /// Parses `UTC`, `Z`, an IANA name, or an offset `+hh:mm` / `+hhmm` / `+hh`.
     pub fn parse(s: &str) -> Result<Zone, String> {
         let t = s.trim();
-        if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {
+        if t.eq_ignore_ascii_case("utc")
+            || t.eq_ignore_ascii_case("z")
+            || t.eq_ignore_ascii_case("gmt")
+        {
             return Ok(Zone::utc());
         }
         if let Some(off) = parse_offset(t) {
@@ -83,7 +86,8 @@ impl Zone {
                 .and_utc()
                 .timestamp_millis(),
             Zone::Named(tz) => {
-                let at = |n: NaiveDateTime| tz.from_local_datetime(&n).map(|d| d.timestamp_millis());
+                let at =
+                    |n: NaiveDateTime| tz.from_local_datetime(&n).map(|d| d.timestamp_millis());
                 resolve(at(naive), &|| {
                     // Gaps are at most a few hours: step forward until valid.
                     (1..=48)
@@ -123,7 +127,10 @@ pub fn parse_offset(s: &str) -> Option<FixedOffset> {
     }
     let (h, m) = match digits.len() {
         2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
         _ => return None,
     };
     if h > 18 || m > 59 {
@@ -139,8 +146,17 @@ mod tests {
     #[test]
     fn parses_zones() {
         assert_eq!(Zone::parse("UTC").unwrap(), Zone::utc());
-        assert_eq!(Zone::parse("+02:00").unwrap().offset_at(0).local_minus_utc(), 7200);
-        assert_eq!(Zone::parse("-0530").unwrap().offset_at(0).local_minus_utc(), -19800);
+        assert_eq!(
+            Zone::parse("+02:00")
+                .unwrap()
+                .offset_at(0)
+                .local_minus_utc(),
+            7200
+        );
+        assert_eq!(
+            Zone::parse("-0530").unwrap().offset_at(0).local_minus_utc(),
+            -19800
+        );
         let berlin = Zone::parse("Europe/Berlin").unwrap();
         // 2024-07-01 is summer time (+2), 2024-01-01 winter (+1).
         assert_eq!(berlin.offset_at(1_719_792_000_000).local_minus_utc(), 7200);
@@ -151,7 +167,8 @@ mod tests {
     #[test]
     fn dst_gap_does_not_panic() {
         let berlin = Zone::parse("Europe/Berlin").unwrap();
-        let gap = NaiveDateTime::parse_from_str("2024-03-31 02:30:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        let gap =
+            NaiveDateTime::parse_from_str("2024-03-31 02:30:00", "%Y-%m-%d %H:%M:%S").unwrap();
         let ms = berlin.local_to_millis(gap);
         // 02:30 does not exist; the result is the instant the clock showed 03:30 CEST minus the step.
         assert!(ms > 1_711_846_800_000 - 3_600_000 && ms < 1_711_850_400_000);

@@ -34,9 +34,13 @@ fn process_name() -> impl Strategy<Value = Option<String>> {
         Just(Some("C:\\Windows\\System32\\cmd.exe".to_owned())),
         Just(Some("C:\\WINDOWS\\SYSTEM32\\CMD.EXE".to_owned())),
         Just(Some("C:\\Windows\\System32\\dsregcmd.exe".to_owned())),
-        Just(Some("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe".to_owned())),
+        Just(Some(
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe".to_owned()
+        )),
         Just(Some("c:\\tmp\\ПРОЦЕСС\\PowerShell.EXE".to_owned())),
-        Just(Some("C:\\Program Files\\Google\\Chrome\\chrome.exe".to_owned())),
+        Just(Some(
+            "C:\\Program Files\\Google\\Chrome\\chrome.exe".to_owned()
+        )),
         Just(Some("svchost.exe".to_owned())),
         Just(Some("notepad.exe.bak".to_owned())),
         Just(Some("İNotepad.exe".to_owned())),
@@ -47,7 +51,8 @@ fn process_name() -> impl Strategy<Value = Option<String>> {
 fn port() -> impl Strategy<Value = Value<'static>> {
     prop_oneof![
         Just(Value::Null),
-        prop::sample::select(vec![22i64, 25, 53, 80, 135, 443, 444, 3389, 8080]).prop_map(Value::Int),
+        prop::sample::select(vec![22i64, 25, 53, 80, 135, 443, 444, 3389, 8080])
+            .prop_map(Value::Int),
         Just(Value::str("443")),
         Just(Value::str("https")),
         Just(Value::Float(80.0)),
@@ -59,9 +64,22 @@ fn event() -> impl Strategy<Value = Record<'static>> {
     (
         process_name(),
         port(),
-        prop::sample::select(vec![Value::Int(12), Value::Int(11), Value::str("12"), Value::Null]),
-        prop::sample::select(vec![Value::str("CORP\\alice"), Value::str("svc_backup"), Value::Null]),
-        prop::sample::select(vec![Value::Ip("10.1.2.3".parse().unwrap()), Value::str("192.168.0.1"), Value::Null]),
+        prop::sample::select(vec![
+            Value::Int(12),
+            Value::Int(11),
+            Value::str("12"),
+            Value::Null,
+        ]),
+        prop::sample::select(vec![
+            Value::str("CORP\\alice"),
+            Value::str("svc_backup"),
+            Value::Null,
+        ]),
+        prop::sample::select(vec![
+            Value::Ip("10.1.2.3".parse().unwrap()),
+            Value::str("192.168.0.1"),
+            Value::Null,
+        ]),
         (-3i64 * 86_400_000..3_600_000).prop_map(|d| NOW + d),
     )
         .prop_map(|(name, port, dt, user, src, t)| {
@@ -95,7 +113,14 @@ fn run(q: &Query, events: &[Record<'static>]) -> Vec<(usize, Vec<Value<'static>>
     let (rows, _) = run.finish().unwrap();
     for row in rows {
         let idx = row.provenance[0].to_i64().unwrap() as usize;
-        out.push((idx, row.cells.into_iter().map(|c| c.value).filter(|_| true).collect()));
+        out.push((
+            idx,
+            row.cells
+                .into_iter()
+                .map(|c| c.value)
+                .filter(|_| true)
+                .collect(),
+        ));
     }
     out
 }

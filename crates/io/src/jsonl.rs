@@ -20,7 +20,11 @@ pub struct LineError {
 /// schema does not know are kept by name. Times given as ISO 8601 text become
 /// epoch milliseconds; IP fields become addresses; numeric text in numeric
 /// fields becomes a number. Returns the lines that were skipped and why.
-pub fn read_jsonl(text: &str, schema: &Schema, mut each: impl FnMut(Record<'static>)) -> Vec<LineError> {
+pub fn read_jsonl(
+    text: &str,
+    schema: &Schema,
+    mut each: impl FnMut(Record<'static>),
+) -> Vec<LineError> {
     let mut errors = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -41,8 +45,16 @@ pub fn read_jsonl(text: &str, schema: &Schema, mut each: impl FnMut(Record<'stat
                 }
                 each(rec);
             }
-            Ok(_) => errors.push(LineError { line: i + 1, column: 1, message: "not a JSON object".into() }),
-            Err(e) => errors.push(LineError { line: i + 1, column: e.column(), message: e.to_string() }),
+            Ok(_) => errors.push(LineError {
+                line: i + 1,
+                column: 1,
+                message: "not a JSON object".into(),
+            }),
+            Err(e) => errors.push(LineError {
+                line: i + 1,
+                column: e.column(),
+                message: e.to_string(),
+            }),
         }
     }
     errors
@@ -68,10 +80,12 @@ fn convert(v: serde_json::Value, ty: Option<FieldType>) -> Value<'static> {
             Some(ip) => Value::Ip(ip),
             None => Value::string(s),
         },
-        (J::String(s), Some(FieldType::Int | FieldType::Port)) => match portent_core::value::parse_int(&s) {
-            Some(i) => Value::Int(i),
-            None => Value::string(s),
-        },
+        (J::String(s), Some(FieldType::Int | FieldType::Port)) => {
+            match portent_core::value::parse_int(&s) {
+                Some(i) => Value::Int(i),
+                None => Value::string(s),
+            }
+        }
         (J::String(s), _) => Value::string(s),
         (other, _) => Value::string(other.to_string()),
     }

@@ -30,10 +30,17 @@ pub fn run(a: Args) -> Result<Exit> {
     let schema = Schema::qradar();
     let findings = portent_engine::lint::lint(&ast, &schema, &Catalog::builtin());
     for d in &findings {
-        print!("{}\n", d.render(&origin, &text));
+        println!("{}", d.render(&origin, &text));
     }
-    let warnings = findings.iter().filter(|d| d.severity >= Severity::Warning).count();
+    let warnings = findings
+        .iter()
+        .filter(|d| d.severity >= Severity::Warning)
+        .count();
     let notes = findings.len() - warnings;
     eprintln!("{origin}: {warnings} warning(s), {notes} note(s)");
-    Ok(if a.deny_warnings && warnings > 0 { Exit::Hits } else { Exit::Ok })
+    Ok(if a.deny_warnings && warnings > 0 {
+        Exit::Hits
+    } else {
+        Exit::Ok
+    })
 }

@@ -23,7 +23,8 @@ impl QuerySource {
     pub fn load(&self) -> Result<(String, String)> {
         match (&self.aql, &self.file) {
             (_, Some(f)) => {
-                let text = std::fs::read_to_string(f).with_context(|| format!("cannot read query file {}", f.display()))?;
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read query file {}", f.display()))?;
                 Ok((text, f.display().to_string()))
             }
             (Some(q), None) => Ok((q.clone(), "<query>".into())),

@@ -44,8 +44,13 @@ pub fn run(a: Args) -> Result<Exit> {
         other => bail!("--window takes as-written or ignore, not `{other}`"),
     };
     let mut schema = Schema::qradar();
-    let options = CompileOptions { zone, window, ..CompileOptions::default() };
-    let q = Query::compile(&text, &mut schema, &options).map_err(|e| report_errors(&e, &origin, &text))?;
+    let options = CompileOptions {
+        zone,
+        window,
+        ..CompileOptions::default()
+    };
+    let q = Query::compile(&text, &mut schema, &options)
+        .map_err(|e| report_errors(&e, &origin, &text))?;
 
     let mut events: Vec<Record<'static>> = Vec::new();
     let mut skipped = 0usize;
@@ -59,13 +64,23 @@ pub fn run(a: Args) -> Result<Exit> {
             }
         };
         for err in portent_io::read_jsonl(&data, &schema, |r| events.push(r)) {
-            eprintln!("portent: {}:{}:{}: skipped: {}", path.display(), err.line, err.column, err.message);
+            eprintln!(
+                "portent: {}:{}:{}: skipped: {}",
+                path.display(),
+                err.line,
+                err.column,
+                err.message
+            );
             skipped += 1;
         }
     }
     let now = match a.now.as_str() {
         "wall-clock" => chrono::Utc::now().timestamp_millis(),
-        "latest" => events.iter().filter_map(|e| e.get(ids::STARTTIME).to_i64()).max().unwrap_or(0),
+        "latest" => events
+            .iter()
+            .filter_map(|e| e.get(ids::STARTTIME).to_i64())
+            .max()
+            .unwrap_or(0),
         t => match portent_core::value::parse_int(t) {
             Some(ms) => ms,
             None => chrono::DateTime::parse_from_rfc3339(t)
