@@ -119,6 +119,23 @@ const CLAUSES: &[Keyword] = &[
 ];
 
 impl<'a> Parser<'a> {
+    /// A parser over `src`'s tokens, with the lexer's errors.
+    fn new(src: &'a str, options: &'a ParserOptions) -> (Parser<'a>, Vec<Error>) {
+        let (tokens, errors) = tokenize(src);
+        (
+            Parser {
+                src,
+                tokens,
+                pos: 0,
+                errors: Vec::new(),
+                depth: 0,
+                options,
+                fatal: false,
+            },
+            errors,
+        )
+    }
+
     // ---- token helpers -------------------------------------------------
 
     fn peek(&self) -> &Token {
