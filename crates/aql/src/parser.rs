@@ -35,16 +35,7 @@ pub fn parse(src: &str) -> Result<Query, Vec<Error>> {
 
 /// Parses one AQL statement with explicit options.
 pub fn parse_with(src: &str, options: &ParserOptions) -> Result<Query, Vec<Error>> {
-    let (tokens, mut errors) = tokenize(src);
-    let mut p = Parser {
-        src,
-        tokens,
-        pos: 0,
-        errors: Vec::new(),
-        depth: 0,
-        options,
-        fatal: false,
-    };
+    let (mut p, mut errors) = Parser::new(src, options);
     let query = p.parse_statement();
     errors.append(&mut p.errors);
     errors.sort_by_key(|e| (e.span.start, e.span.end));
@@ -58,17 +49,8 @@ pub fn parse_with(src: &str, options: &ParserOptions) -> Result<Query, Vec<Error
 /// Parses a standalone expression (used by tests and by tools that take a
 /// condition rather than a statement).
 pub fn parse_expr(src: &str) -> Result<Expr, Vec<Error>> {
-    let (tokens, mut errors) = tokenize(src);
     let options = ParserOptions::default();
-    let mut p = Parser {
-        src,
-        tokens,
-        pos: 0,
-        errors: Vec::new(),
-        depth: 0,
-        options: &options,
-        fatal: false,
-    };
+    let (mut p, mut errors) = Parser::new(src, &options);
     let e = p.expr(0);
     if e.is_some() && !p.at_eof() {
         p.error_expected("the end of the expression");
