@@ -18,16 +18,19 @@ pub struct Writer<W: Write> {
     format: Format,
     out: W,
     columns: Vec<String>,
+    provenance: Vec<String>,
     buffered: Vec<Row>,
 }
 
 impl<W: Write> Writer<W> {
-    /// A writer of `format` to `out`.
-    pub fn new(format: Format, out: W, columns: Vec<String>) -> Self {
+    /// A writer of `format` to `out`; `provenance` names the extra cells each
+    /// row carries (where the event came from), written after the columns.
+    pub fn new(format: Format, out: W, columns: Vec<String>, provenance: Vec<String>) -> Self {
         Writer {
             format,
             out,
             columns,
+            provenance,
             buffered: Vec::new(),
         }
     }
@@ -109,7 +112,17 @@ pub fn json(v: &Value<'_>) -> serde_json::Value {
 impl<W: Write> Sink for Writer<W> {
     type Error = std::io::Error;
 
-    fn row(&mut self, row: Row) -> Result<bool, Self::Error> {
+    fn row(&mut self, mut row: Row) -> Result<bool, Self::Error> {
+        for (name, value) in self
+            .provenance
+            .iter()
+            .zip(std::mem::take(&mut row.provenance))
+        {
+            row.cells.push(portent_engine::Cell {
+                name: name.as_str().into(),
+                value,
+            });
+        }
         match self.format {
             Format::Table => self.buffered.push(row),
             Format::Jsonl => {

@@ -88,6 +88,17 @@ impl Catalog {
         self.tables.get(&table)?.get(&id).map(String::as_str)
     }
 
+    /// The id whose name is `name` in `table` (any case); the lowest id when
+    /// several share a name (CSV exports show names, queries need ids).
+    pub fn id_of(&self, table: Table, name: &str) -> Option<i64> {
+        self.tables
+            .get(&table)?
+            .iter()
+            .filter(|(_, n)| n.eq_ignore_ascii_case(name.trim()))
+            .map(|(id, _)| *id)
+            .min()
+    }
+
     /// Every row of `table`, sorted by id.
     pub fn rows(&self, table: Table) -> Vec<(i64, &str)> {
         let mut rows: Vec<(i64, &str)> = self

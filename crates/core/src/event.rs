@@ -14,6 +14,11 @@ pub trait Event {
     /// Calls `f` for every field the event has, known to the schema or not
     /// (for `SELECT *` and `TEXT SEARCH`).
     fn for_each(&self, f: &mut dyn FnMut(FieldRef<'_>, &Value<'_>));
+
+    /// True for a row of the `flows` table (network flows) rather than `events`.
+    fn is_flow(&self) -> bool {
+        false
+    }
 }
 
 /// A field as [`Event::for_each`] reports it.
@@ -30,6 +35,7 @@ pub enum FieldRef<'a> {
 pub struct Record<'a> {
     slots: Vec<Value<'a>>,
     extras: Vec<(String, Value<'a>)>,
+    flow: bool,
 }
 
 impl<'a> Record<'a> {
@@ -38,6 +44,7 @@ impl<'a> Record<'a> {
         Record {
             slots: Vec::new(),
             extras: Vec::new(),
+            flow: false,
         }
     }
 
@@ -46,6 +53,7 @@ impl<'a> Record<'a> {
         Record {
             slots: Vec::with_capacity(fields),
             extras: Vec::new(),
+            flow: false,
         }
     }
 
@@ -78,7 +86,13 @@ impl<'a> Record<'a> {
                 .into_iter()
                 .map(|(k, v)| (k, v.into_owned()))
                 .collect(),
+            flow: self.flow,
         }
+    }
+
+    /// Marks the record as a row of the `flows` table.
+    pub fn set_flow(&mut self, flow: bool) {
+        self.flow = flow;
     }
 }
 
@@ -100,6 +114,10 @@ impl Event for Record<'_> {
             f(FieldRef::Name(k), v);
         }
     }
+
+    fn is_flow(&self) -> bool {
+        self.flow
+    }
 }
 
 impl<E: Event + ?Sized> Event for &E {
@@ -109,6 +127,10 @@ impl<E: Event + ?Sized> Event for &E {
 
     fn for_each(&self, f: &mut dyn FnMut(FieldRef<'_>, &Value<'_>)) {
         (**self).for_each(f)
+    }
+
+    fn is_flow(&self) -> bool {
+        (**self).is_flow()
     }
 }
 

@@ -23,6 +23,7 @@ pub mod event;
 pub mod schema;
 pub mod span;
 pub mod value;
+pub mod zone;
 
 pub use catalog::{Catalog, CatalogError, Table};
 pub use diagnostic::{Diagnostic, Label, Severity};
@@ -30,3 +31,4 @@ pub use event::{Event, Record};
 pub use schema::{FieldId, FieldType, Schema};
 pub use span::{LineIndex, Span};
 pub use value::Value;
+pub use zone::Zone;

@@ -149,6 +149,8 @@ standard_fields! {
     PROVIDER = "Provider": Str,
     RECORD_NUMBER = "Record Number": Int,
     ENRICHMENT = "Enrichment": Str,
+    DIRECTION = "Direction": Str,
+    SOURCE_FILE = "Source File": Str,
 }
 
 /// Index of the first custom property in `STANDARD`: the ones before are QRadar columns.

@@ -7,6 +7,7 @@ use crate::functions::Agg;
 use crate::ir::Ir;
 use crate::query::{Column, Query};
 use crate::time::Window;
+use portent_aql::ast::TableName;
 use portent_core::event::FieldRef;
 use portent_core::schema::ids;
 use portent_core::{Event, Value};
@@ -61,8 +62,10 @@ impl Sink for Vec<Row> {
 /// What a run saw. Nothing is hidden silently: every filter and limit counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Events pushed.
+    /// Events of the queried table pushed.
     pub events: u64,
+    /// Rows of the other table (flows for an events query, and the reverse), not considered.
+    pub other_table: u64,
     /// Events outside the time window (the LAST/START clause or a `starttime`
     /// conjunct of WHERE), and so not considered.
     pub outside_window: u64,
@@ -177,6 +180,11 @@ impl<'q, S: Sink> Run<'q, S> {
     pub fn push<E: Event + ?Sized>(&mut self, ev: &E) -> Result<bool, S::Error> {
         if self.stopped {
             return Ok(false);
+        }
+        if (self.query.table == TableName::Flows) != ev.is_flow() {
+            // A row of the other table: not part of this query's input at all.
+            self.stats.other_table += 1;
+            return Ok(true);
         }
         self.stats.events += 1;
         if !self.matches(ev) {

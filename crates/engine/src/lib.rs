@@ -35,14 +35,18 @@ pub mod lint;
 mod lower;
 pub mod pattern;
 pub mod plan;
+pub mod prefilter;
 pub mod query;
 pub mod reference;
 pub mod similar;
 pub mod time;
-pub mod zone;
+/// Time zones live in the core crate, which readers share.
+pub use portent_core::zone;
 
 pub use error::{Error, ErrorKind, Errors};
+pub use eval::State;
 pub use exec::{Cell, Row, Run, Sink, Stats};
+pub use prefilter::Prefilter;
 pub use query::{Column, CompileOptions, Query, WindowPolicy};
 pub use time::Window;
 pub use zone::Zone;

@@ -1,23 +1,22 @@
 //! `portent query`.
 
-use super::{report_errors, QuerySource};
+use super::{report_errors, InputArgs, QuerySource};
 use crate::output::{Format, Writer};
+use crate::scan::scan;
 use crate::Exit;
 use anyhow::{bail, Context, Result};
 use portent_core::schema::ids;
-use portent_core::{Event, Record, Schema};
+use portent_core::Schema;
 use portent_engine::{CompileOptions, Query, Run, WindowPolicy, Zone};
-use std::path::PathBuf;
 
 /// Arguments of `portent query`.
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     source: QuerySource,
-    /// JSON-lines files of events with QRadar field names.
-    #[arg(short, long = "input", value_name = "FILE", required = true)]
-    inputs: Vec<PathBuf>,
-    /// NOW() for the query: epoch ms, RFC 3339, or `latest` (the newest event).
+    #[command(flatten)]
+    input: InputArgs,
+    /// NOW() for the query: epoch ms, RFC 3339, `latest` (the newest event read) or `wall-clock`.
     #[arg(long, default_value = "wall-clock")]
     now: String,
     /// The query's own time window: `as-written` or `ignore`.
@@ -29,6 +28,12 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Return every row: ignore the query's LIMIT (a SIEM UI page size, not a hunt's).
+    #[arg(long)]
+    no_limit: bool,
+    /// Add where each row's event came from: "Source File" and "Record Number".
+    #[arg(long)]
+    provenance: bool,
     /// Exit with 1 when the query returns rows.
     #[arg(long)]
     fail_on_hits: bool,
@@ -44,79 +49,71 @@ pub fn run(a: Args) -> Result<Exit> {
         other => bail!("--window takes as-written or ignore, not `{other}`"),
     };
     let mut schema = Schema::qradar();
+    let provenance = if a.provenance {
+        vec![ids::SOURCE_FILE, ids::RECORD_NUMBER]
+    } else {
+        Vec::new()
+    };
     let options = CompileOptions {
         zone,
         window,
+        provenance: provenance.clone(),
         ..CompileOptions::default()
     };
-    let q = Query::compile(&text, &mut schema, &options)
+    let mut q = Query::compile(&text, &mut schema, &options)
         .map_err(|e| report_errors(&e, &origin, &text))?;
-
-    let mut events: Vec<Record<'static>> = Vec::new();
-    let mut skipped = 0usize;
-    for path in &a.inputs {
-        let data = match std::fs::read_to_string(path) {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("portent: {}: {e}", path.display());
-                skipped += 1;
-                continue;
-            }
-        };
-        for err in portent_io::read_jsonl(&data, &schema, |r| events.push(r)) {
-            eprintln!(
-                "portent: {}:{}:{}: skipped: {}",
-                path.display(),
-                err.line,
-                err.column,
-                err.message
-            );
-            skipped += 1;
-        }
+    if a.no_limit {
+        q.limit = None;
     }
+
+    let scan_options = a.input.scan_options(q.reads_all_fields())?;
+    let found = scan(&a.input.inputs, &[&q], &schema, &scan_options);
     let now = match a.now.as_str() {
         "wall-clock" => chrono::Utc::now().timestamp_millis(),
-        "latest" => events
-            .iter()
-            .filter_map(|e| e.get(ids::STARTTIME).to_i64())
-            .max()
-            .unwrap_or(0),
+        "latest" => found.latest.unwrap_or(0),
         t => match portent_core::value::parse_int(t) {
             Some(ms) => ms,
             None => chrono::DateTime::parse_from_rfc3339(t)
-                .with_context(|| format!("--now: `{t}` is not epoch ms, RFC 3339 or `latest`"))?
+                .with_context(|| {
+                    format!("--now: `{t}` is not epoch ms, RFC 3339, `latest` or `wall-clock`")
+                })?
                 .timestamp_millis(),
         },
     };
     let stdout = std::io::stdout();
-    let writer = Writer::new(a.format, stdout.lock(), q.column_names());
+    let provenance_names = provenance
+        .iter()
+        .map(|f| schema.name(*f).to_owned())
+        .collect();
+    let writer = Writer::new(a.format, stdout.lock(), q.column_names(), provenance_names);
     let mut run = Run::new(&q, writer, now);
-    for e in &events {
-        if !run.push(e)? {
+    for c in found.candidates.iter().filter(|c| c.mask[0]) {
+        if !run.push(&c.record)? {
             break;
         }
     }
     let window_used = run.window();
     let (writer, stats) = run.finish()?;
     writer.close()?;
+    let partial = a.input.print_reports(&found);
     eprintln!(
-        "{} events read, {} skipped; {} outside the time window{}; {} matched; {} row(s) returned{}",
-        stats.events,
-        skipped,
+        "{} row(s){}; {} matching event(s) outside the time window{}",
+        stats.emitted,
+        if stats.hidden_by_limit > 0 {
+            format!(
+                ", {} more hidden by LIMIT ({} in total)",
+                stats.hidden_by_limit, stats.rows_total
+            )
+        } else {
+            String::new()
+        },
         stats.outside_window,
         match window_used {
             Some(w) => format!(" ({w:?})"),
             None => String::new(),
         },
-        stats.matched,
-        stats.emitted,
-        if stats.hidden_by_limit > 0 {
-            format!(", {} more hidden by LIMIT ({} in total)", stats.hidden_by_limit, stats.rows_total)
-        } else {
-            String::new()
-        }
     );
-    Ok(if skipped > 0 {
+    Ok(if partial {
         Exit::PartialInput
     } else if a.fail_on_hits && stats.emitted > 0 {
         Exit::Hits

@@ -1,0 +1,191 @@
+//! Reading every input in parallel and keeping the candidate events of the
+//! compiled queries. Workers read units (files, EVTX chunk ranges), test each
+//! event against each query's prefilter and keep only candidates; process
+//! creations go into the enrichment index. Rows are produced afterwards, in
+//! input order, so results do not depend on thread timing, file order or on
+//! whether a process's creation was read before its connections.
+
+use portent_core::schema::ids;
+use portent_core::{Event, FieldId, Record, Schema, Value};
+use portent_engine::{Prefilter, Query, State};
+use portent_io::correlate::{creation_of, Creation, Outcome, ProcessIndex, ENRICHED_FIELDS};
+use portent_io::{plan, read_unit, FileReport, ReadOptions, Unit};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+/// Settings of a scan.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Worker threads.
+    pub threads: usize,
+    /// Reader settings.
+    pub read: ReadOptions,
+    /// Processes the enrichment index holds before it evicts the oldest.
+    pub index_capacity: usize,
+}
+
+/// A candidate event and the queries it is a candidate of (bit i = query i).
+pub struct Candidate {
+    /// The event.
+    pub record: Record<'static>,
+    /// Which queries.
+    pub mask: Vec<bool>,
+}
+
+/// What a scan found.
+pub struct Scan {
+    /// Candidates in input order, enriched when a query needs it.
+    pub candidates: Vec<Candidate>,
+    /// One report per input stream, in input order (EVTX ranges merged).
+    pub reports: Vec<FileReport>,
+    /// Events read in all.
+    pub events: u64,
+    /// The newest event time.
+    pub latest: Option<i64>,
+    /// Enrichment: found, missing, and index evictions.
+    pub enrichment: Option<(u64, u64, u64)>,
+}
+
+struct UnitResult {
+    index: usize,
+    candidates: Vec<Candidate>,
+    creations: Vec<Creation>,
+    reports: Vec<FileReport>,
+    events: u64,
+    latest: Option<i64>,
+}
+
+/// Reads `inputs` for `queries`.
+pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &ScanOptions) -> Scan {
+    let (units, mut early_reports) = plan(inputs, &opts.read);
+    let correlate = queries
+        .iter()
+        .any(|q| q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f)));
+    let deferred: Vec<FieldId> = if correlate {
+        ENRICHED_FIELDS
+            .iter()
+            .copied()
+            .chain([ids::SOURCE_FILE])
+            .collect()
+    } else {
+        vec![ids::SOURCE_FILE]
+    };
+    let prefilters: Vec<Prefilter<'_>> = queries.iter().map(|q| q.prefilter(&deferred)).collect();
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<UnitResult>();
+    let threads = opts.threads.clamp(1, units.len().max(1));
+    let mut results: Vec<Option<UnitResult>> = (0..units.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (units, prefilters, next) = (&units, &prefilters, &next);
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(unit) = units.get(i) else { break };
+                let r = read_one(i, unit, prefilters, correlate, schema, &opts.read);
+                if tx.send(r).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for r in rx {
+            let i = r.index;
+            results[i] = Some(r);
+        }
+    });
+    let mut scan = Scan {
+        candidates: Vec::new(),
+        reports: Vec::new(),
+        events: 0,
+        latest: None,
+        enrichment: None,
+    };
+    let mut index = correlate.then(|| ProcessIndex::new(opts.index_capacity));
+    let mut done: Vec<UnitResult> = results.into_iter().flatten().collect();
+    for r in &mut done {
+        if let Some(idx) = &mut index {
+            for c in r.creations.drain(..) {
+                idx.insert(c);
+            }
+        }
+    }
+    let (mut found, mut missing) = (0, 0);
+    for r in done {
+        scan.events += r.events;
+        scan.latest = scan.latest.max(r.latest);
+        for mut c in r.candidates {
+            if let Some(idx) = &index {
+                match idx.enrich(&mut c.record) {
+                    Outcome::Found => found += 1,
+                    Outcome::Missing => missing += 1,
+                    Outcome::NotApplicable => {}
+                }
+            }
+            scan.candidates.push(c);
+        }
+        merge_reports(&mut scan.reports, r.reports);
+    }
+    if let Some(idx) = &index {
+        scan.enrichment = Some((found, missing, idx.evicted));
+    }
+    scan.reports.append(&mut early_reports);
+    scan
+}
+
+fn read_one(
+    index: usize,
+    unit: &Unit,
+    prefilters: &[Prefilter<'_>],
+    correlate: bool,
+    schema: &Schema,
+    opts: &ReadOptions,
+) -> UnitResult {
+    let mut candidates = Vec::new();
+    let mut creations = Vec::new();
+    let mut events = 0u64;
+    let mut latest: Option<i64> = None;
+    let mut state = State::new(0);
+    let reports = read_unit(unit, schema, opts, &mut |name, mut rec| {
+        events += 1;
+        if let Some(t) = rec.get(ids::STARTTIME).to_i64() {
+            latest = Some(latest.map_or(t, |l| l.max(t)));
+        }
+        if correlate {
+            if let Some(c) = creation_of(&rec) {
+                creations.push(c);
+            }
+        }
+        let mut mask: Option<Vec<bool>> = None;
+        for (i, p) in prefilters.iter().enumerate() {
+            if p.test(&rec, &mut state) {
+                mask.get_or_insert_with(|| vec![false; prefilters.len()])[i] = true;
+            }
+        }
+        if let Some(mask) = mask {
+            rec.set(ids::SOURCE_FILE, Value::string(name.to_owned()));
+            candidates.push(Candidate { record: rec, mask });
+        }
+    });
+    UnitResult {
+        index,
+        candidates,
+        creations,
+        reports,
+        events,
+        latest,
+    }
+}
+
+/// Appends `new`, folding an EVTX chunk range into the report of the same file.
+fn merge_reports(all: &mut Vec<FileReport>, new: Vec<FileReport>) {
+    for r in new {
+        match all.last_mut() {
+            Some(last) if last.name == r.name && last.format == "EVTX" && r.format == "EVTX" => {
+                last.merge(r)
+            }
+            _ => all.push(r),
+        }
+    }
+}

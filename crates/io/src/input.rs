@@ -1,0 +1,546 @@
+//! Finding and opening inputs: directories are walked, archives (zip, tar, gzip,
+//! tar.gz) opened, and each stream's format recognised from its first bytes.
+//! Large EVTX files are split into chunk ranges so they parse in parallel.
+
+use crate::report::FileReport;
+use crate::ReadOptions;
+use crate::{csvfile, evtx, jsonfile, leef, zeek};
+use portent_core::{Record, Schema};
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+/// Archives inside archives are opened up to this depth.
+const MAX_DEPTH: usize = 4;
+/// Bytes looked at to recognise a format.
+const SNIFF: usize = 1024;
+
+/// An input format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Windows EVTX.
+    Evtx,
+    /// JSON lines, JSON arrays, or one JSON document (Ariel `{"events": [...]}`).
+    Json,
+    /// LEEF 1.0/2.0 lines, with or without a syslog header.
+    Leef,
+    /// QRadar Log Activity CSV export.
+    Csv,
+    /// Zeek `conn.log` in TSV form (Zeek JSON is recognised inside `Json`).
+    Zeek,
+}
+
+impl Format {
+    /// Parses a `--format` value.
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "evtx" => Format::Evtx,
+            "json" | "jsonl" | "ndjson" => Format::Json,
+            "leef" | "syslog" => Format::Leef,
+            "csv" => Format::Csv,
+            "zeek" | "bro" => Format::Zeek,
+            _ => return None,
+        })
+    }
+}
+
+/// What the first bytes of a stream say it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sniffed {
+    Format(Format),
+    Zip,
+    Gzip,
+    Tar,
+    Utf16Le,
+    Utf16Be,
+    Unknown,
+}
+
+fn sniff(prefix: &[u8], name: &str) -> Sniffed {
+    if evtx::is_evtx(prefix) {
+        return Sniffed::Format(Format::Evtx);
+    }
+    if prefix.starts_with(b"PK\x03\x04") || prefix.starts_with(b"PK\x05\x06") {
+        return Sniffed::Zip;
+    }
+    if prefix.starts_with(&[0x1f, 0x8b]) {
+        return Sniffed::Gzip;
+    }
+    if prefix.len() >= 262 && &prefix[257..262] == b"ustar" {
+        return Sniffed::Tar;
+    }
+    if prefix.starts_with(&[0xff, 0xfe]) {
+        return Sniffed::Utf16Le;
+    }
+    if prefix.starts_with(&[0xfe, 0xff]) {
+        return Sniffed::Utf16Be;
+    }
+    let text = prefix.strip_prefix(b"\xef\xbb\xbf").unwrap_or(prefix);
+    let text = String::from_utf8_lossy(text);
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return Sniffed::Format(Format::Json);
+    }
+    if trimmed.starts_with("#separator") {
+        return Sniffed::Format(Format::Zeek);
+    }
+    let first_line = trimmed.lines().next().unwrap_or("");
+    if first_line.contains("LEEF:") {
+        return Sniffed::Format(Format::Leef);
+    }
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".csv") || csvfile::looks_like_header(first_line) {
+        return Sniffed::Format(Format::Csv);
+    }
+    if lower.ends_with(".json") || lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+        return Sniffed::Format(Format::Json);
+    }
+    if lower.ends_with(".leef")
+        || lower.ends_with(".syslog")
+        || lower.ends_with(".log") && trimmed.contains("LEEF:")
+    {
+        return Sniffed::Format(Format::Leef);
+    }
+    Sniffed::Unknown
+}
+
+/// One unit of reading work: a whole file, or a range of an EVTX file's chunks.
+#[derive(Clone, Debug)]
+pub struct Unit {
+    /// The file.
+    pub path: PathBuf,
+    /// For EVTX ranges: first chunk and number of chunks.
+    pub chunks: Option<(u64, u64)>,
+}
+
+impl Unit {
+    /// The name reports and rows use for this unit's file.
+    pub fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Turns the user's paths into units of work, in a stable order (directories
+/// sorted by name). Paths that cannot be used get a report saying why.
+pub fn plan(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<Unit>, Vec<FileReport>) {
+    let mut units = Vec::new();
+    let mut reports = Vec::new();
+    for p in paths {
+        walk(p, opts, &mut units, &mut reports);
+    }
+    (units, reports)
+}
+
+fn walk(p: &Path, opts: &ReadOptions, units: &mut Vec<Unit>, reports: &mut Vec<FileReport>) {
+    let meta = match std::fs::metadata(p) {
+        Ok(m) => m,
+        Err(e) => {
+            let mut r = FileReport::new(p.display().to_string());
+            r.fatal = Some(e.to_string());
+            reports.push(r);
+            return;
+        }
+    };
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) => {
+                let mut r = FileReport::new(p.display().to_string());
+                r.fatal = Some(e.to_string());
+                reports.push(r);
+                return;
+            }
+        };
+        entries.sort();
+        for e in entries {
+            if is_resource_fork(&e.to_string_lossy()) {
+                let mut r = FileReport::new(e.display().to_string());
+                r.fatal = Some("macOS resource fork, not telemetry (skipped)".into());
+                reports.push(r);
+                continue;
+            }
+            walk(&e, opts, units, reports);
+        }
+        return;
+    }
+    let per_unit = opts.evtx_chunks_per_unit.max(1);
+    let slots = evtx::chunk_slots(meta.len());
+    let evtx_file = matches!(opts.format, None | Some(Format::Evtx)) && slots > per_unit && {
+        let mut head = [0u8; 8];
+        File::open(p)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok()
+            && evtx::is_evtx(&head)
+    };
+    if evtx_file {
+        let mut first = 0;
+        while first < slots {
+            let count = per_unit.min(slots - first);
+            units.push(Unit {
+                path: p.to_path_buf(),
+                chunks: Some((first, count)),
+            });
+            first += count;
+        }
+    } else {
+        units.push(Unit {
+            path: p.to_path_buf(),
+            chunks: None,
+        });
+    }
+}
+
+fn is_resource_fork(name: &str) -> bool {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    base.starts_with("._") || name.contains("__MACOSX/")
+}
+
+/// Reads one unit, handing every event to `emit`. Returns one report per stream
+/// read (an archive gives one per member, plus one for the archive itself).
+pub fn read_unit(
+    unit: &Unit,
+    schema: &Schema,
+    opts: &ReadOptions,
+    emit: &mut dyn FnMut(&str, Record<'static>),
+) -> Vec<FileReport> {
+    let name = unit.name();
+    let mut reports = Vec::new();
+    let file = match File::open(&unit.path) {
+        Ok(f) => f,
+        Err(e) => {
+            let mut r = FileReport::new(name);
+            r.fatal = Some(e.to_string());
+            return vec![r];
+        }
+    };
+    let mut ctx = Ctx {
+        schema,
+        opts,
+        emit,
+        reports: &mut reports,
+    };
+    match unit.chunks {
+        Some((first, count)) => {
+            let mut r = FileReport::new(name);
+            r.format = "EVTX".into();
+            evtx::read_chunks(
+                BufReader::new(file),
+                first,
+                count,
+                schema,
+                opts,
+                &mut r,
+                ctx.emit,
+            );
+            ctx.reports.push(r);
+        }
+        None => ctx.stream(name, Source::File(file), 0),
+    }
+    reports
+}
+
+enum Source {
+    File(File),
+    Stream(Box<dyn Read + Send>),
+}
+
+struct Ctx<'a, 'e> {
+    schema: &'a Schema,
+    opts: &'a ReadOptions,
+    emit: &'e mut dyn FnMut(&str, Record<'static>),
+    reports: &'e mut Vec<FileReport>,
+}
+
+impl Ctx<'_, '_> {
+    fn fatal(&mut self, name: String, msg: String) {
+        let mut r = FileReport::new(name);
+        r.fatal = Some(msg);
+        self.reports.push(r);
+    }
+
+    fn stream(&mut self, name: String, src: Source, depth: usize) {
+        let (prefix, reader): (Vec<u8>, Box<dyn Read + Send>) = match src {
+            Source::File(mut f) => {
+                let prefix = match read_prefix(&mut f) {
+                    Ok(p) => p,
+                    Err(e) => return self.fatal(name, e.to_string()),
+                };
+                // EVTX and zip want to seek: hand them the file itself.
+                let kind = self.kind(&prefix, &name);
+                match kind {
+                    Sniffed::Format(Format::Evtx) => {
+                        let mut r = FileReport::new(name);
+                        r.format = "EVTX".into();
+                        let slots = f
+                            .metadata()
+                            .map(|m| evtx::chunk_slots(m.len()))
+                            .unwrap_or(0);
+                        evtx::read_chunks(
+                            BufReader::new(f),
+                            0,
+                            slots,
+                            self.schema,
+                            self.opts,
+                            &mut r,
+                            self.emit,
+                        );
+                        self.reports.push(r);
+                        return;
+                    }
+                    Sniffed::Zip => return self.zip(name, f, depth),
+                    _ => (prefix.clone(), Box::new(Cursor::new(prefix).chain(f))),
+                }
+            }
+            Source::Stream(mut s) => match read_prefix(&mut s) {
+                Ok(p) => (p.clone(), Box::new(Cursor::new(p).chain(s))),
+                Err(e) => return self.fatal(name, e.to_string()),
+            },
+        };
+        let kind = self.kind(&prefix, &name);
+        if depth > MAX_DEPTH && matches!(kind, Sniffed::Zip | Sniffed::Gzip | Sniffed::Tar) {
+            return self.fatal(
+                name,
+                format!("archive nested deeper than {MAX_DEPTH} levels"),
+            );
+        }
+        match kind {
+            Sniffed::Format(Format::Evtx) => {
+                let mut data = Vec::new();
+                let mut reader = reader;
+                let mut r = FileReport::new(name);
+                r.format = "EVTX".into();
+                if let Err(e) = reader.read_to_end(&mut data) {
+                    r.skip(format!("read error: {e}"), format!("byte {}", data.len()));
+                }
+                evtx::read_bytes(&data, self.schema, self.opts, &mut r, self.emit);
+                self.reports.push(r);
+            }
+            Sniffed::Zip => {
+                let mut data = Vec::new();
+                let mut reader = reader;
+                if let Err(e) = reader.read_to_end(&mut data) {
+                    return self.fatal(name, e.to_string());
+                }
+                self.zip(name, Cursor::new(data), depth)
+            }
+            Sniffed::Gzip => {
+                // The decompressed stream keeps the file's name: `a.json.gz`, or
+                // `a.tar.gz!member` for the members of a compressed tar.
+                let dec = flate2::read::MultiGzDecoder::new(reader);
+                self.stream(name, Source::Stream(Box::new(dec)), depth + 1)
+            }
+            Sniffed::Tar => self.tar(name, reader, depth),
+            Sniffed::Utf16Le | Sniffed::Utf16Be => {
+                let mut data = Vec::new();
+                let mut reader = reader;
+                if let Err(e) = reader.read_to_end(&mut data) {
+                    return self.fatal(name, e.to_string());
+                }
+                let text = decode_utf16(&data[2..], kind == Sniffed::Utf16Le);
+                self.stream(
+                    name,
+                    Source::Stream(Box::new(Cursor::new(text.into_bytes()))),
+                    depth,
+                )
+            }
+            Sniffed::Format(f) => {
+                let mut r = FileReport::new(name);
+                let buf = BufReader::with_capacity(1 << 16, reader);
+                match f {
+                    Format::Json => jsonfile::read(buf, self.schema, self.opts, &mut r, self.emit),
+                    Format::Leef => leef::read(buf, self.schema, self.opts, &mut r, self.emit),
+                    Format::Csv => csvfile::read(buf, self.schema, self.opts, &mut r, self.emit),
+                    Format::Zeek => zeek::read_tsv(buf, self.schema, self.opts, &mut r, self.emit),
+                    Format::Evtx => {}
+                }
+                self.reports.push(r);
+            }
+            Sniffed::Unknown => {
+                let shown: String = String::from_utf8_lossy(&prefix[..prefix.len().min(16)])
+                    .chars()
+                    .map(|c| if c.is_control() { '.' } else { c })
+                    .collect();
+                self.fatal(
+                    name,
+                    format!("format not recognised (starts with {shown:?}); use --format to say what it is"),
+                )
+            }
+        }
+    }
+
+    /// The sniffed kind, unless the user forced a format (archives are always opened).
+    fn kind(&self, prefix: &[u8], name: &str) -> Sniffed {
+        let found = sniff(prefix, name);
+        match (self.opts.format, found) {
+            (
+                _,
+                Sniffed::Zip | Sniffed::Gzip | Sniffed::Tar | Sniffed::Utf16Le | Sniffed::Utf16Be,
+            ) => found,
+            (Some(f), _) => Sniffed::Format(f),
+            (None, s) => s,
+        }
+    }
+
+    fn zip<R: Read + std::io::Seek>(&mut self, name: String, r: R, depth: usize) {
+        let mut archive = match zip::ZipArchive::new(r) {
+            Ok(a) => a,
+            Err(e) => return self.fatal(name, format!("not a readable zip archive: {e}")),
+        };
+        let mut own = FileReport::new(name.clone());
+        own.format = format!("zip archive, {} members", archive.len());
+        for i in 0..archive.len() {
+            let member = match archive.by_index(i) {
+                Ok(m) => m,
+                Err(e) => {
+                    own.skip(
+                        format!("member cannot be opened: {e}"),
+                        format!("member {i}"),
+                    );
+                    continue;
+                }
+            };
+            if member.is_dir() {
+                continue;
+            }
+            let mname = member
+                .name()
+                .map(|n| n.into_owned())
+                .unwrap_or_else(|_| format!("member {i}"));
+            if is_resource_fork(&mname) {
+                own.skip("macOS resource fork member", mname);
+                continue;
+            }
+            let size = member.size() as usize;
+            let mut data = Vec::with_capacity(size.min(1 << 30));
+            let mut member = member;
+            if let Err(e) = member.read_to_end(&mut data) {
+                own.skip(format!("member is damaged: {e}"), mname.clone());
+                if data.is_empty() {
+                    continue;
+                }
+            }
+            let full = format!("{name}!{mname}");
+            self.stream(full, Source::Stream(Box::new(Cursor::new(data))), depth + 1);
+        }
+        self.reports.push(own);
+    }
+
+    fn tar(&mut self, name: String, reader: Box<dyn Read + Send>, depth: usize) {
+        let archive_name = name;
+        let mut own = FileReport::new(archive_name.clone());
+        own.format = "tar archive".into();
+        let mut archive = tar::Archive::new(reader);
+        let entries = match archive.entries() {
+            Ok(e) => e,
+            Err(e) => return self.fatal(archive_name, format!("not a readable tar archive: {e}")),
+        };
+        let mut members = 0;
+        for entry in entries {
+            let mut entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    // GNU tar's "unexpected end of file" on trailing bytes lands here,
+                    // after every complete member has been read.
+                    own.skip(
+                        format!("archive ends in damaged or trailing data: {e}"),
+                        format!("after member {members}"),
+                    );
+                    break;
+                }
+            };
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let mname = entry
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            if is_resource_fork(&mname) {
+                own.skip("macOS resource fork member", mname);
+                continue;
+            }
+            members += 1;
+            let mut data = Vec::new();
+            if let Err(e) = entry.read_to_end(&mut data) {
+                own.skip(format!("member is damaged: {e}"), mname.clone());
+            }
+            let full = format!("{archive_name}!{mname}");
+            self.stream(full, Source::Stream(Box::new(Cursor::new(data))), depth + 1);
+        }
+        own.format = format!("tar archive, {members} members");
+        self.reports.push(own);
+    }
+}
+
+fn read_prefix<R: Read>(r: &mut R) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; SNIFF];
+    let mut got = 0;
+    while got < SNIFF {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+fn decode_utf16(data: &[u8], little: bool) -> String {
+    let units = data.chunks_exact(2).map(|c| {
+        if little {
+            u16::from_le_bytes([c[0], c[1]])
+        } else {
+            u16::from_be_bytes([c[0], c[1]])
+        }
+    });
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content_first() {
+        assert_eq!(
+            sniff(b"ElfFile\0xxxx", "a.json"),
+            Sniffed::Format(Format::Evtx)
+        );
+        assert_eq!(sniff(b"PK\x03\x04", "a"), Sniffed::Zip);
+        assert_eq!(sniff(b"\x1f\x8b\x08", "a"), Sniffed::Gzip);
+        assert_eq!(
+            sniff(b"\xef\xbb\xbf {\"a\":1}", "a.txt"),
+            Sniffed::Format(Format::Json)
+        );
+        assert_eq!(
+            sniff(b"<13>Jan 18 11:07:53 host LEEF:1.0|a|b|c|d|", "x"),
+            Sniffed::Format(Format::Leef)
+        );
+        assert_eq!(
+            sniff(b"#separator \\x09\n#fields\tts", "conn.log"),
+            Sniffed::Format(Format::Zeek)
+        );
+        assert_eq!(sniff(b"just some words", "notes.txt"), Sniffed::Unknown);
+        assert_eq!(sniff(b"\xff\xfe{\0", "a"), Sniffed::Utf16Le);
+    }
+
+    #[test]
+    fn resource_forks_are_recognised() {
+        assert!(is_resource_fork("__MACOSX/x/._a.json"));
+        assert!(is_resource_fork("dir/._a.json"));
+        assert!(!is_resource_fork("dir/a._json"));
+    }
+
+    #[test]
+    fn utf16_decodes() {
+        let bytes: Vec<u8> = "{\"a\":1}"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert_eq!(decode_utf16(&bytes, true), "{\"a\":1}");
+    }
+}

@@ -1,0 +1,179 @@
+//! JSON input: JSON lines (one object per line, read and recovered line by line),
+//! a JSON array of objects, or one document such as an Ariel result
+//! `{"events": [...]}` (possibly pretty-printed). Each object's layout is
+//! recognised on its own (see [`crate::layout`]).
+
+use crate::layout::{classify, qradar_record, win_event, Layout};
+use crate::report::FileReport;
+use crate::{emit_record, emit_windows, zeek, ReadOptions};
+use portent_core::{Record, Schema};
+use serde_json::{Map, Value as J};
+use std::collections::BTreeSet;
+use std::io::BufRead;
+
+/// Reads JSON from `r`.
+pub fn read<R: BufRead>(
+    mut r: R,
+    schema: &Schema,
+    opts: &ReadOptions,
+    report: &mut FileReport,
+    emit: &mut dyn FnMut(&str, Record<'static>),
+) {
+    let mut seen = BTreeSet::new();
+    let mut out = Out {
+        schema,
+        opts,
+        report,
+        emit,
+        seen: &mut seen,
+    };
+    let mut line = Vec::with_capacity(4096);
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        match r.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                out.report
+                    .skip(format!("read error: {e}"), format!("line {}", number + 1));
+                break;
+            }
+        }
+        number += 1;
+        let text = trim(&line);
+        let text = if number == 1 {
+            text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text)
+        } else {
+            text
+        };
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_slice::<J>(text) {
+            Ok(v) => out.value(v, number),
+            Err(e) if number == 1 && e.is_eof() => {
+                // Not JSON lines: one document spread over lines (pretty-printed).
+                let mut doc = text.to_vec();
+                doc.push(b'\n');
+                if let Err(e) = r.read_to_end(&mut doc) {
+                    out.report.skip(format!("read error: {e}"), "document");
+                }
+                out.document(&doc);
+                break;
+            }
+            Err(e) => {
+                if std::str::from_utf8(text).is_err() {
+                    // Mis-encoded bytes: repair them and keep the record if that is enough.
+                    let repaired = String::from_utf8_lossy(text).into_owned();
+                    if let Ok(v) = serde_json::from_str::<J>(&repaired) {
+                        out.report
+                            .repair("invalid UTF-8 replaced", format!("line {number}"));
+                        out.value(v, number);
+                        continue;
+                    }
+                }
+                out.report.skip(
+                    "invalid JSON",
+                    format!("line {number}, column {}: {e}", e.column()),
+                );
+            }
+        }
+    }
+    let layouts: Vec<&str> = seen.iter().map(|l: &Layout| l.name()).collect();
+    report.format = if layouts.is_empty() {
+        "JSON".to_owned()
+    } else {
+        format!("JSON ({})", layouts.join(", "))
+    };
+}
+
+fn trim(mut b: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = b {
+        if first.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = b {
+        if last.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
+struct Out<'a, 'e> {
+    schema: &'a Schema,
+    opts: &'a ReadOptions,
+    report: &'e mut FileReport,
+    emit: &'e mut dyn FnMut(&str, Record<'static>),
+    seen: &'e mut BTreeSet<Layout>,
+}
+
+impl Out<'_, '_> {
+    fn document(&mut self, doc: &[u8]) {
+        let stream = serde_json::Deserializer::from_slice(doc).into_iter::<J>();
+        for (i, v) in stream.enumerate() {
+            match v {
+                Ok(v) => self.value(v, i + 1),
+                Err(e) => {
+                    self.report.skip(
+                        "invalid JSON",
+                        format!("line {}, column {}: {e}", e.line(), e.column()),
+                    );
+                    // The rest of a broken document cannot be resynchronised.
+                    break;
+                }
+            }
+        }
+    }
+
+    fn value(&mut self, v: J, place: usize) {
+        match v {
+            J::Object(mut obj) => {
+                // Ariel: {"events": [...]} or {"flows": [...]}.
+                if obj.len() <= 2 {
+                    for key in ["events", "flows"] {
+                        if matches!(obj.get(key), Some(J::Array(_))) {
+                            if let Some(J::Array(items)) = obj.remove(key) {
+                                for item in items {
+                                    self.value(item, place);
+                                }
+                            }
+                            return;
+                        }
+                    }
+                }
+                self.object(obj);
+            }
+            J::Array(items) => {
+                for item in items {
+                    self.value(item, place);
+                }
+            }
+            _ => self
+                .report
+                .skip("not a JSON object", format!("line {place}")),
+        }
+    }
+
+    fn object(&mut self, obj: Map<String, J>) {
+        if zeek::is_conn_json(&obj) {
+            let rec = zeek::json_record(obj, self.schema, self.opts);
+            return emit_record(rec, self.report, self.emit);
+        }
+        let layout = classify(&obj);
+        self.seen.insert(layout);
+        if layout == Layout::QRadar {
+            let rec = qradar_record(obj, self.schema, self.opts);
+            return emit_record(rec, self.report, self.emit);
+        }
+        if let Some(ev) = win_event(obj, layout) {
+            emit_windows(ev, self.schema, self.opts, self.report, self.emit);
+        }
+    }
+}
