@@ -69,7 +69,10 @@ fn seed_rule_finds_exactly_the_annotated_hits() {
     got.sort();
     want.sort();
     assert_eq!(got, want);
-    assert!(err.contains("1 outside the time window"), "{err}");
+    assert!(
+        err.contains("1 matching event(s) outside the time window"),
+        "{err}"
+    );
     assert_eq!(rows[0]["event_time"], "2025-11-26 00:00:00");
     assert_eq!(rows[0]["event_category"], "ACL Permit");
 }
@@ -94,7 +97,10 @@ fn ignoring_the_window_brings_back_old_events() {
         .count();
     // The three-day-old PowerShell connection is the one extra row.
     assert_eq!(out.lines().count(), annotated + 1);
-    assert!(err.contains("0 outside the time window"), "{err}");
+    assert!(
+        err.contains("0 matching event(s) outside the time window"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -181,5 +187,5 @@ fn unreadable_input_is_partial_not_fatal() {
     ]);
     assert_eq!(code, 3, "{err}");
     assert_eq!(out.lines().count(), 1);
-    assert!(err.contains("bad.jsonl:2:2: skipped"), "{err}");
+    assert!(err.contains("bad.jsonl: JSON (QRadar fields), 1 events\n    skipped 1: invalid JSON (at line 2, column 2"), "{err}");
 }

@@ -112,11 +112,14 @@ pub fn key_of(rec: &Record<'_>) -> Option<Key> {
     }
 }
 
+/// The creations of one (host, PID), oldest first.
+type Timeline = Vec<(i64, Arc<ProcessInfo>)>;
+
 /// The creation index.
 #[derive(Debug)]
 pub struct ProcessIndex {
     guids: HashMap<String, Arc<ProcessInfo>>,
-    pids: HashMap<(String, i64), Vec<(i64, Arc<ProcessInfo>)>>,
+    pids: HashMap<(String, i64), Timeline>,
     order: VecDeque<EntryKey>,
     capacity: usize,
     /// Entries dropped to stay within capacity (oldest first).

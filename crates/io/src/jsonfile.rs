@@ -177,3 +177,72 @@ impl Out<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portent_core::schema::ids;
+    use portent_core::{Event, Value};
+
+    fn read_text(text: &[u8]) -> (Vec<Record<'static>>, FileReport) {
+        let schema = Schema::qradar();
+        let mut rows = Vec::new();
+        let mut report = FileReport::new("t.json");
+        read(
+            text,
+            &schema,
+            &ReadOptions::default(),
+            &mut report,
+            &mut |_, r| rows.push(r),
+        );
+        (rows, report)
+    }
+
+    #[test]
+    fn qradar_names_and_bad_lines() {
+        let text = b"{\"starttime\":\"2024-01-02T03:04:05Z\",\"destinationPort\":\"443\",\"sourceip\":\"10.0.0.1\",\"Process Name\":\"cmd.exe\",\"X\":1}\n\nnot json\n[1]\n";
+        let (rows, report) = read_text(text);
+        assert_eq!(rows.len(), 1);
+        let e = &rows[0];
+        assert_eq!(e.get(ids::STARTTIME), Value::Int(1_704_164_645_000));
+        assert_eq!(e.get(ids::DESTINATIONPORT), Value::Int(443));
+        assert_eq!(e.get(ids::SOURCEIP), Value::Ip("10.0.0.1".parse().unwrap()));
+        assert_eq!(e.get(ids::PROCESS_NAME), Value::str("cmd.exe"));
+        assert_eq!(report.skipped["invalid JSON"].0, 1);
+        assert_eq!(report.skipped["not a JSON object"].0, 1);
+        assert!(report.skipped["invalid JSON"].1[0].starts_with("line 3, column 2"));
+    }
+
+    #[test]
+    fn pretty_printed_ariel_document_and_arrays() {
+        let doc = b"{\n  \"events\": [\n    {\"sourceIP\": \"1.1.1.1\", \"qid\": 1004},\n    {\"sourceIP\": \"2.2.2.2\", \"qid\": 1005}\n  ]\n}\n";
+        let (rows, report) = read_text(doc);
+        assert_eq!(rows.len(), 2, "{report}");
+        assert_eq!(rows[1].get(ids::QID), Value::Int(1005));
+        let (rows, _) = read_text(b"[{\"qid\": 1}, {\"qid\": 2}, 3]");
+        assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn invalid_utf8_is_repaired_and_counted() {
+        let (rows, report) = read_text(b"{\"Process Name\":\"caf\xe9.exe\"}\n");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            rows[0].get(ids::PROCESS_NAME),
+            Value::str("caf\u{fffd}.exe")
+        );
+        assert_eq!(report.repaired["invalid UTF-8 replaced"].0, 1);
+    }
+
+    #[test]
+    fn mixed_layouts_in_one_file() {
+        let text = b"{\"EventID\":3,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Hostname\":\"A\",\"Image\":\"C:\\\\x.exe\",\"DestinationPort\":\"443\"}\n{\"event_id\":5156,\"log_name\":\"Security\",\"computer_name\":\"B\",\"event_data\":{\"Application\":\"\\\\device\\\\y.exe\",\"DestPort\":\"80\"}}\n";
+        let (rows, report) = read_text(text);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].get(ids::DESTINATIONPORT), Value::Int(443));
+        assert_eq!(rows[1].get(ids::DESTINATIONPORT), Value::Int(80));
+        assert_eq!(rows[1].get(ids::HOSTNAME), Value::str("B"));
+        assert_eq!(report.format, "JSON (Winlogbeat 6, Mordor flat)");
+        assert_eq!(report.hosts.len(), 2);
+    }
+}

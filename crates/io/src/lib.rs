@@ -15,7 +15,6 @@ pub mod evtx;
 pub mod input;
 pub mod javatime;
 pub mod jsonfile;
-pub mod jsonl;
 pub mod layout;
 pub mod leef;
 pub mod report;
@@ -24,7 +23,6 @@ pub mod xml;
 pub mod zeek;
 
 pub use input::{plan, read_unit, Format, Unit};
-pub use jsonl::{read_jsonl, LineError};
 pub use report::FileReport;
 
 use portent_core::schema::ids;
