@@ -52,8 +52,20 @@ pub fn erase_query(q: &mut Query) {
     }
 }
 
-/// Sets every span in `e` to the empty span at 0.
+/// Sets every span in `e` to the empty span at 0, and drops parentheses
+/// (`Nested`): once the tree is built they carry no meaning, and the printer
+/// adds its own wherever precedence needs them.
 pub fn erase_expr(e: &mut Expr) {
+    while let ExprKind::Nested(inner) = &mut e.kind {
+        let inner = std::mem::replace(
+            &mut **inner,
+            Expr {
+                kind: ExprKind::Star,
+                span: Span::default(),
+            },
+        );
+        *e = inner;
+    }
     e.span = Span::default();
     match &mut e.kind {
         ExprKind::Field { .. }

@@ -66,8 +66,8 @@ pub struct Stats {
     pub events: u64,
     /// Rows of the other table (flows for an events query, and the reverse), not considered.
     pub other_table: u64,
-    /// Events outside the time window (the LAST/START clause or a `starttime`
-    /// conjunct of WHERE), and so not considered.
+    /// Events that match WHERE but fall outside the time window (the LAST/START
+    /// clause or a `starttime` conjunct of WHERE): the rows the window hid.
     pub outside_window: u64,
     /// Events that matched WHERE inside the window.
     pub matched: u64,
@@ -89,6 +89,9 @@ pub struct Run<'q, S: Sink> {
     sink: S,
     state: State,
     window: Option<Window>,
+    /// The window conjuncts with NOW() bound: `starttime > NOW() - 1 DAYS`
+    /// becomes `starttime > <constant>` once per run, not once per event.
+    bound_window: Vec<Ir>,
     stats: Stats,
     top: TopK,
     groups: HashMap<Vec<Value<'static>>, usize>,
@@ -109,6 +112,7 @@ impl<'q, S: Sink> Run<'q, S> {
             sink,
             state: State::new(now),
             window: query.window(now),
+            bound_window: Vec::new(),
             stats: Stats::default(),
             top: TopK::new(limit),
             groups: HashMap::new(),
@@ -126,6 +130,7 @@ impl<'q, S: Sink> Run<'q, S> {
                 run.groups.insert(Vec::new(), 0);
             }
         }
+        run.bind_window();
         run
     }
 
@@ -133,6 +138,29 @@ impl<'q, S: Sink> Run<'q, S> {
     pub fn set_now(&mut self, now: i64) {
         self.state.now = now;
         self.window = self.query.window(now);
+        self.bind_window();
+    }
+
+    fn bind_window(&mut self) {
+        let evaluator = self.evaluator();
+        let mut state = State::new(self.state.now);
+        let empty = portent_core::Record::new();
+        let mut bind = |ir: &Ir| -> Ir {
+            if ir.is_event_free() {
+                Ir::Const(evaluator.eval(ir, &empty, &mut state).into_owned())
+            } else {
+                ir.clone()
+            }
+        };
+        self.bound_window = self
+            .query
+            .window_conjuncts
+            .iter()
+            .map(|(c, _)| match c {
+                Ir::Cmp(op, a, b) => Ir::Cmp(*op, Box::new(bind(a)), Box::new(bind(b))),
+                other => other.clone(),
+            })
+            .collect();
     }
 
     /// The window in force, if any.
@@ -149,11 +177,18 @@ impl<'q, S: Sink> Run<'q, S> {
         }
     }
 
-    /// Tests one event against the window and WHERE, without producing rows.
+    /// Tests one event against WHERE and the time window, without producing rows.
+    /// WHERE comes first so that `outside_window` counts exactly the events the
+    /// window hid: those that match everything else.
     pub fn matches<E: Event + ?Sized>(&mut self, ev: &E) -> bool {
         let q = self.query;
         let ev_ = self.evaluator();
         self.state.next_event();
+        if let Some(f) = &q.filter {
+            if ev_.truth(f, ev, &mut self.state) != Some(true) {
+                return false;
+            }
+        }
         if let Some(w) = &self.window {
             let inside = ev
                 .get(ids::STARTTIME)
@@ -164,16 +199,13 @@ impl<'q, S: Sink> Run<'q, S> {
                 return false;
             }
         }
-        for (c, _) in &q.window_conjuncts {
+        for c in &self.bound_window {
             if ev_.truth(c, ev, &mut self.state) != Some(true) {
                 self.stats.outside_window += 1;
                 return false;
             }
         }
-        match &q.filter {
-            Some(f) => ev_.truth(f, ev, &mut self.state) == Some(true),
-            None => true,
-        }
+        true
     }
 
     /// Feeds one event. Returns `Ok(false)` once the sink asked to stop.

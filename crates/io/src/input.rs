@@ -239,6 +239,30 @@ pub fn read_unit(
     reports
 }
 
+/// Reads a stream held in memory (a fuzz input, a network upload) as if it were
+/// a file called `name`: archives are opened and formats recognised as for files.
+pub fn read_bytes(
+    name: &str,
+    data: Vec<u8>,
+    schema: &Schema,
+    opts: &ReadOptions,
+    emit: &mut dyn FnMut(&str, Record<'static>),
+) -> Vec<FileReport> {
+    let mut reports = Vec::new();
+    let mut ctx = Ctx {
+        schema,
+        opts,
+        emit,
+        reports: &mut reports,
+    };
+    ctx.stream(
+        name.to_owned(),
+        Source::Stream(Box::new(Cursor::new(data))),
+        0,
+    );
+    reports
+}
+
 enum Source {
     File(File),
     Stream(Box<dyn Read + Send>),

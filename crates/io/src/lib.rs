@@ -22,7 +22,7 @@ pub mod windows;
 pub mod xml;
 pub mod zeek;
 
-pub use input::{plan, read_unit, Format, Unit};
+pub use input::{plan, read_bytes, read_unit, Format, Unit};
 pub use report::FileReport;
 
 use portent_core::schema::ids;

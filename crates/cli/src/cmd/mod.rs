@@ -113,7 +113,7 @@ impl InputArgs {
                 String::new()
             }
         );
-        if let Some((found, missing, evicted)) = scan.enrichment {
+        if let Some((found, missing, evicted)) = scan.enrichment.filter(|(f, m, _)| f + m > 0) {
             eprintln!(
                 "portent: process enrichment: {found} candidate(s) joined to their process creation, {missing} without one in the input{}",
                 if evicted > 0 { format!(", {evicted} index entries evicted") } else { String::new() }

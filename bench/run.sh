@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Corpus benchmark: the seed rule over the corpus replicated to SIZE_MB per
+# format (default 1024). Prints MB/s, events/s and peak RSS per format, and, when
+# `evtx_dump` is on PATH, the time `evtx_dump -o jsonl` takes just to parse the
+# same EVTX files. Usage: bench/run.sh [SIZE_MB] [DATA_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE_MB="${1:-1024}"
+DATA="${2:-${TMPDIR:-/tmp}/portent-bench-$SIZE_MB}"
+CORPUS="${PORTENT_CORPUS:-../shared/corpus}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cd .. && pwd)/portent-target}"
+cargo build --release --locked -q -p portent
+BIN="$CARGO_TARGET_DIR/release/portent"
+[ -d "$DATA" ] || python3 bench/make-data.py "$CORPUS" "$DATA" "$SIZE_MB"
+
+measure() { # name, then the command
+  local name="$1"; shift
+  local err; err=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$err.time" "$@" > /dev/null 2> "$err" || true
+  read -r secs rss_kb < "$err.time"
+  local events; events=$(grep -o '^portent: [0-9]* event(s) read' "$err" | grep -o '[0-9]*' || echo 0)
+  local bytes; bytes=$(du -sb "${INPUT}" | cut -f1)
+  awk -v n="$name" -v s="$secs" -v r="$rss_kb" -v e="$events" -v b="$bytes" 'BEGIN {
+    printf "%-28s %8.1f MB  %7.2f s  %8.1f MB/s  %10.0f events/s  peak RSS %6.1f MB\n",
+      n, b/1048576, s, b/1048576/s, e/s, r/1024 }'
+  rm -f "$err" "$err.time"
+}
+
+echo "portent $(git rev-parse --short HEAD), $(nproc) cores, data in $DATA"
+for fmt in evtx json zip; do
+  INPUT="$DATA/$fmt"
+  measure "seed rule over $fmt" "$BIN" query -f rules/t1043-commonly-used-port.aql --window ignore --no-limit --format jsonl -i "$INPUT"
+done
+if command -v evtx_dump > /dev/null; then
+  INPUT="$DATA/evtx"
+  start=$(date +%s.%N)
+  peak=0
+  for f in "$DATA"/evtx/*.evtx; do
+    /usr/bin/time -f '%M' -o /tmp/evtx_dump.rss evtx_dump -o jsonl "$f" > /dev/null 2>&1 || true
+    rss=$(cat /tmp/evtx_dump.rss); [ "$rss" -gt "$peak" ] && peak=$rss
+  done
+  end=$(date +%s.%N)
+  awk -v s="$(echo "$end - $start" | bc)" -v b="$(du -sb "$INPUT" | cut -f1)" -v r="$peak" 'BEGIN {
+    printf "%-28s %8.1f MB  %7.2f s  %8.1f MB/s  %10s events/s  peak RSS %6.1f MB\n",
+      "evtx_dump -o jsonl (parse)", b/1048576, s, b/1048576/s, "-", r/1024 }'
+else
+  echo "evtx_dump not on PATH: install it with 'cargo install evtx' to compare"
+fi

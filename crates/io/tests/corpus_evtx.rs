@@ -1,0 +1,55 @@
+//! EVTX split into chunk ranges reads the same events as the whole file, on the
+//! corpus's multi-chunk (and partly corrupt) baseline log.
+
+use portent_core::schema::ids;
+use portent_core::{Event, Schema};
+use portent_io::{plan, read_unit, ReadOptions};
+use std::path::{Path, PathBuf};
+
+fn baseline() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/baseline/omerbenamram-evtx/sysmon.evtx");
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("corpus missing at {} and CI requires it", p.display());
+    }
+    eprintln!("SKIPPED: needs {}", p.display());
+    None
+}
+
+fn read(path: &Path, per_unit: u64) -> (usize, Vec<i64>, u64, u64) {
+    let opts = ReadOptions {
+        evtx_chunks_per_unit: per_unit,
+        ..ReadOptions::default()
+    };
+    let schema = Schema::qradar();
+    let (units, early) = plan(&[path.to_path_buf()], &opts);
+    assert!(early.is_empty());
+    let mut ids_seen = Vec::new();
+    let mut skipped = 0;
+    let mut records = 0;
+    for u in &units {
+        for r in read_unit(u, &schema, &opts, &mut |_, rec| {
+            ids_seen.push(rec.get(ids::RECORD_NUMBER).to_i64().unwrap())
+        }) {
+            skipped += r.skipped_total();
+            records += r.records;
+        }
+    }
+    (units.len(), ids_seen, skipped, records)
+}
+
+#[test]
+fn chunk_ranges_read_what_the_whole_file_reads() {
+    let Some(p) = baseline() else { return };
+    let (one_unit, whole, skipped_whole, n_whole) = read(&p, 1 << 20);
+    let (units, split, skipped_split, n_split) = read(&p, 1);
+    assert_eq!(one_unit, 1);
+    assert!(units > 10, "one unit per chunk: {units}");
+    assert_eq!(whole, split);
+    assert_eq!(whole.len(), 358);
+    assert_eq!((skipped_whole, skipped_split), (8, 8));
+    assert_eq!((n_whole, n_split), (358, 358));
+}
