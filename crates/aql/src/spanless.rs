@@ -68,8 +68,9 @@ pub fn erase_expr(e: &mut Expr) {
     }
     e.span = Span::default();
     match &mut e.kind {
-        ExprKind::Field { .. }
-        | ExprKind::Literal(_)
+        // Quoting is presentation too: the printer quotes reserved words.
+        ExprKind::Field { quoted, .. } => *quoted = false,
+        ExprKind::Literal(_)
         | ExprKind::Interval { .. }
         | ExprKind::TextSearch { .. }
         | ExprKind::Star => {}

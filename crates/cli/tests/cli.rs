@@ -189,3 +189,30 @@ fn unreadable_input_is_partial_not_fatal() {
     assert_eq!(out.lines().count(), 1);
     assert!(err.contains("bad.jsonl: JSON (QRadar fields), 1 events\n    skipped 1: invalid JSON (at line 2, column 2"), "{err}");
 }
+
+#[test]
+fn catalog_csv_overrides_names() {
+    let dir = std::env::temp_dir().join(format!("portent-cat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cat = dir.join("cat.csv");
+    std::fs::write(&cat, "table,id,name\ncategory,4012,\"Sysmon, network\"\n").unwrap();
+    let (code, out, err) = portent(&[
+        "query",
+        "SELECT CATEGORYNAME(category) AS c FROM events WHERE category = 4012",
+        "-i",
+        "examples/t1043-events.jsonl",
+        "--catalog",
+        cat.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--window",
+        "ignore",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().count() > 0);
+    assert!(out.lines().all(|l| l.contains("\"Sysmon, network\"")), "{out}");
+    std::fs::write(&cat, "category,notanumber,x\n").unwrap();
+    let (code, _, err) = portent(&["query", "SELECT * FROM events", "-i", "examples/t1043-events.jsonl", "--catalog", cat.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cat.csv:line 1"), "{err}");
+}

@@ -25,6 +25,10 @@ pub struct Args {
     /// Time zone for DATEFORMAT and START/STOP strings (UTC, Europe/Berlin, +02:00).
     #[arg(long, default_value = "UTC")]
     tz: String,
+    /// Extra or replacement lookup rows (`table,id,name` CSV: logsourcetype,
+    /// category, qid, protocol, logsource) for LOGSOURCETYPENAME, CATEGORYNAME, ...
+    #[arg(long, value_name = "CSV")]
+    catalog: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -54,10 +58,19 @@ pub fn run(a: Args) -> Result<Exit> {
     } else {
         Vec::new()
     };
+    let mut catalog = portent_core::Catalog::builtin();
+    if let Some(path) = &a.catalog {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read catalog {}", path.display()))?;
+        catalog
+            .load_csv(&text)
+            .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+    }
     let options = CompileOptions {
         zone,
         window,
         provenance: provenance.clone(),
+        catalog: std::sync::Arc::new(catalog),
         ..CompileOptions::default()
     };
     let mut q = Query::compile(&text, &mut schema, &options)
