@@ -30,11 +30,18 @@ impl Lexer<'_> {
     fn run(&mut self) {
         loop {
             self.skip_trivia();
-            let start = self.pos;
             let Some(&b) = self.bytes.get(self.pos) else {
-                self.push(TokenKind::Eof, start);
+                // The end sits right after the last token, not after trailing
+                // newlines: "expected ... found the end" points at the line
+                // where the query stops.
+                let end = self.tokens.last().map_or(0, |t| t.span.end as usize);
+                self.tokens.push(Token {
+                    kind: TokenKind::Eof,
+                    span: Span::new(end, end),
+                });
                 return;
             };
+            let start = self.pos;
             match b {
                 b'\'' => self.string(start),
                 b'"' => self.quoted_ident(start),

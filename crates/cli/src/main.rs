@@ -2,7 +2,10 @@
 
 mod cmd;
 mod output;
+mod pack;
+mod progress;
 mod scan;
+mod summary;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,7 +20,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run one AQL query over JSON-lines events with QRadar field names.
+    /// Run the rule pack (the seed's T1043 rule and any others) over evidence.
+    Hunt(cmd::hunt::Args),
+    /// Run one AQL query over files, archives and folders of telemetry.
     Query(cmd::query::Args),
     /// Report what real QRadar would reject and what is probably a mistake.
     Lint(cmd::lint::Args),
@@ -41,6 +46,7 @@ pub enum Exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Hunt(a) => cmd::hunt::run(a),
         Command::Query(a) => cmd::query::run(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Explain(a) => cmd::explain::run(a),

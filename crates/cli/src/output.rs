@@ -1,140 +1,326 @@
-//! Row writers: a table for people, JSON lines for programs.
+//! Result rows and how they are written: an aligned table for people, JSON lines,
+//! one JSON document, or CSV that spreadsheets open safely. Files are written
+//! atomically: a failed run never leaves a file that looks like a clean result.
 
+use anyhow::{Context, Result};
 use portent_core::Value;
 use portent_engine::{Row, Sink};
+use serde_json::Value as J;
 use std::io::Write;
+use std::path::Path;
+
+/// Version of the JSON output's shape; bumped when it changes incompatibly.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// Output formats.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Aligned columns.
     Table,
     /// One JSON object per row.
     Jsonl,
+    /// One JSON document: `{"schema_version", "columns", "rows", ...}`.
+    Json,
+    /// CSV with a header row.
+    Csv,
 }
 
-/// A sink that writes rows.
-pub struct Writer<W: Write> {
-    format: Format,
-    out: W,
-    columns: Vec<String>,
-    provenance: Vec<String>,
-    buffered: Vec<Row>,
+/// Rows with a common, ordered set of columns.
+#[derive(Clone, Debug, Default)]
+pub struct Sheet {
+    /// Column names in order of first appearance.
+    pub columns: Vec<String>,
+    /// Cells per row, aligned to `columns` (short rows are padded with null).
+    pub rows: Vec<Vec<J>>,
 }
 
-impl<W: Write> Writer<W> {
-    /// A writer of `format` to `out`; `provenance` names the extra cells each
-    /// row carries (where the event came from), written after the columns.
-    pub fn new(format: Format, out: W, columns: Vec<String>, provenance: Vec<String>) -> Self {
-        Writer {
-            format,
-            out,
-            columns,
-            provenance,
-            buffered: Vec::new(),
+impl Sheet {
+    /// A sheet whose first columns are `columns` (`*` is dropped: it expands per row).
+    pub fn new(columns: Vec<String>) -> Sheet {
+        Sheet {
+            columns: columns.into_iter().filter(|c| c != "*").collect(),
+            rows: Vec::new(),
         }
     }
 
-    /// Flushes the table (it needs every row to size its columns).
-    pub fn close(mut self) -> std::io::Result<()> {
-        if let Format::Table = self.format {
-            let rows = std::mem::take(&mut self.buffered);
-            let mut headers: Vec<String> =
-                self.columns.iter().filter(|c| *c != "*").cloned().collect();
-            for r in &rows {
-                for c in &r.cells {
-                    if !headers.iter().any(|h| **h == *c.name) {
-                        headers.push(c.name.to_string());
-                    }
+    /// Adds a row of named cells; new names become new columns.
+    pub fn push(&mut self, cells: impl IntoIterator<Item = (String, J)>) {
+        let mut row = vec![J::Null; self.columns.len()];
+        for (name, value) in cells {
+            match self.columns.iter().position(|c| *c == name) {
+                Some(i) => row[i] = value,
+                None => {
+                    self.columns.push(name);
+                    row.push(value);
                 }
             }
-            let cell = |r: &Row, h: &str| r.get(h).map_or(String::new(), |v| text(v));
-            let widths: Vec<usize> = headers
-                .iter()
-                .map(|h| {
-                    rows.iter()
-                        .map(|r| cell(r, h).chars().count())
-                        .chain([h.chars().count()])
-                        .max()
-                        .unwrap_or(0)
-                        .min(60)
-                })
-                .collect();
-            let line = |vals: Vec<String>| {
-                vals.iter()
-                    .zip(&widths)
-                    .map(|(v, w)| {
-                        let v: String = if v.chars().count() > *w {
-                            v.chars().take(w - 1).chain(['…']).collect()
-                        } else {
-                            v.clone()
-                        };
-                        format!("{v:<w$}")
-                    })
-                    .collect::<Vec<_>>()
-                    .join("  ")
-                    .trim_end()
-                    .to_owned()
-            };
-            writeln!(self.out, "{}", line(headers.clone()))?;
-            for r in &rows {
-                writeln!(
-                    self.out,
-                    "{}",
-                    line(headers.iter().map(|h| cell(r, h)).collect())
-                )?;
-            }
         }
-        self.out.flush()
+        self.rows.push(row);
     }
 }
 
-fn text(v: &Value<'_>) -> String {
-    match v {
-        Value::Null => String::new(),
-        other => other.to_string(),
+impl Sink for Sheet {
+    type Error = std::convert::Infallible;
+
+    fn row(&mut self, row: Row) -> Result<bool, Self::Error> {
+        self.push(
+            row.cells
+                .into_iter()
+                .map(|c| (c.name.to_string(), json(&c.value))),
+        );
+        Ok(true)
     }
 }
 
-/// JSON value of a cell.
-pub fn json(v: &Value<'_>) -> serde_json::Value {
+/// JSON value of an engine value.
+pub fn json(v: &Value<'_>) -> J {
     match v {
-        Value::Null => serde_json::Value::Null,
+        Value::Null => J::Null,
         Value::Bool(b) => (*b).into(),
         Value::Int(i) => (*i).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Value::Str(s) => s.as_ref().into(),
         Value::Ip(ip) => ip.to_string().into(),
     }
 }
 
-impl<W: Write> Sink for Writer<W> {
-    type Error = std::io::Error;
+/// Writing options.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// Start CSV with a UTF-8 byte order mark (Excel on Windows wants it).
+    pub csv_bom: bool,
+    /// Extra top-level members of the JSON document (the hunt's summary).
+    pub json_extra: Vec<(String, J)>,
+    /// Put `schema_version` on every JSON line too.
+    pub jsonl_version: bool,
+}
 
-    fn row(&mut self, mut row: Row) -> Result<bool, Self::Error> {
-        for (name, value) in self
-            .provenance
-            .iter()
-            .zip(std::mem::take(&mut row.provenance))
-        {
-            row.cells.push(portent_engine::Cell {
-                name: name.as_str().into(),
-                value,
-            });
-        }
-        match self.format {
-            Format::Table => self.buffered.push(row),
-            Format::Jsonl => {
-                let obj: serde_json::Map<String, serde_json::Value> = row
-                    .cells
-                    .iter()
-                    .map(|c| (c.name.to_string(), json(&c.value)))
-                    .collect();
-                serde_json::to_writer(&mut self.out, &obj)?;
-                self.out.write_all(b"\n")?;
+/// Writes `sheet` to `path` (atomically: a temporary file renamed when complete)
+/// or to stdout.
+pub fn emit(sheet: &Sheet, format: Format, path: Option<&Path>, opts: &WriteOptions) -> Result<()> {
+    match path {
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match write(sheet, format, &mut out, opts).and_then(|()| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.context("cannot write to stdout"),
             }
         }
-        Ok(true)
+        Some(p) => {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.portent-{}.tmp", std::process::id()));
+            let result = (|| -> std::io::Result<()> {
+                let f = std::fs::File::create(&tmp)?;
+                let mut out = std::io::BufWriter::new(f);
+                write(sheet, format, &mut out, opts)?;
+                out.flush()?;
+                out.get_ref().sync_all()?;
+                drop(out);
+                std::fs::rename(&tmp, p)
+            })();
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            result.with_context(|| format!("cannot write {}", p.display()))
+        }
+    }
+}
+
+/// Writes `sheet` in `format`.
+pub fn write(
+    sheet: &Sheet,
+    format: Format,
+    out: &mut dyn Write,
+    opts: &WriteOptions,
+) -> std::io::Result<()> {
+    match format {
+        Format::Table => table(sheet, out),
+        Format::Jsonl => {
+            for row in &sheet.rows {
+                let mut obj = serde_json::Map::new();
+                if opts.jsonl_version {
+                    obj.insert("schema_version".into(), SCHEMA_VERSION.into());
+                }
+                for (c, v) in sheet.columns.iter().zip(row) {
+                    obj.insert(c.clone(), v.clone());
+                }
+                serde_json::to_writer(&mut *out, &obj)?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+        Format::Json => {
+            let rows: Vec<J> = sheet
+                .rows
+                .iter()
+                .map(|row| {
+                    J::Object(
+                        sheet
+                            .columns
+                            .iter()
+                            .cloned()
+                            .zip(row.iter().cloned())
+                            .collect(),
+                    )
+                })
+                .collect();
+            let mut doc = serde_json::Map::new();
+            doc.insert("schema_version".into(), SCHEMA_VERSION.into());
+            doc.insert("columns".into(), sheet.columns.clone().into());
+            doc.insert("rows".into(), J::Array(rows));
+            for (k, v) in &opts.json_extra {
+                doc.insert(k.clone(), v.clone());
+            }
+            serde_json::to_writer_pretty(&mut *out, &J::Object(doc))?;
+            out.write_all(b"\n")
+        }
+        Format::Csv => {
+            if opts.csv_bom {
+                out.write_all(b"\xef\xbb\xbf")?;
+            }
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(&sheet.columns)?;
+            for row in &sheet.rows {
+                w.write_record(row.iter().map(csv_cell))?;
+            }
+            w.flush()
+        }
+    }
+}
+
+/// A CSV cell. Text starting with `= + - @`, tab or CR is what spreadsheets run as
+/// a formula (CSV injection): it gets a leading apostrophe, as OWASP advises.
+fn csv_cell(v: &J) -> String {
+    match v {
+        J::Null => String::new(),
+        J::String(s) => {
+            if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{s}")
+            } else {
+                s.clone()
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn text(v: &J) -> String {
+    match v {
+        J::Null => String::new(),
+        J::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn table(sheet: &Sheet, out: &mut dyn Write) -> std::io::Result<()> {
+    const MAX: usize = 60;
+    let widths: Vec<usize> = sheet
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            sheet
+                .rows
+                .iter()
+                .map(|r| r.get(i).map_or(0, |v| text(v).chars().count()))
+                .chain([h.chars().count()])
+                .max()
+                .unwrap_or(0)
+                .min(MAX)
+        })
+        .collect();
+    let line = |vals: Vec<String>| {
+        vals.iter()
+            .zip(&widths)
+            .map(|(v, w)| {
+                let v = v.replace(['\n', '\r', '\t'], " ");
+                let v: String = if v.chars().count() > *w {
+                    v.chars().take(w.saturating_sub(1)).chain(['…']).collect()
+                } else {
+                    v
+                };
+                format!("{v:<w$}")
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(out, "{}", line(sheet.columns.clone()))?;
+    for r in &sheet.rows {
+        writeln!(out, "{}", line(r.iter().map(text).collect()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sheet() -> Sheet {
+        let mut s = Sheet::new(vec!["a".into(), "*".into()]);
+        s.push([
+            ("a".into(), json!(1)),
+            ("b".into(), json!("=cmd|' /C calc'!A0")),
+        ]);
+        s.push([("b".into(), json!("x,y"))]);
+        s
+    }
+
+    fn render(format: Format, opts: &WriteOptions) -> String {
+        let mut out = Vec::new();
+        write(&sheet(), format, &mut out, opts).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_is_excel_safe() {
+        let o = WriteOptions {
+            csv_bom: true,
+            ..Default::default()
+        };
+        let text = render(Format::Csv, &o);
+        assert_eq!(text, "\u{feff}a,b\n1,'=cmd|' /C calc'!A0\n,\"x,y\"\n");
+    }
+
+    #[test]
+    fn json_document_has_a_schema_version() {
+        let o = WriteOptions {
+            json_extra: vec![("summary".into(), json!({"events": 2}))],
+            ..Default::default()
+        };
+        let doc: J = serde_json::from_str(&render(Format::Json, &o)).unwrap();
+        assert_eq!(doc["schema_version"], 1);
+        assert_eq!(doc["rows"][1]["b"], "x,y");
+        assert_eq!(doc["summary"]["events"], 2);
+        assert_eq!(
+            render(Format::Jsonl, &Default::default()).lines().count(),
+            2
+        );
+    }
+
+    #[test]
+    fn atomic_file_output_leaves_nothing_on_failure() {
+        let dir = std::env::temp_dir().join(format!("portent-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("hits.csv");
+        emit(&sheet(), Format::Csv, Some(&p), &Default::default()).unwrap();
+        assert!(std::fs::read_to_string(&p).unwrap().starts_with("a,b"));
+        let bad = dir.join("missing-dir/hits.csv");
+        assert!(emit(&sheet(), Format::Csv, Some(&bad), &Default::default()).is_err());
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! input order, so results do not depend on thread timing, file order or on
 //! whether a process's creation was read before its connections.
 
+use crate::progress::Progress;
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Schema, Value};
 use portent_engine::{Prefilter, Query, State};
@@ -17,6 +18,8 @@ use std::sync::mpsc;
 /// Settings of a scan.
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
+    /// No progress display.
+    pub quiet: bool,
     /// Worker threads.
     pub threads: usize,
     /// Reader settings.
@@ -45,6 +48,17 @@ pub struct Scan {
     pub latest: Option<i64>,
     /// Enrichment: found, missing, and index evictions.
     pub enrichment: Option<(u64, u64, u64)>,
+    /// Bytes of input.
+    pub bytes: u64,
+    /// Wall time of the scan.
+    pub elapsed: std::time::Duration,
+}
+
+fn unit_size(u: &Unit) -> u64 {
+    match u.chunks {
+        Some((_, n)) => n * portent_io::evtx::CHUNK,
+        None => std::fs::metadata(&u.path).map_or(0, |m| m.len()),
+    }
 }
 
 struct UnitResult {
@@ -56,9 +70,11 @@ struct UnitResult {
     latest: Option<i64>,
 }
 
-/// Reads `inputs` for `queries`.
+/// Reads `inputs` for `queries`, showing progress unless `quiet`.
 pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &ScanOptions) -> Scan {
     let (units, mut early_reports) = plan(inputs, &opts.read);
+    let sizes: Vec<u64> = units.iter().map(unit_size).collect();
+    let progress = Progress::new(sizes.iter().sum());
     let correlate = queries
         .iter()
         .any(|q| q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f)));
@@ -72,18 +88,25 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
         vec![ids::SOURCE_FILE]
     };
     let prefilters: Vec<Prefilter<'_>> = queries.iter().map(|q| q.prefilter(&deferred)).collect();
+    let started = std::time::Instant::now();
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<UnitResult>();
     let threads = opts.threads.clamp(1, units.len().max(1));
     let mut results: Vec<Option<UnitResult>> = (0..units.len()).map(|_| None).collect();
     std::thread::scope(|s| {
+        if !opts.quiet {
+            s.spawn(|| progress.draw_until_finished());
+        }
         for _ in 0..threads {
             let tx = tx.clone();
-            let (units, prefilters, next) = (&units, &prefilters, &next);
+            let (units, prefilters, next, progress, sizes) =
+                (&units, &prefilters, &next, &progress, &sizes);
             s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(unit) = units.get(i) else { break };
+                progress.start(&unit.name());
                 let r = read_one(i, unit, prefilters, correlate, schema, &opts.read);
+                progress.add(sizes[i]);
                 if tx.send(r).is_err() {
                     break;
                 }
@@ -94,6 +117,7 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
             let i = r.index;
             results[i] = Some(r);
         }
+        progress.finish();
     });
     let mut scan = Scan {
         candidates: Vec::new(),
@@ -101,6 +125,8 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
         events: 0,
         latest: None,
         enrichment: None,
+        bytes: sizes.iter().sum(),
+        elapsed: started.elapsed(),
     };
     let mut index = correlate.then(|| ProcessIndex::new(opts.index_capacity));
     let mut done: Vec<UnitResult> = results.into_iter().flatten().collect();

@@ -24,6 +24,8 @@ pub enum WindowPolicy {
     Ignore,
     /// Replace it by this window.
     Replace(Window),
+    /// Replace it by the last this many milliseconds before NOW().
+    Last(i64),
 }
 
 /// Compile settings.
@@ -214,6 +216,7 @@ impl Query {
                 .map(|t| time_spec(t, &options.zone, &mut lw.errors)),
             WindowPolicy::Ignore => None,
             WindowPolicy::Replace(w) => Some(TimeSpec::Fixed(w)),
+            WindowPolicy::Last(ms) => Some(TimeSpec::Last(ms)),
         };
 
         let mut columns = Vec::new();

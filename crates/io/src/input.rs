@@ -111,6 +111,9 @@ pub struct Unit {
     pub path: PathBuf,
     /// For EVTX ranges: first chunk and number of chunks.
     pub chunks: Option<(u64, u64)>,
+    /// Found by walking a directory (not named by the user): a file that is
+    /// not telemetry is ignored rather than an error.
+    pub found_in_dir: bool,
 }
 
 impl Unit {
@@ -126,12 +129,18 @@ pub fn plan(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<Unit>, Vec<FileReport
     let mut units = Vec::new();
     let mut reports = Vec::new();
     for p in paths {
-        walk(p, opts, &mut units, &mut reports);
+        walk(p, opts, false, &mut units, &mut reports);
     }
     (units, reports)
 }
 
-fn walk(p: &Path, opts: &ReadOptions, units: &mut Vec<Unit>, reports: &mut Vec<FileReport>) {
+fn walk(
+    p: &Path,
+    opts: &ReadOptions,
+    in_dir: bool,
+    units: &mut Vec<Unit>,
+    reports: &mut Vec<FileReport>,
+) {
     let meta = match std::fs::metadata(p) {
         Ok(m) => m,
         Err(e) => {
@@ -155,11 +164,11 @@ fn walk(p: &Path, opts: &ReadOptions, units: &mut Vec<Unit>, reports: &mut Vec<F
         for e in entries {
             if is_resource_fork(&e.to_string_lossy()) {
                 let mut r = FileReport::new(e.display().to_string());
-                r.fatal = Some("macOS resource fork, not telemetry (skipped)".into());
+                r.ignored = Some("macOS resource fork".into());
                 reports.push(r);
                 continue;
             }
-            walk(&e, opts, units, reports);
+            walk(&e, opts, true, units, reports);
         }
         return;
     }
@@ -179,6 +188,7 @@ fn walk(p: &Path, opts: &ReadOptions, units: &mut Vec<Unit>, reports: &mut Vec<F
             units.push(Unit {
                 path: p.to_path_buf(),
                 chunks: Some((first, count)),
+                found_in_dir: in_dir,
             });
             first += count;
         }
@@ -186,6 +196,7 @@ fn walk(p: &Path, opts: &ReadOptions, units: &mut Vec<Unit>, reports: &mut Vec<F
         units.push(Unit {
             path: p.to_path_buf(),
             chunks: None,
+            found_in_dir: in_dir,
         });
     }
 }
@@ -218,6 +229,7 @@ pub fn read_unit(
         opts,
         emit,
         reports: &mut reports,
+        lenient: unit.found_in_dir,
     };
     match unit.chunks {
         Some((first, count)) => {
@@ -254,6 +266,7 @@ pub fn read_bytes(
         opts,
         emit,
         reports: &mut reports,
+        lenient: false,
     };
     ctx.stream(
         name.to_owned(),
@@ -273,6 +286,8 @@ struct Ctx<'a, 'e> {
     opts: &'a ReadOptions,
     emit: &'e mut dyn FnMut(&str, Record<'static>),
     reports: &'e mut Vec<FileReport>,
+    /// Unrecognised files are ignored, not errors (they were found in a folder).
+    lenient: bool,
 }
 
 impl Ctx<'_, '_> {
@@ -384,9 +399,15 @@ impl Ctx<'_, '_> {
                     .chars()
                     .map(|c| if c.is_control() { '.' } else { c })
                     .collect();
+                if self.lenient && depth == 0 {
+                    let mut r = FileReport::new(name);
+                    r.ignored = Some(format!("not a telemetry format (starts with {shown:?})"));
+                    self.reports.push(r);
+                    return;
+                }
                 self.fatal(
                     name,
-                    format!("format not recognised (starts with {shown:?}); use --format to say what it is"),
+                    format!("format not recognised (starts with {shown:?}); use --input-format to say what it is"),
                 )
             }
         }

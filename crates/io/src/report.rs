@@ -26,6 +26,8 @@ pub struct FileReport {
     pub repaired: BTreeMap<String, (u64, Vec<String>)>,
     /// A failure that stopped the whole input (unreadable file, unknown format).
     pub fatal: Option<String>,
+    /// Why a file found in a folder was passed over (not telemetry): not an error.
+    pub ignored: Option<String>,
 }
 
 impl FileReport {
@@ -120,6 +122,9 @@ impl fmt::Display for FileReport {
         write!(f, "{}: ", self.name)?;
         if let Some(e) = &self.fatal {
             return write!(f, "not read: {e}");
+        }
+        if let Some(e) = &self.ignored {
+            return write!(f, "ignored: {e}");
         }
         write!(f, "{}, {} events", self.format, self.records)?;
         if !self.hosts.is_empty() {

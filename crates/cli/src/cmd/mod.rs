@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod explain;
+pub mod hunt;
 pub mod lint;
 pub mod query;
 
@@ -46,7 +47,10 @@ pub fn report_errors(errors: &portent_engine::Errors, origin: &str, source: &str
 pub struct InputArgs {
     /// Input files or directories: EVTX, JSON (evtx_dump, Winlogbeat, NXLog, Mordor,
     /// Azure, Ariel), QRadar CSV, LEEF, Zeek conn.log; zip/tar.gz/gz opened.
-    #[arg(short, long = "input", value_name = "PATH", required = true, num_args = 1..)]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// More inputs (the same as PATH arguments).
+    #[arg(short, long = "input", value_name = "PATH", num_args = 1..)]
     pub inputs: Vec<PathBuf>,
     /// Read every input as this format instead of recognising it
     /// (evtx, json, leef, csv, zeek).
@@ -61,9 +65,21 @@ pub struct InputArgs {
     /// Print a report for every input, not only for those with problems.
     #[arg(long)]
     pub report: bool,
+    /// No progress display.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 impl InputArgs {
+    /// Every input path, positional ones first.
+    pub fn all(&self) -> Result<Vec<PathBuf>> {
+        let all: Vec<PathBuf> = self.paths.iter().chain(&self.inputs).cloned().collect();
+        if all.is_empty() {
+            bail!("no input: give files or directories to read");
+        }
+        Ok(all)
+    }
+
     /// Scan settings from the flags.
     pub fn scan_options(&self, keep_unknown: bool) -> Result<crate::scan::ScanOptions> {
         let format = match &self.input_format {
@@ -75,6 +91,7 @@ impl InputArgs {
         let input_zone = portent_core::Zone::parse(&self.input_tz)
             .map_err(|e| anyhow::anyhow!("--input-tz: {e}"))?;
         Ok(crate::scan::ScanOptions {
+            quiet: self.quiet,
             threads: self
                 .threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
@@ -87,38 +104,93 @@ impl InputArgs {
             index_capacity: 4_000_000,
         })
     }
+}
 
-    /// Prints the input reports (all with `--report`, else those with problems)
-    /// and the totals. True when some input was skipped in part or whole.
-    pub fn print_reports(&self, scan: &crate::scan::Scan) -> bool {
-        let mut skipped = 0u64;
-        let mut failed = 0usize;
-        for r in &scan.reports {
-            skipped += r.skipped_total();
-            if r.fatal.is_some() {
-                failed += 1;
-            }
-            let trouble = r.fatal.is_some() || r.skipped_total() > 0 || !r.repaired.is_empty();
-            if self.report || trouble {
-                eprintln!("portent: {r}");
-            }
-        }
-        let streams = scan.reports.iter().filter(|r| r.fatal.is_none()).count();
-        eprintln!(
-            "portent: {} event(s) read from {streams} input(s); {skipped} skipped{}",
-            scan.events,
-            if failed > 0 {
-                format!(", {failed} input(s) not read")
-            } else {
-                String::new()
-            }
+/// Parses `--window`: `as-written`, `ignore`, or `last:DURATION` (`last:7d`, `last:12h`).
+pub fn parse_window(s: &str) -> Result<portent_engine::WindowPolicy> {
+    use portent_engine::WindowPolicy;
+    Ok(match s {
+        "as-written" => WindowPolicy::AsWritten,
+        "ignore" => WindowPolicy::Ignore,
+        other => match other.strip_prefix("last:").and_then(parse_duration) {
+            Some(ms) => WindowPolicy::Last(ms),
+            None => bail!("--window takes as-written, ignore or last:DURATION (last:7d, last:12h, last:30m), not `{other}`"),
+        },
+    })
+}
+
+/// `7d`, `12h`, `30m`, `90s` in milliseconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = num.parse().ok()?;
+    let ms = match unit {
+        "d" => 86_400_000,
+        "h" => 3_600_000,
+        "m" => 60_000,
+        "s" => 1000,
+        _ => return None,
+    };
+    n.checked_mul(ms)
+}
+
+/// Resolves `--now`: `wall-clock`, `latest` (the newest event read), epoch ms or RFC 3339.
+pub fn resolve_now(now: &str, latest: Option<i64>) -> Result<i64> {
+    Ok(match now {
+        "wall-clock" => chrono::Utc::now().timestamp_millis(),
+        "latest" => latest.unwrap_or(0),
+        t => match portent_core::value::parse_int(t) {
+            Some(ms) => ms,
+            None => chrono::DateTime::parse_from_rfc3339(t)
+                .with_context(|| {
+                    format!("--now: `{t}` is not epoch ms, RFC 3339, `latest` or `wall-clock`")
+                })?
+                .timestamp_millis(),
+        },
+    })
+}
+
+/// The window of a run, in words.
+pub fn describe_window(
+    q: &portent_engine::Query,
+    w: Option<portent_engine::Window>,
+    now: i64,
+    zone: &portent_core::Zone,
+) -> String {
+    let t = |ms: Option<i64>| ms.map(|m| crate::summary::rfc3339(m, zone));
+    if !q.window_conjuncts.is_empty() {
+        let texts: Vec<&str> = q
+            .window_conjuncts
+            .iter()
+            .filter_map(|(_, span)| q.source.get(span.start as usize..span.end as usize))
+            .collect();
+        return format!(
+            "{} with NOW() = {}",
+            texts.join(" AND "),
+            crate::summary::rfc3339(now, zone)
         );
-        if let Some((found, missing, evicted)) = scan.enrichment.filter(|(f, m, _)| f + m > 0) {
-            eprintln!(
-                "portent: process enrichment: {found} candidate(s) joined to their process creation, {missing} without one in the input{}",
-                if evicted > 0 { format!(", {evicted} index entries evicted") } else { String::new() }
-            );
-        }
-        skipped > 0 || failed > 0
     }
+    match w {
+        Some(w) => match (t(w.start), t(w.end)) {
+            (Some(a), Some(b)) => format!("{a} .. {b}"),
+            (Some(a), None) => format!("after {a}"),
+            (None, Some(b)) => format!("before {b}"),
+            (None, None) => "none".into(),
+        },
+        None => "none (every event)".into(),
+    }
+}
+
+/// Loads `--catalog` over the built-in tables.
+pub fn load_catalog(
+    path: Option<&std::path::Path>,
+) -> Result<std::sync::Arc<portent_core::Catalog>> {
+    let mut catalog = portent_core::Catalog::builtin();
+    if let Some(path) = path {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read catalog {}", path.display()))?;
+        catalog
+            .load_csv(&text)
+            .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+    }
+    Ok(std::sync::Arc::new(catalog))
 }

@@ -1,13 +1,17 @@
-//! `portent query`.
+//! `portent query`: one AQL query over the inputs.
 
-use super::{report_errors, InputArgs, QuerySource};
-use crate::output::{Format, Writer};
+use super::{
+    describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs, QuerySource,
+};
+use crate::output::{emit, Format, Sheet, WriteOptions};
 use crate::scan::scan;
+use crate::summary::{RuleSummary, Summary};
 use crate::Exit;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use portent_core::schema::ids;
 use portent_core::Schema;
-use portent_engine::{CompileOptions, Query, Run, WindowPolicy, Zone};
+use portent_engine::{CompileOptions, Query, Run, Zone};
+use std::path::PathBuf;
 
 /// Arguments of `portent query`.
 #[derive(clap::Args)]
@@ -16,61 +20,63 @@ pub struct Args {
     source: QuerySource,
     #[command(flatten)]
     input: InputArgs,
-    /// NOW() for the query: epoch ms, RFC 3339, `latest` (the newest event read) or `wall-clock`.
+    /// NOW() for the query: `wall-clock`, `latest` (the newest event read), epoch ms or RFC 3339.
     #[arg(long, default_value = "wall-clock")]
     now: String,
-    /// The query's own time window: `as-written` or `ignore`.
+    /// The query's time window: `as-written`, `ignore`, or `last:DURATION` (last:7d) instead.
     #[arg(long, default_value = "as-written")]
     window: String,
-    /// Time zone for DATEFORMAT and START/STOP strings (UTC, Europe/Berlin, +02:00).
+    /// Return every row: ignore the query's LIMIT (a SIEM UI page size, not a hunt's).
+    #[arg(long)]
+    no_limit: bool,
+    /// Time zone for DATEFORMAT, START/STOP strings and displayed times (UTC, Europe/Berlin, +02:00).
     #[arg(long, default_value = "UTC")]
     tz: String,
     /// Extra or replacement lookup rows (`table,id,name` CSV: logsourcetype,
     /// category, qid, protocol, logsource) for LOGSOURCETYPENAME, CATEGORYNAME, ...
     #[arg(long, value_name = "CSV")]
-    catalog: Option<std::path::PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
-    format: Format,
-    /// Return every row: ignore the query's LIMIT (a SIEM UI page size, not a hunt's).
-    #[arg(long)]
-    no_limit: bool,
+    catalog: Option<PathBuf>,
     /// Add where each row's event came from: "Source File" and "Record Number".
     #[arg(long)]
     provenance: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write rows to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Start CSV output with a byte order mark (for Excel).
+    #[arg(long)]
+    csv_bom: bool,
+    /// Also write the summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    summary_json: Option<PathBuf>,
     /// Exit with 1 when the query returns rows.
     #[arg(long)]
     fail_on_hits: bool,
 }
 
 /// Runs the query.
-pub fn run(a: Args) -> Result<Exit> {
+pub fn run(mut a: Args) -> Result<Exit> {
+    if a.source.file.is_some() {
+        // With --file, a leading positional argument is an input, not a query.
+        if let Some(p) = a.source.aql.take() {
+            a.input.paths.insert(0, PathBuf::from(p));
+        }
+    }
     let (text, origin) = a.source.load()?;
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
-    let window = match a.window.as_str() {
-        "as-written" => WindowPolicy::AsWritten,
-        "ignore" => WindowPolicy::Ignore,
-        other => bail!("--window takes as-written or ignore, not `{other}`"),
-    };
     let mut schema = Schema::qradar();
     let provenance = if a.provenance {
         vec![ids::SOURCE_FILE, ids::RECORD_NUMBER]
     } else {
         Vec::new()
     };
-    let mut catalog = portent_core::Catalog::builtin();
-    if let Some(path) = &a.catalog {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read catalog {}", path.display()))?;
-        catalog
-            .load_csv(&text)
-            .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
-    }
     let options = CompileOptions {
         zone,
-        window,
+        window: parse_window(&a.window)?,
         provenance: provenance.clone(),
-        catalog: std::sync::Arc::new(catalog),
+        catalog: load_catalog(a.catalog.as_deref())?,
         ..CompileOptions::default()
     };
     let mut q = Query::compile(&text, &mut schema, &options)
@@ -78,59 +84,77 @@ pub fn run(a: Args) -> Result<Exit> {
     if a.no_limit {
         q.limit = None;
     }
-
     let scan_options = a.input.scan_options(q.reads_all_fields())?;
-    let found = scan(&a.input.inputs, &[&q], &schema, &scan_options);
-    let now = match a.now.as_str() {
-        "wall-clock" => chrono::Utc::now().timestamp_millis(),
-        "latest" => found.latest.unwrap_or(0),
-        t => match portent_core::value::parse_int(t) {
-            Some(ms) => ms,
-            None => chrono::DateTime::parse_from_rfc3339(t)
-                .with_context(|| {
-                    format!("--now: `{t}` is not epoch ms, RFC 3339, `latest` or `wall-clock`")
-                })?
-                .timestamp_millis(),
-        },
-    };
-    let stdout = std::io::stdout();
-    let provenance_names = provenance
+    let found = scan(&a.input.all()?, &[&q], &schema, &scan_options);
+    let now = resolve_now(&a.now, found.latest)?;
+    let mut sheet = Sheet::new(q.column_names());
+    let names: Vec<String> = provenance
         .iter()
         .map(|f| schema.name(*f).to_owned())
         .collect();
-    let writer = Writer::new(a.format, stdout.lock(), q.column_names(), provenance_names);
-    let mut run = Run::new(&q, writer, now);
-    for c in found.candidates.iter().filter(|c| c.mask[0]) {
-        if !run.push(&c.record)? {
-            break;
-        }
-    }
-    let window_used = run.window();
-    let (writer, stats) = run.finish()?;
-    writer.close()?;
-    let partial = a.input.print_reports(&found);
-    eprintln!(
-        "{} row(s){}; {} matching event(s) outside the time window{}",
-        stats.emitted,
-        if stats.hidden_by_limit > 0 {
-            format!(
-                ", {} more hidden by LIMIT ({} in total)",
-                stats.hidden_by_limit, stats.rows_total
-            )
-        } else {
-            String::new()
+    let mut run = Run::new(
+        &q,
+        ProvenanceSheet {
+            sheet: &mut sheet,
+            names: &names,
         },
-        stats.outside_window,
-        match window_used {
-            Some(w) => format!(" ({w:?})"),
-            None => String::new(),
-        },
+        now,
     );
-    Ok(if partial {
+    for c in found.candidates.iter().filter(|c| c.mask[0]) {
+        let _ = run.push(&c.record);
+    }
+    let window = describe_window(&q, run.window(), now, &zone);
+    let (_, stats) = run.finish()?;
+    let mut summary = Summary::from_scan(&found, &zone);
+    summary.rules.push(RuleSummary {
+        id: "query".into(),
+        rows: stats.emitted,
+        rows_total: stats.rows_total,
+        hidden_by_limit: stats.hidden_by_limit,
+        outside_window: stats.outside_window,
+        window,
+    });
+    let write_opts = WriteOptions {
+        csv_bom: a.csv_bom,
+        json_extra: vec![("summary".into(), serde_json::to_value(&summary)?)],
+        jsonl_version: false,
+    };
+    emit(&sheet, a.format, a.output.as_deref(), &write_opts)?;
+    summary.print(a.input.report);
+    if let Some(p) = &a.summary_json {
+        summary.write_json(p)?;
+    }
+    Ok(if summary.partial() {
         Exit::PartialInput
     } else if a.fail_on_hits && stats.emitted > 0 {
         Exit::Hits
     } else {
         Exit::Ok
     })
+}
+
+/// A sheet that appends each row's provenance cells.
+struct ProvenanceSheet<'s> {
+    sheet: &'s mut Sheet,
+    names: &'s [String],
+}
+
+impl portent_engine::Sink for ProvenanceSheet<'_> {
+    type Error = std::convert::Infallible;
+
+    fn row(&mut self, row: portent_engine::Row) -> Result<bool, Self::Error> {
+        let prov: Vec<(String, serde_json::Value)> = self
+            .names
+            .iter()
+            .cloned()
+            .zip(row.provenance.iter().map(crate::output::json))
+            .collect();
+        self.sheet.push(
+            row.cells
+                .into_iter()
+                .map(|c| (c.name.to_string(), crate::output::json(&c.value)))
+                .chain(prov),
+        );
+        Ok(true)
+    }
 }

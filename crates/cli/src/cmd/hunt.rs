@@ -1,0 +1,221 @@
+//! `portent hunt`: the rule pack over evidence. Each hit row carries the rule's
+//! id, title, ATT&CK ids and severity, the query's own columns, and where the
+//! event came from (host, file, record, time).
+
+use super::{describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs};
+use crate::output::{emit, json, Format, Sheet, WriteOptions};
+use crate::pack::{self, Rule};
+use crate::scan::scan;
+use crate::summary::{rfc3339, RuleSummary, Summary};
+use crate::Exit;
+use anyhow::{bail, Result};
+use portent_core::schema::ids;
+use portent_core::Schema;
+use portent_engine::{CompileOptions, Query, Row, Run, Zone};
+use serde_json::Value as J;
+use std::path::PathBuf;
+
+/// Arguments of `portent hunt`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// A rule directory (`*.toml` metadata beside `*.aql` queries) instead of the bundled pack.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// Run only these rules (by id; also runs rules that are off by default).
+    #[arg(long = "rule", value_name = "ID")]
+    rule: Vec<String>,
+    /// The rules' time windows. A hunt reads old evidence, so by default the
+    /// rules' relative windows (`starttime > NOW() - 1 DAYS`) are not applied:
+    /// `ignore`. `as-written` applies them against --now; `last:DURATION`
+    /// (last:7d) replaces them.
+    #[arg(long, default_value = "ignore")]
+    window: String,
+    /// NOW() for the rules: `latest` (the newest event read), `wall-clock`, epoch ms or RFC 3339.
+    #[arg(long, default_value = "latest")]
+    now: String,
+    /// LIMIT: `none` (every hit, the hunt default), `as-written`, or a number of rows per rule.
+    #[arg(long, default_value = "none")]
+    limit: String,
+    /// Time zone for DATEFORMAT and the displayed times.
+    #[arg(long, default_value = "UTC")]
+    tz: String,
+    /// Extra or replacement lookup rows (`table,id,name` CSV).
+    #[arg(long, value_name = "CSV")]
+    catalog: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write hits to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Start CSV output with a byte order mark (for Excel).
+    #[arg(long)]
+    csv_bom: bool,
+    /// Also write the summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    summary_json: Option<PathBuf>,
+    /// Exit with 1 when there are hits (for CI).
+    #[arg(long)]
+    fail_on_hits: bool,
+}
+
+/// Columns every hit has before the rule's own.
+const LEAD: [&str; 4] = ["rule_id", "rule_title", "attack", "severity"];
+/// Provenance fields, in the order of the trailing columns.
+const TRAIL: [(&str, portent_core::FieldId); 4] = [
+    ("host", ids::HOSTNAME),
+    ("source_file", ids::SOURCE_FILE),
+    ("record_id", ids::RECORD_NUMBER),
+    ("time", ids::STARTTIME),
+];
+
+/// Runs the hunt.
+pub fn run(a: Args) -> Result<Exit> {
+    let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
+    let all = match &a.rules {
+        Some(dir) => pack::load_dir(dir)?,
+        None => pack::bundled()?,
+    };
+    let rules = pack::select(all, &a.rule)?;
+    if rules.is_empty() {
+        bail!("no rules to run (all are off by default; name them with --rule)");
+    }
+    let limit = match a.limit.as_str() {
+        "none" => None,
+        "as-written" => Some(None),
+        n => match n.parse::<u64>() {
+            Ok(n) => Some(Some(n)),
+            Err(_) => bail!("--limit takes none, as-written or a number, not `{n}`"),
+        },
+    };
+    let mut schema = Schema::qradar();
+    let options = CompileOptions {
+        zone,
+        window: parse_window(&a.window)?,
+        provenance: TRAIL.iter().map(|(_, f)| *f).collect(),
+        catalog: load_catalog(a.catalog.as_deref())?,
+        ..CompileOptions::default()
+    };
+    let mut queries = Vec::new();
+    let mut failed = 0;
+    for r in &rules {
+        match Query::compile(&r.aql, &mut schema, &options) {
+            Ok(mut q) => {
+                match limit {
+                    None => q.limit = None,
+                    Some(Some(n)) => q.limit = Some(n),
+                    Some(None) => {}
+                }
+                queries.push(q);
+            }
+            Err(e) => {
+                let _ = report_errors(&e, &r.origin, &r.aql);
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} rule(s) do not compile");
+    }
+    let refs: Vec<&Query> = queries.iter().collect();
+    let keep_all = queries.iter().any(Query::reads_all_fields);
+    let found = scan(
+        &a.input.all()?,
+        &refs,
+        &schema,
+        &a.input.scan_options(keep_all)?,
+    );
+    let now = resolve_now(&a.now, found.latest)?;
+
+    let mut summary = Summary::from_scan(&found, &zone);
+    let mut sheet = Sheet::new(LEAD.iter().map(|s| (*s).to_owned()).collect());
+    for (i, (rule, q)) in rules.iter().zip(&queries).enumerate() {
+        let mut run = Run::new(q, Vec::<Row>::new(), now);
+        for c in found.candidates.iter().filter(|c| c.mask[i]) {
+            let _ = run.push(&c.record);
+        }
+        let window = describe_window(q, run.window(), now, &zone);
+        let (rows, stats) = run.finish()?;
+        for row in rows {
+            add_hit(&mut sheet, &mut summary, rule, row, &zone);
+        }
+        summary.rules.push(RuleSummary {
+            id: rule.meta.id.clone(),
+            rows: stats.emitted,
+            rows_total: stats.rows_total,
+            hidden_by_limit: stats.hidden_by_limit,
+            outside_window: stats.outside_window,
+            window,
+        });
+    }
+    let write_opts = WriteOptions {
+        csv_bom: a.csv_bom,
+        json_extra: vec![
+            (
+                "rules".into(),
+                serde_json::to_value(rules.iter().map(|r| &r.meta).collect::<Vec<_>>())?,
+            ),
+            ("summary".into(), serde_json::to_value(&summary)?),
+        ],
+        jsonl_version: true,
+    };
+    emit(&sheet, a.format, a.output.as_deref(), &write_opts)?;
+    summary.print(a.input.report);
+    if let Some(p) = &a.summary_json {
+        summary.write_json(p)?;
+    }
+    let hits: u64 = summary.rules.iter().map(|r| r.rows).sum();
+    Ok(if summary.partial() {
+        Exit::PartialInput
+    } else if a.fail_on_hits && hits > 0 {
+        Exit::Hits
+    } else {
+        Exit::Ok
+    })
+}
+
+fn add_hit(sheet: &mut Sheet, summary: &mut Summary, rule: &Rule, row: Row, zone: &Zone) {
+    let m = &rule.meta;
+    let mut cells: Vec<(String, J)> = vec![
+        ("rule_id".into(), m.id.clone().into()),
+        ("rule_title".into(), m.title.clone().into()),
+        ("attack".into(), m.attack.join(" ").into()),
+        ("severity".into(), m.severity.clone().into()),
+    ];
+    let label = m
+        .label_column
+        .as_deref()
+        .and_then(|c| row.get(c))
+        .and_then(|v| v.to_text().map(|t| t.into_owned()));
+    let process = ["process_name", "Process Name"]
+        .iter()
+        .find_map(|c| row.get(c))
+        .and_then(|v| v.to_text().map(|t| t.into_owned()));
+    cells.extend(
+        row.cells
+            .iter()
+            .map(|c| (c.name.to_string(), json(&c.value))),
+    );
+    for ((name, id), v) in TRAIL.iter().zip(&row.provenance) {
+        let value = match (*id == ids::STARTTIME, v.to_i64()) {
+            (true, Some(ms)) => rfc3339(ms, zone).into(),
+            _ => json(v),
+        };
+        cells.push(((*name).to_owned(), value));
+    }
+    let host = row
+        .provenance
+        .first()
+        .and_then(|v| v.to_text().map(|t| t.into_owned()));
+    let bump = |m: &mut std::collections::BTreeMap<String, u64>, k: Option<String>| {
+        *m.entry(k.unwrap_or_else(|| "(none)".into())).or_insert(0) += 1;
+    };
+    if m.label_column.is_some() {
+        bump(&mut summary.hits_per_label, label);
+    }
+    bump(&mut summary.hits_per_host, host);
+    bump(&mut summary.hits_per_process, process);
+    sheet.push(cells);
+}

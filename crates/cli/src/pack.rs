@@ -1,0 +1,199 @@
+//! Rule packs: an AQL file per rule and a TOML file of metadata beside it
+//! (id, title, ATT&CK ids, severity, ...). The bundled pack (`rules/`) is built
+//! into the binary, so `portent hunt` works from any directory.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// One rule's metadata, as its TOML file has it.
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Stable identifier.
+    pub id: String,
+    /// One line for people.
+    pub title: String,
+    /// The AQL file, relative to the TOML file.
+    pub query: String,
+    /// Run by default (`false`: only with `--rule`).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// ATT&CK technique ids.
+    #[serde(default)]
+    pub attack: Vec<String>,
+    /// ATT&CK tactic.
+    #[serde(default)]
+    pub tactic: String,
+    /// low, medium, high, critical.
+    #[serde(default)]
+    pub severity: String,
+    /// low, medium, high.
+    #[serde(default)]
+    pub confidence: String,
+    /// The column that labels a hit (for the per-label summary).
+    #[serde(default)]
+    pub label_column: Option<String>,
+    /// Links.
+    #[serde(default)]
+    pub references: Vec<String>,
+    /// What the rule finds and why.
+    #[serde(default)]
+    pub description: String,
+    /// Telemetry it needs.
+    #[serde(default)]
+    pub data_sources: Vec<String>,
+    /// Known benign causes.
+    #[serde(default)]
+    pub false_positives: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A rule ready to compile.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Metadata.
+    pub meta: Meta,
+    /// The AQL text.
+    pub aql: String,
+    /// Where the AQL came from, for error messages.
+    pub origin: String,
+}
+
+/// The pack in the repository's `rules/`, built into the binary.
+const BUNDLED: &[(&str, &str, &str)] = &[
+    (
+        "rules/t1043-commonly-used-port.toml",
+        include_str!("../../../rules/t1043-commonly-used-port.toml"),
+        include_str!("../../../rules/t1043-commonly-used-port.aql"),
+    ),
+    (
+        "rules/t1043-strict-basename.toml",
+        include_str!("../../../rules/t1043-strict-basename.toml"),
+        include_str!("../../../rules/t1043-strict-basename.aql"),
+    ),
+];
+
+/// The bundled rules.
+pub fn bundled() -> Result<Vec<Rule>> {
+    BUNDLED
+        .iter()
+        .map(|(origin, toml_text, aql)| {
+            let meta = parse_meta(toml_text, origin)?;
+            Ok(Rule {
+                origin: format!("rules/{}", meta.query),
+                meta,
+                aql: (*aql).to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn parse_meta(text: &str, origin: &str) -> Result<Meta> {
+    toml::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
+}
+
+/// Every `*.toml` rule under `dir` (recursively), with its AQL file.
+pub fn load_dir(dir: &Path) -> Result<Vec<Rule>> {
+    let mut files = Vec::new();
+    collect(dir, &mut files)?;
+    files.sort();
+    if files.is_empty() {
+        bail!("{}: no rule metadata (*.toml) found", dir.display());
+    }
+    let mut rules = Vec::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        let meta = parse_meta(&text, &f.display().to_string())?;
+        let aql_path = f.parent().unwrap_or(Path::new(".")).join(&meta.query);
+        let aql = std::fs::read_to_string(&aql_path).with_context(|| {
+            format!(
+                "{}: cannot read its query {}",
+                f.display(),
+                aql_path.display()
+            )
+        })?;
+        rules.push(Rule {
+            meta,
+            aql,
+            origin: aql_path.display().to_string(),
+        });
+    }
+    Ok(rules)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for e in std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read rule directory {}", dir.display()))?
+    {
+        let p = e?.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// The rules to run: those named by `--rule`, else every enabled rule.
+pub fn select(rules: Vec<Rule>, wanted: &[String]) -> Result<Vec<Rule>> {
+    let mut ids = std::collections::HashSet::new();
+    for r in &rules {
+        if !ids.insert(r.meta.id.clone()) {
+            bail!("two rules have the id `{}`", r.meta.id);
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(rules.into_iter().filter(|r| r.meta.enabled).collect());
+    }
+    for w in wanted {
+        if !rules.iter().any(|r| &r.meta.id == w) {
+            let known: Vec<&str> = rules.iter().map(|r| r.meta.id.as_str()).collect();
+            bail!("no rule `{w}` (known: {})", known.join(", "));
+        }
+    }
+    Ok(rules
+        .into_iter()
+        .filter(|r| wanted.contains(&r.meta.id))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_pack_carries_the_seed_metadata() {
+        let rules = bundled().unwrap();
+        let seed = rules
+            .iter()
+            .find(|r| r.meta.id == "t1043-commonly-used-port")
+            .unwrap();
+        assert_eq!(seed.meta.attack, ["T1043", "T1571", "T1071"]);
+        assert_eq!(
+            (seed.meta.severity.as_str(), seed.meta.confidence.as_str()),
+            ("medium", "medium")
+        );
+        assert_eq!(seed.meta.tactic, "Command and Control");
+        assert_eq!(seed.meta.false_positives.len(), 3);
+        assert!(seed.aql.contains("LIMIT 500"));
+        let enabled = select(rules, &[]).unwrap();
+        assert_eq!(enabled.len(), 1, "the strict variant is opt-in");
+    }
+
+    #[test]
+    fn unknown_rule_ids_are_errors() {
+        let err = select(bundled().unwrap(), &["nope".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no rule `nope` (known: t1043-commonly-used-port, t1043-strict-basename)"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,307 @@
+//! The end-of-run summary: what was read, what was skipped and why, what the
+//! time window and LIMIT hid, and the hits by label, host and process. Printed
+//! on stderr and, with `--summary-json`, written as JSON.
+
+use crate::scan::Scan;
+use portent_core::Zone;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One input's part of the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputSummary {
+    /// Path (`file!member` inside archives).
+    pub name: String,
+    /// Format found.
+    pub format: String,
+    /// Events read.
+    pub events: u64,
+    /// Skipped, by reason: how many and the first places.
+    pub skipped: BTreeMap<String, Count>,
+    /// Kept after repair, by reason.
+    pub repaired: BTreeMap<String, Count>,
+    /// Endpoint hosts.
+    pub hosts: Vec<String>,
+    /// First and last event time (RFC 3339).
+    pub time_span: Option<(String, String)>,
+    /// Why the input was not read at all.
+    pub error: Option<String>,
+    /// Why a file found in a folder was passed over (not telemetry).
+    pub ignored: Option<String>,
+}
+
+/// A count with the first places it happened.
+#[derive(Clone, Debug, Serialize)]
+pub struct Count {
+    /// How many.
+    pub count: u64,
+    /// The first few places.
+    pub at: Vec<String>,
+}
+
+fn counts(m: &BTreeMap<String, (u64, Vec<String>)>) -> BTreeMap<String, Count> {
+    m.iter()
+        .map(|(k, (n, at))| {
+            (
+                k.clone(),
+                Count {
+                    count: *n,
+                    at: at.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// One rule's (or query's) part of the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleSummary {
+    /// Rule id (`query` for an ad hoc query).
+    pub id: String,
+    /// Rows written.
+    pub rows: u64,
+    /// Rows before LIMIT.
+    pub rows_total: u64,
+    /// Rows LIMIT held back.
+    pub hidden_by_limit: u64,
+    /// Matching events the time window excluded.
+    pub outside_window: u64,
+    /// The window in force, in words.
+    pub window: String,
+}
+
+/// Process enrichment counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Enrichment {
+    /// Candidates joined to their process creation.
+    pub found: u64,
+    /// Candidates without one in the input.
+    pub missing: u64,
+    /// Index entries evicted to bound memory.
+    pub evicted: u64,
+}
+
+/// The whole summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Version of this shape.
+    pub schema_version: u32,
+    /// Inputs in order.
+    pub inputs: Vec<InputSummary>,
+    /// Events read in all.
+    pub events_read: u64,
+    /// Bytes of input.
+    pub bytes_read: u64,
+    /// Wall time of reading, seconds.
+    pub seconds: f64,
+    /// Skipped records and regions, by reason, over all inputs.
+    pub skipped: BTreeMap<String, u64>,
+    /// Inputs not read at all.
+    pub inputs_not_read: usize,
+    /// Files found in folders that are not telemetry, passed over.
+    pub files_ignored: usize,
+    /// First and last event time over all inputs.
+    pub time_span: Option<(String, String)>,
+    /// Process enrichment.
+    pub enrichment: Option<Enrichment>,
+    /// Per rule.
+    pub rules: Vec<RuleSummary>,
+    /// Hits per label (the rule's label column), per host and per process.
+    pub hits_per_label: BTreeMap<String, u64>,
+    /// Hits per host.
+    pub hits_per_host: BTreeMap<String, u64>,
+    /// Hits per process.
+    pub hits_per_process: BTreeMap<String, u64>,
+}
+
+/// RFC 3339 with the offset of `zone`.
+pub fn rfc3339(ms: i64, zone: &Zone) -> String {
+    let offset = zone.offset_at(ms);
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t
+            .with_timezone(&offset)
+            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .to_string(),
+        None => ms.to_string(),
+    }
+}
+
+impl Summary {
+    /// The input part of a summary, from a scan.
+    pub fn from_scan(scan: &Scan, zone: &Zone) -> Summary {
+        let mut skipped = BTreeMap::new();
+        let mut span: Option<(i64, i64)> = None;
+        let inputs: Vec<InputSummary> = scan
+            .reports
+            .iter()
+            .map(|r| {
+                for (reason, (n, _)) in &r.skipped {
+                    *skipped.entry(reason.clone()).or_insert(0) += n;
+                }
+                if let Some((a, b)) = r.span {
+                    span = Some(span.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+                }
+                InputSummary {
+                    name: r.name.clone(),
+                    format: r.format.clone(),
+                    events: r.records,
+                    skipped: counts(&r.skipped),
+                    repaired: counts(&r.repaired),
+                    hosts: r.hosts.keys().cloned().collect(),
+                    time_span: r.span.map(|(a, b)| (rfc3339(a, zone), rfc3339(b, zone))),
+                    error: r.fatal.clone(),
+                    ignored: r.ignored.clone(),
+                }
+            })
+            .collect();
+        Summary {
+            schema_version: crate::output::SCHEMA_VERSION,
+            inputs_not_read: scan.reports.iter().filter(|r| r.fatal.is_some()).count(),
+            files_ignored: scan.reports.iter().filter(|r| r.ignored.is_some()).count(),
+            inputs,
+            events_read: scan.events,
+            bytes_read: scan.bytes,
+            seconds: scan.elapsed.as_secs_f64(),
+            skipped,
+            time_span: span.map(|(a, b)| (rfc3339(a, zone), rfc3339(b, zone))),
+            enrichment: scan.enrichment.filter(|(f, m, _)| f + m > 0).map(
+                |(found, missing, evicted)| Enrichment {
+                    found,
+                    missing,
+                    evicted,
+                },
+            ),
+            rules: Vec::new(),
+            hits_per_label: BTreeMap::new(),
+            hits_per_host: BTreeMap::new(),
+            hits_per_process: BTreeMap::new(),
+        }
+    }
+
+    /// True when some input was skipped in part or whole.
+    pub fn partial(&self) -> bool {
+        self.inputs_not_read > 0 || !self.skipped.is_empty()
+    }
+
+    /// Prints the summary for people: problem inputs always, every input with `all`.
+    pub fn print(&self, all: bool) {
+        for i in &self.inputs {
+            let trouble = i.error.is_some() || !i.skipped.is_empty() || !i.repaired.is_empty();
+            if !(all || trouble) {
+                continue;
+            }
+            match (&i.error, &i.ignored) {
+                (Some(e), _) => eprintln!("portent: {}: not read: {e}", i.name),
+                (None, Some(why)) => eprintln!("portent: {}: ignored: {why}", i.name),
+                (None, None) => {
+                    let mut line =
+                        format!("portent: {}: {}, {} events", i.name, i.format, i.events);
+                    if !i.hosts.is_empty() {
+                        line.push_str(&format!(", hosts {}", i.hosts.join(", ")));
+                    }
+                    if let Some((a, b)) = &i.time_span {
+                        line.push_str(&format!(", {a} .. {b}"));
+                    }
+                    eprintln!("{line}");
+                    for (reason, c) in &i.skipped {
+                        eprintln!(
+                            "    skipped {}: {reason} (at {}{})",
+                            c.count,
+                            c.at.join(", "),
+                            if c.count as usize > c.at.len() {
+                                ", ..."
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    for (reason, c) in &i.repaired {
+                        eprintln!(
+                            "    kept {} after repair: {reason} (at {})",
+                            c.count,
+                            c.at.join(", ")
+                        );
+                    }
+                }
+            }
+        }
+        let readable = self.inputs.len() - self.inputs_not_read - self.files_ignored;
+        let skipped: u64 = self.skipped.values().sum();
+        eprintln!(
+            "portent: {} event(s) read from {readable} input(s) ({}, {:.1} s){}; {skipped} skipped{}",
+            self.events_read,
+            crate::progress::human(self.bytes_read),
+            self.seconds,
+            self.time_span.as_ref().map_or(String::new(), |(a, b)| format!(", {a} .. {b}")),
+            if self.inputs_not_read > 0 {
+                format!(", {} input(s) not read", self.inputs_not_read)
+            } else {
+                String::new()
+            }
+        );
+        if self.files_ignored > 0 && !all {
+            eprintln!(
+                "portent: {} file(s) in the folders are not telemetry and were ignored (--report lists them)",
+                self.files_ignored
+            );
+        }
+        if let Some(e) = &self.enrichment {
+            eprintln!(
+                "portent: process enrichment: {} candidate(s) joined to their process creation, {} without one in the input{}",
+                e.found,
+                e.missing,
+                if e.evicted > 0 { format!(", {} index entries evicted", e.evicted) } else { String::new() }
+            );
+        }
+        for r in &self.rules {
+            let mut line = format!("portent: {}: {} row(s)", r.id, r.rows);
+            if r.hidden_by_limit > 0 {
+                line.push_str(&format!(
+                    ", {} more hidden by LIMIT ({} in total)",
+                    r.hidden_by_limit, r.rows_total
+                ));
+            }
+            line.push_str(&format!(
+                "; time window: {}; {} matching event(s) outside it",
+                r.window, r.outside_window
+            ));
+            eprintln!("{line}");
+        }
+        let top = |m: &BTreeMap<String, u64>| {
+            let mut v: Vec<(&String, &u64)> = m.iter().collect();
+            v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let shown: Vec<String> = v.iter().take(5).map(|(k, n)| format!("{k} {n}")).collect();
+            let more = v.len().saturating_sub(5);
+            format!(
+                "{}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(", {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        };
+        if !self.hits_per_label.is_empty() {
+            eprintln!("portent: hits by label: {}", top(&self.hits_per_label));
+        }
+        if !self.hits_per_host.is_empty() {
+            eprintln!("portent: hits by host: {}", top(&self.hits_per_host));
+        }
+        if !self.hits_per_process.is_empty() {
+            eprintln!("portent: hits by process: {}", top(&self.hits_per_process));
+        }
+    }
+
+    /// Writes the JSON summary to `path`, atomically.
+    pub fn write_json(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        let tmp = path.with_extension("portent-tmp");
+        std::fs::write(&tmp, text + "\n")
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                anyhow::anyhow!("cannot write {}: {e}", path.display())
+            })
+    }
+}

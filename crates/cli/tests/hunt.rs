@@ -1,0 +1,283 @@
+//! End-to-end tests of `portent hunt`: the bundled pack over the shipped example
+//! and the corpus, every output format, the documented exit codes.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn portent(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("portent-hunt-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The labels the example's authors wrote, for the events the seed rule should report.
+fn annotated_hits() -> usize {
+    std::fs::read_to_string(root().join("examples/t1043-events.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("\"expect\": \"none\""))
+        .count()
+}
+
+#[test]
+fn every_format_carries_the_same_hits_with_rule_metadata() {
+    let (code, out, err) = portent(&["hunt", "examples/t1043-events.jsonl", "--format", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The hunt ignores the rule's 1-day window by default: the 3-day-old event is a hit too.
+    assert_eq!(rows.len(), annotated_hits() + 1);
+    for r in &rows {
+        assert_eq!(r["schema_version"], 1);
+        assert_eq!(r["rule_id"], "t1043-commonly-used-port");
+        assert_eq!(r["attack"], "T1043 T1571 T1071");
+        assert_eq!(r["severity"], "medium");
+        assert!(r["time"].as_str().unwrap().ends_with("+00:00"), "{r}");
+        assert!(r["source_file"]
+            .as_str()
+            .unwrap()
+            .ends_with("t1043-events.jsonl"));
+    }
+    assert!(err.contains("hits by label: ScriptInterpreter"), "{err}");
+    assert!(err.contains("time window: none (every event)"), "{err}");
+
+    let (_, doc, _) = portent(&["hunt", "examples/t1043-events.jsonl", "--format", "json"]);
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["rows"].as_array().unwrap().len(), rows.len());
+    assert_eq!(doc["rules"][0]["tactic"], "Command and Control");
+    assert_eq!(doc["summary"]["events_read"], 18);
+
+    let (_, csv, _) = portent(&[
+        "hunt",
+        "examples/t1043-events.jsonl",
+        "--format",
+        "csv",
+        "--csv-bom",
+    ]);
+    assert!(csv.starts_with("\u{feff}rule_id,rule_title,attack,severity,event_time"));
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+
+    let (_, table, _) = portent(&["hunt", "examples/t1043-events.jsonl"]);
+    assert!(table.lines().next().unwrap().starts_with("rule_id"));
+    assert_eq!(table.lines().count(), rows.len() + 1);
+}
+
+#[test]
+fn the_window_can_be_applied_and_is_always_reported() {
+    let (code, out, err) = portent(&[
+        "hunt",
+        "examples/t1043-events.jsonl",
+        "--window",
+        "as-written",
+        "--now",
+        "latest",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), annotated_hits());
+    assert!(err.contains("1 matching event(s) outside it"), "{err}");
+    let (_, out, err) = portent(&[
+        "hunt",
+        "examples/t1043-events.jsonl",
+        "--window",
+        "last:5d",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.lines().count(), annotated_hits() + 1, "{err}");
+    let (code, _, err) = portent(&[
+        "hunt",
+        "examples/t1043-events.jsonl",
+        "--window",
+        "yesterday",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--window takes"), "{err}");
+}
+
+#[test]
+fn limits_never_cut_silently() {
+    let (_, out, err) = portent(&[
+        "hunt",
+        "examples/t1043-events.jsonl",
+        "--limit",
+        "2",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.lines().count(), 2);
+    assert!(
+        err.contains(&format!(
+            "more hidden by LIMIT ({} in total)",
+            annotated_hits() + 1
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_files_are_atomic_and_failures_leave_nothing() {
+    let d = tmp("out");
+    let hits = d.join("hits.json");
+    let summary = d.join("summary.json");
+    let (code, out, err) = portent(&[
+        "hunt",
+        "examples/t1043-events.jsonl",
+        "--format",
+        "json",
+        "-o",
+        hits.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+        "--fail-on-hits",
+    ]);
+    assert_eq!(code, 1, "hits with --fail-on-hits: {err}");
+    assert!(out.is_empty());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&hits).unwrap()).unwrap();
+    assert!(!doc["rows"].as_array().unwrap().is_empty());
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["rules"][0]["id"], "t1043-commonly-used-port");
+    let (code, _, err) = portent(&[
+        "hunt",
+        "examples/t1043-events.jsonl",
+        "-o",
+        d.join("no/such/dir/hits.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot write"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&d).unwrap().count(),
+        2,
+        "no temporary files left"
+    );
+}
+
+#[test]
+fn bad_paths_and_files_are_partial_input() {
+    let d = tmp("bad");
+    std::fs::write(
+        d.join("broken.json"),
+        "{\"destinationport\": 443, \"devicetype\": 12}\n{oops\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("notes.txt"), "just notes").unwrap();
+    let (code, _, err) = portent(&["hunt", d.to_str().unwrap(), "does/not/exist.evtx", "-q"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("does/not/exist.evtx: not read: No such file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken.json: JSON (QRadar fields), 1 events"),
+        "{err}"
+    );
+    assert!(
+        err.contains("skipped 1: invalid JSON (at line 2, column 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 file(s) in the folders are not telemetry"),
+        "{err}"
+    );
+    let (code, _, err) = portent(&["hunt", d.join("notes.txt").to_str().unwrap()]);
+    assert_eq!(
+        code, 3,
+        "a named file in no known format is an error: {err}"
+    );
+    let (code, _, err) = portent(&["hunt"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no input"), "{err}");
+}
+
+#[test]
+fn broken_rules_are_reported_with_code_frames() {
+    let d = tmp("rules");
+    std::fs::write(
+        d.join("bad.toml"),
+        "id = \"bad\"\ntitle = \"Bad\"\nquery = \"bad.aql\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("bad.aql"),
+        "SELECT * FROM events WHERE destinationport IN (80,\n",
+    )
+    .unwrap();
+    let (code, _, err) = portent(&[
+        "hunt",
+        "--rules",
+        d.to_str().unwrap(),
+        "examples/t1043-events.jsonl",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.aql:1:51"), "{err}");
+    assert!(err.contains('^'), "{err}");
+    std::fs::write(d.join("bad.toml"), "id = \"bad\"\ntitel = \"typo\"\n").unwrap();
+    let (code, _, err) = portent(&[
+        "hunt",
+        "--rules",
+        d.to_str().unwrap(),
+        "examples/t1043-events.jsonl",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml") && err.contains("titel"), "{err}");
+    let (code, _, err) = portent(&["hunt", "--rule", "nope", "examples/t1043-events.jsonl"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no rule `nope`"), "{err}");
+}
+
+#[test]
+fn hunting_the_corpus_finds_the_manifest_rows() {
+    let corpus = root().join("../shared/corpus");
+    if !corpus.join("MANIFEST.md").exists() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "corpus missing under CI"
+        );
+        eprintln!("SKIPPED: needs ../shared/corpus");
+        return;
+    }
+    let (code, out, err) = portent(&["hunt", corpus.to_str().unwrap(), "--format", "jsonl", "-q"]);
+    assert_eq!(
+        code, 3,
+        "the corrupt baseline EVTX makes the input partial: {err}"
+    );
+    assert_eq!(out.lines().count(), 670, "{err}");
+    assert!(
+        err.contains("t1043-commonly-used-port: 670 row(s)"),
+        "{err}"
+    );
+    assert!(err.contains("hits by label: ScriptInterpreter"), "{err}");
+    let (_, out, _) = portent(&[
+        "hunt",
+        corpus.to_str().unwrap(),
+        "--rule",
+        "t1043-strict-basename",
+        "--format",
+        "jsonl",
+        "-q",
+    ]);
+    assert_eq!(out.lines().count(), 353 + 316);
+}
