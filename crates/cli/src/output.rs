@@ -57,6 +57,26 @@ impl Sheet {
         }
         self.rows.push(row);
     }
+
+    /// Removes the columns named in `names`.
+    pub fn drop_columns(&mut self, names: &[&str]) {
+        let keep: Vec<bool> = self
+            .columns
+            .iter()
+            .map(|c| !names.contains(&c.as_str()))
+            .collect();
+        fn filter<T>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                keep.get(i - 1).copied().unwrap_or(true)
+            });
+        }
+        filter(&mut self.columns, &keep);
+        for r in &mut self.rows {
+            filter(r, &keep);
+        }
+    }
 }
 
 impl Sink for Sheet {

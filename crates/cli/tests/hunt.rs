@@ -281,3 +281,61 @@ fn hunting_the_corpus_finds_the_manifest_rows() {
     ]);
     assert_eq!(out.lines().count(), 353 + 316);
 }
+
+#[test]
+fn windows_example_hits_are_the_annotated_ones_with_their_process() {
+    let text = std::fs::read_to_string(root().join("examples/sysmon-ecs-t1043.jsonl")).unwrap();
+    let mut want: Vec<(i64, String)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v.get("expect").is_some_and(|e| e != "none"))
+        .map(|v| {
+            (
+                v["winlog"]["record_id"].as_i64().unwrap(),
+                v["expect"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let (code, out, err) = portent(&[
+        "hunt",
+        "examples/sysmon-ecs-t1043.jsonl",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut got: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["record_id"].as_i64().unwrap(),
+                r["suspicion_label"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    for r in &rows {
+        assert_eq!(
+            r["host"], "WS-FIN-042.corp.example",
+            "the endpoint, not the collector"
+        );
+    }
+    let wfp = rows.iter().find(|r| r["record_id"] == 2002).unwrap();
+    assert!(
+        wfp["command_line"]
+            .as_str()
+            .unwrap()
+            .starts_with("certutil.exe -urlcache"),
+        "5156 joined to its 4688"
+    );
+    let ps = rows.iter().find(|r| r["record_id"] == 1002).unwrap();
+    assert_eq!(
+        ps["parent_process"], "C:\\Windows\\explorer.exe",
+        "Sysmon 3 joined to its Sysmon 1"
+    );
+}

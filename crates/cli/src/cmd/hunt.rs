@@ -161,6 +161,20 @@ pub fn run(a: Args) -> Result<Exit> {
         ],
         jsonl_version: true,
     };
+    if a.format == Format::Table {
+        // A terminal has no room for the title and ATT&CK ids on every row:
+        // the summary names each rule once; the other formats keep them.
+        sheet.drop_columns(&["rule_title", "attack"]);
+        for r in &rules {
+            eprintln!(
+                "portent: rule {}: {} [{}, {} severity]",
+                r.meta.id,
+                r.meta.title,
+                r.meta.attack.join(" "),
+                r.meta.severity
+            );
+        }
+    }
     emit(&sheet, a.format, a.output.as_deref(), &write_opts)?;
     summary.print(a.input.report);
     if let Some(p) = &a.summary_json {
