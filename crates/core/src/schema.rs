@@ -212,6 +212,16 @@ impl Schema {
         if let Some(id) = self.by_name.get(name) {
             return Some(*id);
         }
+        // Readers resolve every key of every event: fold short ASCII names on
+        // the stack instead of allocating.
+        let mut buf = [0u8; 64];
+        if name.is_ascii() && name.len() <= buf.len() {
+            let folded = &mut buf[..name.len()];
+            folded.copy_from_slice(name.as_bytes());
+            folded.make_ascii_lowercase();
+            let key = std::str::from_utf8(folded).ok()?;
+            return self.by_name.get(key).copied();
+        }
         self.by_name.get(&fold(name)).copied()
     }
 

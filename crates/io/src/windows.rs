@@ -111,41 +111,42 @@ impl WinEvent {
 /// Builds the QRadar record of `ev`. Source fields are set first under their own
 /// names; the normalised fields are set after them and win where the names meet
 /// (NXLog's text `Category` and `Severity` must not become `category`/`severity`).
-pub fn to_record(ev: WinEvent, schema: &Schema, opts: &ReadOptions) -> Record<'static> {
+pub fn to_record(mut ev: WinEvent, schema: &Schema, opts: &ReadOptions) -> Record<'static> {
     let mut rec = Record::with_capacity(schema.len());
     let kind = ev.kind();
     let time = ev.event_time(opts);
     let mut n = Normalised::default();
     normalise(&ev, kind, &mut n);
-    for (k, v) in &ev.data {
-        match schema.resolve(k) {
+    let host = ev.computer.take();
+    let channel_name = ev.channel.clone();
+    let provider = ev.provider.take();
+    let (event_id, record_id) = (ev.event_id, ev.record_id);
+    for (k, v) in ev.data {
+        match schema.resolve(&k) {
             Some(id) => {
                 let def = schema.def(id);
                 if def.is_some_and(|d| d.kind == FieldKind::Standard) {
                     if opts.keep_unknown {
-                        rec.set_extra(k.clone(), json_value(v.clone(), None, &opts.input_zone));
+                        rec.set_extra(k, json_value(v, None, &opts.input_zone));
                     }
                     continue;
                 }
                 let ty = def.and_then(|d| d.ty);
-                rec.set(id, json_value(v.clone(), ty, &opts.input_zone));
+                rec.set(id, json_value(v, ty, &opts.input_zone));
             }
-            None if opts.keep_unknown => {
-                rec.set_extra(k.clone(), json_value(v.clone(), None, &opts.input_zone))
-            }
+            None if opts.keep_unknown => rec.set_extra(k, json_value(v, None, &opts.input_zone)),
             None => {}
         }
     }
-    let host = ev.computer.clone();
-    let channel = ev.channel.clone().or_else(|| ev.provider.clone());
+    let channel = channel_name.clone().or_else(|| provider.clone());
     set_opt_int(&mut rec, ids::STARTTIME, time);
     set_opt_int(&mut rec, ids::DEVICETIME, time);
     rec.set(ids::DEVICETYPE, Value::Int(WINDOWS_DEVICE_TYPE));
     rec.set(ids::EVENTCOUNT, Value::Int(1));
-    set_opt_int(&mut rec, ids::EVENT_ID, ev.event_id);
-    set_opt_int(&mut rec, ids::RECORD_NUMBER, ev.record_id);
-    set_opt_str(&mut rec, ids::CHANNEL, ev.channel.clone());
-    set_opt_str(&mut rec, ids::PROVIDER, ev.provider.clone());
+    set_opt_int(&mut rec, ids::EVENT_ID, event_id);
+    set_opt_int(&mut rec, ids::RECORD_NUMBER, record_id);
+    set_opt_str(&mut rec, ids::CHANNEL, channel_name);
+    set_opt_str(&mut rec, ids::PROVIDER, provider);
     set_opt_str(&mut rec, ids::HOSTNAME, host.clone());
     let source = log_source_name(host.as_deref(), channel.as_deref());
     rec.set(ids::LOGSOURCEID, Value::Int(log_source_id(&source)));
