@@ -12,6 +12,8 @@ pub struct Error {
     pub span: Span,
     /// How to fix it.
     pub help: Option<String>,
+    /// The text under the caret (parse errors carry theirs over).
+    pub label: Option<String>,
 }
 
 /// Kinds of compile errors.
@@ -48,6 +50,7 @@ impl Error {
             kind,
             span,
             help: None,
+            label: None,
         }
     }
 
@@ -73,6 +76,9 @@ impl Error {
     /// As a diagnostic with a code frame.
     pub fn to_diagnostic(&self) -> Diagnostic {
         let mut d = Diagnostic::error(self.code(), self.span, self.to_string());
+        if let Some(l) = &self.label {
+            d = d.with_label(l.clone());
+        }
         if let Some(h) = &self.help {
             d = d.with_help(h.clone());
         }
@@ -83,10 +89,12 @@ impl Error {
 impl From<portent_aql::Error> for Error {
     fn from(e: portent_aql::Error) -> Error {
         let code = e.code();
+        let label = e.to_diagnostic().label;
         Error {
             kind: ErrorKind::Syntax(e.to_string(), code),
             span: e.span,
             help: e.help,
+            label,
         }
     }
 }
