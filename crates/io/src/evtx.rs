@@ -3,8 +3,9 @@
 //! its own records, and a bad record only itself. Each record is rendered as the
 //! crate's JSON and read by the same layout code as `evtx_dump` JSON.
 
-use crate::layout::{win_event, Layout};
+use crate::flatjson::{walk, Scalar};
 use crate::report::FileReport;
+use crate::windows::{WinEvent, NORMALISED_SOURCES};
 use crate::ReadOptions;
 use evtx::{EvtxChunkData, ParserSettings};
 use portent_core::{Record, Schema};
@@ -153,25 +154,136 @@ fn chunk(
                 continue;
             }
         };
-        let obj = match serde_json::from_slice::<serde_json::Value>(&json) {
-            Ok(serde_json::Value::Object(o)) => o,
-            Ok(_) | Err(_) => {
-                report.skip("record renders as invalid JSON", format!("record {id}"));
+        let mut ev = match record_event(&json, schema, opts) {
+            Ok(ev) => ev,
+            Err(e) => {
+                report.skip(
+                    "record renders as invalid JSON",
+                    format!("record {id}: {e}"),
+                );
                 continue;
             }
         };
-        if let Some(mut ev) = win_event(obj, Layout::EvtxJson) {
-            if ev.record_id.is_none() {
-                ev.record_id = i64::try_from(id).ok();
-            }
-            crate::emit_windows(ev, schema, opts, report, emit);
+        if ev.record_id.is_none() {
+            ev.record_id = i64::try_from(id).ok();
         }
+        crate::emit_windows(ev, schema, opts, report, emit);
     }
+}
+
+/// The event of one record as the evtx crate renders it to JSON, read in one pass
+/// that keeps only what normalisation and the compiled queries need (all fields
+/// with `keep_unknown`). The same result as `layout::win_event(.., EvtxJson)`
+/// on the parsed value, without building it.
+pub fn record_event(
+    json: &[u8],
+    schema: &Schema,
+    opts: &ReadOptions,
+) -> Result<WinEvent, serde_json::Error> {
+    const SYSTEM: &[&str] = &[
+        "EventID",
+        "Channel",
+        "Computer",
+        "EventRecordID",
+        "Provider",
+        "TimeCreated",
+        "Level",
+        "Task",
+        "Opcode",
+        "Keywords",
+        "Version",
+    ];
+    let mut ev = WinEvent::default();
+    let mut want = |path: &[std::borrow::Cow<'_, str>], key: &str| -> bool {
+        match path {
+            [] => key == "Event",
+            [_] => matches!(key, "System" | "EventData" | "UserData"),
+            [_, s] if s == "System" => SYSTEM.contains(&key),
+            [_, s, ..] if s == "System" => {
+                matches!(key, "#attributes" | "#text" | "Name" | "SystemTime")
+            }
+            [_, _, ..] => {
+                key == "#text"
+                    || opts.keep_unknown
+                    || path.len() == 2 && path[1] == "UserData"
+                    || NORMALISED_SOURCES
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(key))
+                    || schema.resolve(key).is_some()
+            }
+        }
+    };
+    let mut leaf = |path: &[std::borrow::Cow<'_, str>], v: Scalar<'_>| {
+        let text = |v: &Scalar<'_>| match v {
+            Scalar::Str(s) => Some(s.to_string()),
+            Scalar::Int(i) => Some(i.to_string()),
+            _ => None,
+        };
+        let int = |v: &Scalar<'_>| match v {
+            Scalar::Int(i) => Some(*i),
+            Scalar::Str(s) => portent_core::value::parse_int(s.trim()),
+            _ => None,
+        };
+        let names: Vec<&str> = path.iter().map(|c| c.as_ref()).collect();
+        match names.as_slice() {
+            [_, "System", "EventID"] | [_, "System", "EventID", "#text"] => ev.event_id = int(&v),
+            [_, "System", "Channel"] => ev.channel = text(&v),
+            [_, "System", "Computer"] => ev.computer = text(&v),
+            [_, "System", "EventRecordID"] => ev.record_id = int(&v),
+            [_, "System", "Provider", "#attributes", "Name"] => ev.provider = text(&v),
+            [_, "System", "TimeCreated", "#attributes", "SystemTime"] => {
+                ev.time = text(&v)
+                    .and_then(|t| crate::convert::parse_time(&t, &portent_core::Zone::utc()))
+            }
+            [_, "System", k] => ev.data.push(((*k).to_owned(), v.into_json())),
+            [_, "System", ..] => {}
+            // EventData/UserData leaves by their own name; `#text` of an element with
+            // attributes takes the element's name; unnamed `Data` stays `Data`.
+            [_, _, .., k, "#text"] => ev.data.push(((*k).to_owned(), v.into_json())),
+            [_, _, .., "#attributes", _] => {}
+            [_, _, .., k] => ev.data.push(((*k).to_owned(), v.into_json())),
+            _ => {}
+        }
+    };
+    walk(json, &mut want, &mut leaf)?;
+    Ok(ev)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_record_reading_matches_the_value_path() {
+        let json = br##"{"Event":{"#attributes":{"xmlns":"x"},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":"{5770385F}"}},"EventID":3,"Version":5,"Level":4,"Task":3,"Opcode":0,"Keywords":"0x8000000000000000","TimeCreated":{"#attributes":{"SystemTime":"2019-05-12T18:35:06.562000Z"}},"EventRecordID":42,"Correlation":null,"Execution":{"#attributes":{"ProcessID":1,"ThreadID":2}},"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"IEWIN7","Security":{"#attributes":{"UserID":"S-1-5-18"}}},"EventData":{"Image":"C:\\x.exe","DestinationPort":443,"Initiated":true,"Other":"o","Data":{"#attributes":{"Name":"Odd"},"#text":"v"}},"UserData":{"Wrapper":{"Inner":"i"}}}}"##;
+        let schema = Schema::qradar();
+        let opts = ReadOptions::default();
+        let fast = record_event(json, &schema, &opts).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(json).unwrap();
+        let serde_json::Value::Object(obj) = value else {
+            unreachable!()
+        };
+        let slow = crate::layout::win_event(obj, crate::layout::Layout::EvtxJson).unwrap();
+        assert_eq!(fast.event_id, slow.event_id);
+        assert_eq!(fast.channel, slow.channel);
+        assert_eq!(fast.provider, slow.provider);
+        assert_eq!(fast.computer, slow.computer);
+        assert_eq!(fast.time, slow.time);
+        assert_eq!(fast.record_id, slow.record_id);
+        let mut f = fast.data.clone();
+        let mut s = slow.data.clone();
+        f.sort_by(|a, b| a.0.cmp(&b.0));
+        s.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(f, s);
+        // Without keep_unknown, only what normalisation or a query reads is kept.
+        let lean = ReadOptions {
+            keep_unknown: false,
+            ..ReadOptions::default()
+        };
+        let ev = record_event(json, &schema, &lean).unwrap();
+        assert!(ev.data.iter().any(|(k, _)| k == "Image"));
+        assert!(!ev.data.iter().any(|(k, _)| k == "Other"));
+    }
 
     #[test]
     fn slots_round_up_a_truncated_tail() {

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod correlate;
 pub mod csvfile;
 pub mod evtx;
+pub mod flatjson;
 pub mod input;
 pub mod javatime;
 pub mod jsonfile;

@@ -33,6 +33,42 @@ pub struct WinEvent {
     pub data: Vec<(String, J)>,
 }
 
+/// Source fields the normalisation reads (`normalise`), any case: readers that
+/// skip fields no query names must still keep these.
+pub const NORMALISED_SOURCES: &[&str] = &[
+    "Image",
+    "CommandLine",
+    "ParentImage",
+    "ParentCommandLine",
+    "ProcessId",
+    "ParentProcessId",
+    "ProcessGuid",
+    "ParentProcessGuid",
+    "User",
+    "SourceIp",
+    "DestinationIp",
+    "SourcePort",
+    "DestinationPort",
+    "Protocol",
+    "Initiated",
+    "TargetFilename",
+    "OriginalFileName",
+    "DestinationHostname",
+    "UtcTime",
+    "NewProcessName",
+    "NewProcessId",
+    "Application",
+    "SourceAddress",
+    "DestAddress",
+    "DestPort",
+    "Direction",
+    "ProcessName",
+    "IpAddress",
+    "IpPort",
+    "TargetUserName",
+    "SubjectUserName",
+];
+
 /// What kind of Windows event, by channel or provider and id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
