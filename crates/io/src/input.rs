@@ -81,6 +81,15 @@ fn sniff(prefix: &[u8], name: &str) -> Sniffed {
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         return Sniffed::Format(Format::Json);
     }
+    // `evtx_dump -o json`: "Record 1" then a pretty-printed object.
+    if trimmed.starts_with("Record ")
+        && trimmed
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.trim_start().starts_with('{'))
+    {
+        return Sniffed::Format(Format::Json);
+    }
     if trimmed.starts_with("#separator") {
         return Sniffed::Format(Format::Zeek);
     }

@@ -50,6 +50,15 @@ pub fn read<R: BufRead>(
         if text.is_empty() {
             continue;
         }
+        if record_separator(text).is_some() {
+            // `evtx_dump -o json`: "Record N" lines, each followed by a pretty-printed object.
+            let mut rest = line.clone();
+            if let Err(e) = r.read_to_end(&mut rest) {
+                out.report.skip(format!("read error: {e}"), "document");
+            }
+            out.evtx_dump_records(&rest, number);
+            break;
+        }
         match serde_json::from_slice::<J>(text) {
             Ok(v) => out.value(v, number),
             Err(e) if number == 1 && e.is_eof() => {
@@ -114,7 +123,45 @@ struct Out<'a, 'e> {
     seen: &'e mut BTreeSet<Layout>,
 }
 
+/// `Record 123` as `evtx_dump -o json` writes before each record.
+fn record_separator(line: &[u8]) -> Option<&[u8]> {
+    let n = line.strip_prefix(b"Record ")?;
+    (!n.is_empty() && n.iter().all(u8::is_ascii_digit)).then_some(n)
+}
+
 impl Out<'_, '_> {
+    /// Objects separated by `Record N` lines; a broken object costs only itself.
+    fn evtx_dump_records(&mut self, text: &[u8], first_line: usize) {
+        let mut start: Option<(usize, String)> = None;
+        let mut body_from = 0;
+        let mut pos = 0;
+        let mut line_no = first_line - 1;
+        let finish = |out: &mut Self, start: &Option<(usize, String)>, body: &[u8]| {
+            if let Some((at, id)) = start {
+                match serde_json::from_slice::<J>(body) {
+                    Ok(v) => out.value(v, *at),
+                    Err(e) => out
+                        .report
+                        .skip("invalid JSON", format!("record {id} (line {at}): {e}")),
+                }
+            }
+        };
+        while pos <= text.len() {
+            let end = text[pos..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(text.len(), |i| pos + i);
+            line_no += 1;
+            if let Some(id) = record_separator(trim(&text[pos..end])) {
+                finish(self, &start, &text[body_from..pos]);
+                start = Some((line_no, String::from_utf8_lossy(id).into_owned()));
+                body_from = end + 1;
+            }
+            pos = end + 1;
+        }
+        finish(self, &start, &text[body_from.min(text.len())..]);
+    }
+
     fn document(&mut self, doc: &[u8]) {
         let stream = serde_json::Deserializer::from_slice(doc).into_iter::<J>();
         for (i, v) in stream.enumerate() {
@@ -232,6 +279,18 @@ mod tests {
             Value::str("caf\u{fffd}.exe")
         );
         assert_eq!(report.repaired["invalid UTF-8 replaced"].0, 1);
+    }
+
+    #[test]
+    fn evtx_dump_pretty_output() {
+        let text = b"Record 1\n{\n  \"Event\": {\"System\": {\"EventID\": 3, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\"}, \"EventData\": {\"DestinationPort\": 443}}\n}\nRecord 2\n{ broken\nRecord 3\n{\"Event\": {\"System\": {\"EventID\": 1}}}\n";
+        let (rows, report) = read_text(text);
+        assert_eq!(rows.len(), 2, "{report}");
+        assert_eq!(rows[0].get(ids::DESTINATIONPORT), Value::Int(443));
+        assert!(
+            report.skipped["invalid JSON"].1[0].starts_with("record 2 (line 5)"),
+            "{report}"
+        );
     }
 
     #[test]
