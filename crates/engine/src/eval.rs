@@ -169,7 +169,11 @@ impl<'p> Evaluator<'p> {
                 others,
                 negated,
             } => {
-                let v = self.eval(expr, ev, st);
+                // The common shape, `field IN (consts)`, skips the general evaluator.
+                let v = match &**expr {
+                    Ir::Field(id) => ev.get(*id),
+                    other => self.eval(other, ev, st),
+                };
                 in_consts(&v, ints, others).map(|b| b != *negated)
             }
             Ir::In {
@@ -317,7 +321,13 @@ fn in_consts(v: &Value<'_>, ints: &[i64], others: &[Value<'static>]) -> Option<b
     let mut unknown = false;
     match as_int {
         Some(i) => {
-            if ints.binary_search(&i).is_ok() {
+            // Short lists (ports, log source types) are faster scanned than searched.
+            let found = if ints.len() <= 16 {
+                ints.contains(&i)
+            } else {
+                ints.binary_search(&i).is_ok()
+            };
+            if found {
                 return Some(true);
             }
         }

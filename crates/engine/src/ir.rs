@@ -327,7 +327,8 @@ impl Ir {
         free
     }
 
-    /// A rough cost, for ordering AND/OR operands cheapest first.
+    /// A rough cost, for ordering AND/OR operands cheapest first (and, among equally
+    /// cheap tests, the likelier to decide first).
     pub fn cost(&self) -> u32 {
         match self {
             Ir::Const(_)
@@ -336,8 +337,12 @@ impl Ir {
             | Ir::AggRef(_)
             | Ir::KeyRef(_)
             | Ir::Column(_) => 1,
-            Ir::Cmp(_, a, b) | Ir::Arith(_, a, b) => 2 + a.cost() + b.cost(),
-            Ir::InConsts { expr, .. } => 3 + expr.cost(),
+            Ir::Cmp(_, a, b) => 2 + a.cost() + b.cost() + u32::from(low_selectivity(a) || low_selectivity(b)),
+            Ir::Arith(_, a, b) => 2 + a.cost() + b.cost(),
+            // Tests on a log source's type or category pass for nearly every event of
+            // a hunt (all Windows logs are type 12); putting them after equally cheap
+            // tests on ports or ids lets most events leave at the first test.
+            Ir::InConsts { expr, .. } => 3 + expr.cost() + u32::from(low_selectivity(expr)),
             Ir::IsNull(x, _) | Ir::Not(x) | Ir::Neg(x) => 1 + x.cost(),
             Ir::In { expr, list, .. } => 2 + expr.cost() + list.iter().map(Ir::cost).sum::<u32>(),
             Ir::And(xs) | Ir::Or(xs) => xs.iter().map(Ir::cost).sum(),
@@ -379,4 +384,18 @@ mod tests {
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("nope/8").is_err());
     }
+}
+
+/// Fields whose tests rarely reject an event in a hunt: a few values cover most events.
+fn low_selectivity(ir: &Ir) -> bool {
+    use portent_core::schema::ids;
+    matches!(ir, Ir::Field(f) if [
+        ids::DEVICETYPE,
+        ids::LOGSOURCEID,
+        ids::CATEGORY,
+        ids::HIGHLEVELCATEGORY,
+        ids::EVENTCOUNT,
+        ids::DOMAINID,
+    ]
+    .contains(f))
 }
