@@ -337,7 +337,9 @@ impl Ir {
             | Ir::AggRef(_)
             | Ir::KeyRef(_)
             | Ir::Column(_) => 1,
-            Ir::Cmp(_, a, b) => 2 + a.cost() + b.cost() + u32::from(low_selectivity(a) || low_selectivity(b)),
+            Ir::Cmp(_, a, b) => {
+                2 + a.cost() + b.cost() + u32::from(low_selectivity(a) || low_selectivity(b))
+            }
             Ir::Arith(_, a, b) => 2 + a.cost() + b.cost(),
             // Tests on a log source's type or category pass for nearly every event of
             // a hunt (all Windows logs are type 12); putting them after equally cheap
@@ -365,6 +367,20 @@ impl Ir {
     }
 }
 
+/// Fields whose tests rarely reject an event in a hunt: a few values cover most events.
+fn low_selectivity(ir: &Ir) -> bool {
+    use portent_core::schema::ids;
+    matches!(ir, Ir::Field(f) if [
+        ids::DEVICETYPE,
+        ids::LOGSOURCEID,
+        ids::CATEGORY,
+        ids::HIGHLEVELCATEGORY,
+        ids::EVENTCOUNT,
+        ids::DOMAINID,
+    ]
+    .contains(f))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,18 +400,4 @@ mod tests {
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("nope/8").is_err());
     }
-}
-
-/// Fields whose tests rarely reject an event in a hunt: a few values cover most events.
-fn low_selectivity(ir: &Ir) -> bool {
-    use portent_core::schema::ids;
-    matches!(ir, Ir::Field(f) if [
-        ids::DEVICETYPE,
-        ids::LOGSOURCEID,
-        ids::CATEGORY,
-        ids::HIGHLEVELCATEGORY,
-        ids::EVENTCOUNT,
-        ids::DOMAINID,
-    ]
-    .contains(f))
 }
