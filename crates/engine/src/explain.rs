@@ -142,7 +142,7 @@ pub fn explain(q: &Query) -> String {
         let text = q.source.get(span.range()).unwrap_or("");
         let _ = writeln!(
             out,
-            "  WHERE conjunct `{text}` -> {} (evaluated first; misses count as outside the window)",
+            "  WHERE conjunct `{text}` -> {} (NOW() bound once per run; tested after the filter, so every event it rejects is a match the window hid, and is counted)",
             show(c, q)
         );
     }
@@ -160,7 +160,7 @@ pub fn explain(q: &Query) -> String {
     }
     let _ = writeln!(
         out,
-        "filter (operands in evaluation order, cheapest first):"
+        "filter (operands in evaluation order, cheapest and likeliest to decide first; readers apply the conjuncts that read no enriched field (Command, Parent ...) while reading, and keep only candidates):"
     );
     match &q.filter {
         Some(f) => match f {
