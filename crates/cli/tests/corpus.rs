@@ -152,7 +152,7 @@ fn seed_query_verbatim_returns_the_manifest_aql_rows_per_file() {
         }
     }
     assert!(
-        err.contains("skipped 8: not a chunk"),
+        err.contains("skipped 8: chunk does not parse: Failed to parse chunk header"),
         "the corrupt chunks are reported:\n{err}"
     );
     assert_eq!(

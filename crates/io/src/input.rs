@@ -244,15 +244,7 @@ pub fn read_unit(
         Some((first, count)) => {
             let mut r = FileReport::new(name);
             r.format = "EVTX".into();
-            evtx::read_chunks(
-                BufReader::new(file),
-                first,
-                count,
-                schema,
-                opts,
-                &mut r,
-                ctx.emit,
-            );
+            evtx::read_chunks(file, first, count, schema, opts, &mut r, ctx.emit);
             ctx.reports.push(r);
         }
         None => ctx.stream(name, Source::File(file), 0),
@@ -323,15 +315,7 @@ impl Ctx<'_, '_> {
                             .metadata()
                             .map(|m| evtx::chunk_slots(m.len()))
                             .unwrap_or(0);
-                        evtx::read_chunks(
-                            BufReader::new(f),
-                            0,
-                            slots,
-                            self.schema,
-                            self.opts,
-                            &mut r,
-                            self.emit,
-                        );
+                        evtx::read_chunks(f, 0, slots, self.schema, self.opts, &mut r, self.emit);
                         self.reports.push(r);
                         return;
                     }
