@@ -305,8 +305,13 @@ pub fn record_event(
             Scalar::Str(s) => portent_core::value::parse_int(s.trim()),
             _ => None,
         };
-        let names: Vec<&str> = path.iter().map(|c| c.as_ref()).collect();
-        match names.as_slice() {
+        // Paths are at most a few keys deep: name them on the stack.
+        let mut buf: [&str; 8] = [""; 8];
+        let depth = path.len().min(buf.len());
+        for (slot, c) in buf.iter_mut().zip(path) {
+            *slot = c.as_ref();
+        }
+        match &buf[..depth] {
             [_, "System", "EventID"] | [_, "System", "EventID", "#text"] => ev.event_id = int(&v),
             [_, "System", "Channel"] => ev.channel = text(&v),
             [_, "System", "Computer"] => ev.computer = text(&v),

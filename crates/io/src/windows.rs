@@ -69,6 +69,53 @@ pub const NORMALISED_SOURCES: &[&str] = &[
     "SubjectUserName",
 ];
 
+/// The source fields normalisation reads, found in one pass over the event data
+/// (a lookup per name would scan the data once per name, twice when absent).
+struct Sources<'e> {
+    slots: [Option<&'e J>; NORMALISED_SOURCES.len()],
+}
+
+impl<'e> Sources<'e> {
+    fn of(ev: &'e WinEvent) -> Sources<'e> {
+        let mut slots = [None; NORMALISED_SOURCES.len()];
+        let mut exact = [false; NORMALISED_SOURCES.len()];
+        for (k, v) in &ev.data {
+            if v.is_null() {
+                continue;
+            }
+            if let Some(i) = NORMALISED_SOURCES
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(k))
+            {
+                // An exact spelling wins over another case (`ProcessID` / `ProcessId`).
+                let is_exact = NORMALISED_SOURCES[i] == k;
+                if slots[i].is_none() || (is_exact && !exact[i]) {
+                    slots[i] = Some(v);
+                    exact[i] = is_exact;
+                }
+            }
+        }
+        Sources { slots }
+    }
+
+    fn field(&self, name: &str) -> Option<&'e J> {
+        let i = NORMALISED_SOURCES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))?;
+        self.slots[i]
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        self.field(name)
+            .and_then(json_text)
+            .filter(|s| !s.is_empty() && s != "-")
+    }
+
+    fn int(&self, name: &str) -> Option<i64> {
+        self.field(name).and_then(json_int)
+    }
+}
+
 /// What kind of Windows event, by channel or provider and id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -219,7 +266,8 @@ struct Normalised {
     destination_hostname: Option<String>,
 }
 
-fn normalise(ev: &WinEvent, kind: Kind, n: &mut Normalised) {
+fn normalise(event: &WinEvent, kind: Kind, n: &mut Normalised) {
+    let ev = Sources::of(event);
     match kind {
         Kind::Sysmon(_) => {
             n.process_path = ev.text("Image");
