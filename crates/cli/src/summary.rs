@@ -66,8 +66,27 @@ pub struct RuleSummary {
     pub hidden_by_limit: u64,
     /// Matching events the time window excluded.
     pub outside_window: u64,
+    /// Hits tuning exceptions held back.
+    pub suppressed: u64,
     /// The window in force, in words.
     pub window: String,
+}
+
+/// What one tuning exception did to one rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct Suppression {
+    /// Exception id.
+    pub exception: String,
+    /// Rule id.
+    pub rule: String,
+    /// Hits it held back.
+    pub hits: u64,
+    /// Its reason.
+    pub reason: String,
+    /// Its owner.
+    pub owner: String,
+    /// Its expiry date.
+    pub expires: Option<String>,
 }
 
 /// Process enrichment counts.
@@ -106,6 +125,10 @@ pub struct Summary {
     pub enrichment: Option<Enrichment>,
     /// Per rule.
     pub rules: Vec<RuleSummary>,
+    /// Hits held back, per exception and rule (exceptions that held back nothing too).
+    pub suppressed: Vec<Suppression>,
+    /// Exceptions that expired and no longer suppress.
+    pub expired_exceptions: Vec<String>,
     /// Hits per label (the rule's label column), per host and per process.
     pub hits_per_label: BTreeMap<String, u64>,
     /// Hits per host.
@@ -172,6 +195,8 @@ impl Summary {
                 },
             ),
             rules: Vec::new(),
+            suppressed: Vec::new(),
+            expired_exceptions: Vec::new(),
             hits_per_label: BTreeMap::new(),
             hits_per_host: BTreeMap::new(),
             hits_per_process: BTreeMap::new(),
@@ -265,7 +290,23 @@ impl Summary {
                 "; time window: {}; {} matching event(s) outside it",
                 r.window, r.outside_window
             ));
+            if r.suppressed > 0 {
+                line.push_str(&format!("; {} suppressed by tuning", r.suppressed));
+            }
             eprintln!("{line}");
+        }
+        for s in &self.suppressed {
+            eprintln!(
+                "portent: tuning: `{}` held back {} hit(s) of {} ({}; owner {}{})",
+                s.exception,
+                s.hits,
+                s.rule,
+                s.reason.trim(),
+                s.owner,
+                s.expires
+                    .as_ref()
+                    .map_or(String::new(), |e| format!(", expires {e}"))
+            );
         }
         let top = |m: &BTreeMap<String, u64>| {
             let mut v: Vec<(&String, &u64)> = m.iter().collect();

@@ -151,6 +151,8 @@ standard_fields! {
     ENRICHMENT = "Enrichment": Str,
     DIRECTION = "Direction": Str,
     SOURCE_FILE = "Source File": Str,
+    DESTINATION_CLASS = "Destination Class": Str,
+    SUPPRESSED_BY = "Suppressed By": Str,
 }
 
 /// Index of the first custom property in `STANDARD`: the ones before are QRadar columns.

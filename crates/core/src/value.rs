@@ -261,6 +261,54 @@ pub fn parse_int(s: &str) -> Option<i64> {
     t.parse::<i64>().ok()
 }
 
+/// The class of an address, as tuning and rules name it: `loopback`,
+/// `link-local`, `metadata` (cloud instance metadata, 169.254.169.254 and
+/// fd00:ec2::254), `private` (RFC 1918, RFC 6598 shared, IPv6 ULA), `multicast`,
+/// `unspecified`, or `public`.
+pub fn ip_class(ip: IpAddr) -> &'static str {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            if v4.is_loopback() {
+                "loopback"
+            } else if o == [169, 254, 169, 254] {
+                "metadata"
+            } else if v4.is_link_local() {
+                "link-local"
+            } else if v4.is_private() || (o[0] == 100 && (64..128).contains(&o[1])) {
+                "private"
+            } else if v4.is_multicast() || v4.is_broadcast() {
+                "multicast"
+            } else if v4.is_unspecified() {
+                "unspecified"
+            } else {
+                "public"
+            }
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return ip_class(IpAddr::V4(v4));
+            }
+            if v6.is_loopback() {
+                "loopback"
+            } else if seg == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254] {
+                "metadata"
+            } else if seg[0] & 0xffc0 == 0xfe80 {
+                "link-local"
+            } else if seg[0] & 0xfe00 == 0xfc00 {
+                "private"
+            } else if v6.is_multicast() {
+                "multicast"
+            } else if v6.is_unspecified() {
+                "unspecified"
+            } else {
+                "public"
+            }
+        }
+    }
+}
+
 /// Parses an IP address, also in brackets (`[::1]`) or with an IPv6 zone (`fe80::1%4`).
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
     let t = s.trim();
@@ -300,6 +348,31 @@ impl From<i64> for Value<'_> {
 impl<'a> From<&'a str> for Value<'a> {
     fn from(v: &'a str) -> Self {
         Value::str(v)
+    }
+}
+
+#[cfg(test)]
+mod class_tests {
+    use super::*;
+
+    #[test]
+    fn address_classes() {
+        let c = |s: &str| ip_class(s.parse().unwrap());
+        assert_eq!(c("127.0.0.1"), "loopback");
+        assert_eq!(c("169.254.169.254"), "metadata");
+        assert_eq!(c("169.254.10.1"), "link-local");
+        assert_eq!(c("10.1.2.3"), "private");
+        assert_eq!(c("172.16.0.1"), "private");
+        assert_eq!(c("192.168.1.1"), "private");
+        assert_eq!(c("100.64.0.1"), "private");
+        assert_eq!(c("8.8.8.8"), "public");
+        assert_eq!(c("224.0.0.251"), "multicast");
+        assert_eq!(c("::1"), "loopback");
+        assert_eq!(c("fe80::1"), "link-local");
+        assert_eq!(c("fd12::1"), "private");
+        assert_eq!(c("fd00:ec2::254"), "metadata");
+        assert_eq!(c("::ffff:10.0.0.1"), "private");
+        assert_eq!(c("2606:4700::1111"), "public");
     }
 }
 

@@ -71,6 +71,8 @@ pub struct Stats {
     pub outside_window: u64,
     /// Events that matched WHERE inside the window.
     pub matched: u64,
+    /// Matching events a tuning exception held back (not in `matched`).
+    pub suppressed: u64,
     /// Groups formed (grouped queries).
     pub groups: u64,
     /// Rows removed by HAVING.
@@ -210,6 +212,17 @@ impl<'q, S: Sink> Run<'q, S> {
 
     /// Feeds one event. Returns `Ok(false)` once the sink asked to stop.
     pub fn push<E: Event + ?Sized>(&mut self, ev: &E) -> Result<bool, S::Error> {
+        self.push_unless(ev, &mut |_| false)
+    }
+
+    /// Feeds one event unless `veto` suppresses it. `veto` sees only events that
+    /// match (WHERE and the window): a suppression is always a hit held back,
+    /// and is counted in [`Stats::suppressed`].
+    pub fn push_unless<E: Event + ?Sized>(
+        &mut self,
+        ev: &E,
+        veto: &mut dyn FnMut(&E) -> bool,
+    ) -> Result<bool, S::Error> {
         if self.stopped {
             return Ok(false);
         }
@@ -220,6 +233,10 @@ impl<'q, S: Sink> Run<'q, S> {
         }
         self.stats.events += 1;
         if !self.matches(ev) {
+            return Ok(true);
+        }
+        if veto(ev) {
+            self.stats.suppressed += 1;
             return Ok(true);
         }
         self.stats.matched += 1;

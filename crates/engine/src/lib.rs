@@ -40,6 +40,7 @@ pub mod query;
 pub mod reference;
 pub mod similar;
 pub mod time;
+pub mod tuning;
 /// Time zones live in the core crate, which readers share.
 pub use portent_core::zone;
 

@@ -68,11 +68,22 @@ pub(crate) fn emit_windows(
 
 /// Accounts for a finished record in `report` and hands it on.
 pub(crate) fn emit_record(
-    rec: Record<'static>,
+    mut rec: Record<'static>,
     report: &mut FileReport,
     emit: &mut dyn FnMut(&str, Record<'static>),
 ) {
     report.records += 1;
+    // Every reader's destination gets its class (`public`, `private`, ...), for
+    // rules and tuning; a class the source already gave is kept.
+    if let (Some(ip), true) = (
+        rec.get(ids::DESTINATIONIP).to_ip(),
+        rec.get(ids::DESTINATION_CLASS).is_null(),
+    ) {
+        rec.set(
+            ids::DESTINATION_CLASS,
+            portent_core::Value::str(portent_core::value::ip_class(ip)),
+        );
+    }
     let host = rec.get(ids::HOSTNAME);
     report.saw(host.as_str(), rec.get(ids::STARTTIME).to_i64());
     emit(&report.name, rec);

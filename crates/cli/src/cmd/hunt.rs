@@ -2,7 +2,9 @@
 //! id, title, ATT&CK ids and severity, the query's own columns, and where the
 //! event came from (host, file, record, time).
 
-use super::{describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs};
+use super::{
+    describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs, TuneArgs,
+};
 use crate::output::{emit, json, Format, Sheet, WriteOptions};
 use crate::pack::{self, Rule};
 use crate::scan::scan;
@@ -20,6 +22,8 @@ use std::path::PathBuf;
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    tune: TuneArgs,
     /// A rule directory (`*.toml` metadata beside `*.aql` queries) instead of the bundled pack.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
@@ -64,11 +68,12 @@ pub struct Args {
 /// Columns every hit has before the rule's own.
 const LEAD: [&str; 4] = ["rule_id", "rule_title", "attack", "severity"];
 /// Provenance fields, in the order of the trailing columns.
-const TRAIL: [(&str, portent_core::FieldId); 4] = [
+const TRAIL: [(&str, portent_core::FieldId); 5] = [
     ("host", ids::HOSTNAME),
     ("source_file", ids::SOURCE_FILE),
     ("record_id", ids::RECORD_NUMBER),
     ("time", ids::STARTTIME),
+    ("suppressed_by", ids::SUPPRESSED_BY),
 ];
 
 /// Runs the hunt.
@@ -119,6 +124,7 @@ pub fn run(a: Args) -> Result<Exit> {
     if failed > 0 {
         bail!("{failed} rule(s) do not compile");
     }
+    let tuning = a.tune.load(&schema)?;
     let refs: Vec<&Query> = queries.iter().collect();
     let keep_all = queries.iter().any(Query::reads_all_fields);
     let found = scan(
@@ -131,15 +137,64 @@ pub fn run(a: Args) -> Result<Exit> {
 
     let mut summary = Summary::from_scan(&found, &zone);
     let mut sheet = Sheet::new(LEAD.iter().map(|s| (*s).to_owned()).collect());
+    let show = a.tune.show_suppressed;
     for (i, (rule, q)) in rules.iter().zip(&queries).enumerate() {
         let mut run = Run::new(q, Vec::<Row>::new(), now);
+        let exceptions: Vec<(usize, &portent_engine::tuning::Exception)> = match &tuning {
+            Some(t) => t.for_rule(&rule.meta.id).collect(),
+            None => Vec::new(),
+        };
+        let mut held = vec![0u64; tuning.as_ref().map_or(0, |t| t.exceptions.len())];
+        let mut held_back = show.then(|| Run::new(q, Vec::<Row>::new(), now));
         for c in found.candidates.iter().filter(|c| c.mask[i]) {
-            let _ = run.push(&c.record);
+            let mut by = None;
+            let _ = run.push_unless(&c.record, &mut |ev| {
+                by = exceptions
+                    .iter()
+                    .find(|(_, e)| e.matches(ev, &zone))
+                    .map(|(x, _)| *x);
+                by.is_some()
+            });
+            if let Some(x) = by {
+                held[x] += 1;
+                if let (Some(r), Some(t)) = (&mut held_back, &tuning) {
+                    let mut rec = c.record.clone();
+                    rec.set(
+                        ids::SUPPRESSED_BY,
+                        portent_core::Value::string(t.exceptions[x].id.clone()),
+                    );
+                    let _ = r.push(&rec);
+                }
+            }
         }
         let window = describe_window(q, run.window(), now, &zone);
         let (rows, stats) = run.finish()?;
         for row in rows {
-            add_hit(&mut sheet, &mut summary, rule, row, &zone);
+            add_hit(&mut sheet, &mut summary, rule, row, &zone, show);
+        }
+        if let Some(r) = held_back {
+            let (rows, _) = r.finish()?;
+            for row in rows {
+                add_hit(&mut sheet, &mut summary, rule, row, &zone, show);
+            }
+        }
+        if let Some(t) = &tuning {
+            for (x, e) in &exceptions {
+                summary.suppressed.push(crate::summary::Suppression {
+                    exception: e.id.clone(),
+                    rule: rule.meta.id.clone(),
+                    hits: held[*x],
+                    reason: e.reason.clone(),
+                    owner: e.owner.clone(),
+                    expires: e.expires.map(|d| d.to_string()),
+                });
+            }
+            summary.expired_exceptions = t
+                .exceptions
+                .iter()
+                .filter(|e| e.expired)
+                .map(|e| e.id.clone())
+                .collect();
         }
         summary.rules.push(RuleSummary {
             id: rule.meta.id.clone(),
@@ -147,6 +202,7 @@ pub fn run(a: Args) -> Result<Exit> {
             rows_total: stats.rows_total,
             hidden_by_limit: stats.hidden_by_limit,
             outside_window: stats.outside_window,
+            suppressed: stats.suppressed,
             window,
         });
     }
@@ -190,7 +246,15 @@ pub fn run(a: Args) -> Result<Exit> {
     })
 }
 
-fn add_hit(sheet: &mut Sheet, summary: &mut Summary, rule: &Rule, row: Row, zone: &Zone) {
+fn add_hit(
+    sheet: &mut Sheet,
+    summary: &mut Summary,
+    rule: &Rule,
+    row: Row,
+    zone: &Zone,
+    show_suppressed: bool,
+) {
+    let suppressed = row.provenance.get(4).is_some_and(|v| !v.is_null());
     let m = &rule.meta;
     let mut cells: Vec<(String, J)> = vec![
         ("rule_id".into(), m.id.clone().into()),
@@ -213,11 +277,19 @@ fn add_hit(sheet: &mut Sheet, summary: &mut Summary, rule: &Rule, row: Row, zone
             .map(|c| (c.name.to_string(), json(&c.value))),
     );
     for ((name, id), v) in TRAIL.iter().zip(&row.provenance) {
+        if *id == ids::SUPPRESSED_BY && !show_suppressed {
+            continue;
+        }
         let value = match (*id == ids::STARTTIME, v.to_i64()) {
             (true, Some(ms)) => rfc3339(ms, zone).into(),
             _ => json(v),
         };
         cells.push(((*name).to_owned(), value));
+    }
+    if suppressed {
+        // Shown for review, not counted as hits.
+        sheet.push(cells);
+        return;
     }
     let host = row
         .provenance

@@ -194,3 +194,50 @@ pub fn load_catalog(
     }
     Ok(std::sync::Arc::new(catalog))
 }
+
+/// Tuning options shared by hunt and query.
+#[derive(clap::Args, Clone, Debug)]
+pub struct TuneArgs {
+    /// Exceptions that suppress known false positives (TOML; see docs/TUNING.md).
+    #[arg(long, value_name = "FILE")]
+    pub tuning: Option<PathBuf>,
+    /// Also output the hits that exceptions suppressed, with the exception's id.
+    #[arg(long)]
+    pub show_suppressed: bool,
+}
+
+impl TuneArgs {
+    /// Loads the tuning file: every error shown as a code frame; expired
+    /// exceptions announced (they no longer suppress).
+    pub fn load(
+        &self,
+        schema: &portent_core::Schema,
+    ) -> Result<Option<portent_engine::tuning::Tuning>> {
+        let Some(path) = &self.tuning else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read tuning file {}", path.display()))?;
+        let today = chrono::Utc::now().date_naive();
+        match portent_engine::tuning::Tuning::parse(&text, schema, today) {
+            Ok(t) => {
+                for e in t.exceptions.iter().filter(|e| e.expired) {
+                    eprintln!(
+                        "portent: warning: tuning exception `{}` expired on {} (owner {}); it no longer suppresses anything",
+                        e.id,
+                        e.expires.map_or(String::new(), |d| d.to_string()),
+                        e.owner
+                    );
+                }
+                Ok(Some(t))
+            }
+            Err(errors) => {
+                let origin = path.display().to_string();
+                for d in &errors {
+                    eprint!("{}", d.render(&origin, &text));
+                }
+                bail!("{} error(s) in {origin}", errors.len())
+            }
+        }
+    }
+}

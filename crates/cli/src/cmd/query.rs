@@ -1,7 +1,8 @@
 //! `portent query`: one AQL query over the inputs.
 
 use super::{
-    describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs, QuerySource,
+    describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs,
+    QuerySource, TuneArgs,
 };
 use crate::output::{emit, Format, Sheet, WriteOptions};
 use crate::scan::scan;
@@ -20,6 +21,8 @@ pub struct Args {
     source: QuerySource,
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    tune: TuneArgs,
     /// NOW() for the query: `wall-clock`, `latest` (the newest event read), epoch ms or RFC 3339.
     #[arg(long, default_value = "wall-clock")]
     now: String,
@@ -67,11 +70,14 @@ pub fn run(mut a: Args) -> Result<Exit> {
     let (text, origin) = a.source.load()?;
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
     let mut schema = Schema::qradar();
-    let provenance = if a.provenance {
+    let mut provenance = if a.provenance {
         vec![ids::SOURCE_FILE, ids::RECORD_NUMBER]
     } else {
         Vec::new()
     };
+    if a.tune.show_suppressed {
+        provenance.push(ids::SUPPRESSED_BY);
+    }
     let options = CompileOptions {
         zone,
         window: parse_window(&a.window)?,
@@ -84,6 +90,7 @@ pub fn run(mut a: Args) -> Result<Exit> {
     if a.no_limit {
         q.limit = None;
     }
+    let tuning = a.tune.load(&schema)?;
     let scan_options = a.input.scan_options(q.reads_all_fields())?;
     let found = scan(&a.input.all()?, &[&q], &schema, &scan_options);
     let now = resolve_now(&a.now, found.latest)?;
@@ -100,18 +107,76 @@ pub fn run(mut a: Args) -> Result<Exit> {
         },
         now,
     );
+    // Ad hoc queries are rule `query` to tuning: exceptions for all rules apply.
+    let exceptions: Vec<(usize, &portent_engine::tuning::Exception)> = match &tuning {
+        Some(t) => t.for_rule("query").collect(),
+        None => Vec::new(),
+    };
+    let mut held = vec![0u64; tuning.as_ref().map_or(0, |t| t.exceptions.len())];
+    let mut held_back: Vec<portent_core::Record<'static>> = Vec::new();
     for c in found.candidates.iter().filter(|c| c.mask[0]) {
-        let _ = run.push(&c.record);
+        let mut by = None;
+        let _ = run.push_unless(&c.record, &mut |ev| {
+            by = exceptions
+                .iter()
+                .find(|(_, e)| e.matches(ev, &zone))
+                .map(|(x, _)| *x);
+            by.is_some()
+        });
+        if let (Some(x), Some(t)) = (by, &tuning) {
+            held[x] += 1;
+            if a.tune.show_suppressed {
+                let mut rec = c.record.clone();
+                rec.set(
+                    ids::SUPPRESSED_BY,
+                    portent_core::Value::string(t.exceptions[x].id.clone()),
+                );
+                held_back.push(rec);
+            }
+        }
     }
     let window = describe_window(&q, run.window(), now, &zone);
     let (_, stats) = run.finish()?;
+    if !held_back.is_empty() {
+        let mut shown = Run::new(
+            &q,
+            ProvenanceSheet {
+                sheet: &mut sheet,
+                names: &names,
+            },
+            now,
+        );
+        for rec in &held_back {
+            let _ = shown.push(rec);
+        }
+        shown.finish()?;
+    }
     let mut summary = Summary::from_scan(&found, &zone);
+    if let Some(t) = &tuning {
+        for (x, e) in &exceptions {
+            summary.suppressed.push(crate::summary::Suppression {
+                exception: e.id.clone(),
+                rule: "query".into(),
+                hits: held[*x],
+                reason: e.reason.clone(),
+                owner: e.owner.clone(),
+                expires: e.expires.map(|d| d.to_string()),
+            });
+        }
+        summary.expired_exceptions = t
+            .exceptions
+            .iter()
+            .filter(|e| e.expired)
+            .map(|e| e.id.clone())
+            .collect();
+    }
     summary.rules.push(RuleSummary {
         id: "query".into(),
         rows: stats.emitted,
         rows_total: stats.rows_total,
         hidden_by_limit: stats.hidden_by_limit,
         outside_window: stats.outside_window,
+        suppressed: stats.suppressed,
         window,
     });
     let write_opts = WriteOptions {

@@ -1,0 +1,219 @@
+//! End-to-end tests of tuning: exceptions hold hits back visibly, expired ones
+//! stop, malformed ones fail with their place, and the shipped examples hold
+//! back on the corpus what they claim.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn portent(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_portent"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn write(name: &str, text: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("portent-tuning-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let p = d.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const MSHTA: &str = r#"
+[[exception]]
+id = "mshta-lab"
+reason = "Lab HTA server"
+owner = "lab@example.com"
+created = "2025-01-01"
+expires = "2099-01-01"
+[exception.match]
+"Process Name" = { wildcard = '*\mshta.exe' }
+destinationip = { class = "public" }
+
+[[exception]]
+id = "old-notepad"
+reason = "Expired: must no longer suppress"
+owner = "nobody@example.com"
+created = "2020-01-01"
+expires = "2020-02-01"
+[exception.match]
+"Process Name" = { wildcard = '*\notepad.exe' }
+"#;
+
+#[test]
+fn suppressed_hits_are_counted_and_shown_on_request() {
+    let tuning = write("mshta.toml", MSHTA);
+    let ex = "examples/sysmon-ecs-t1043.jsonl";
+    let (_, plain, _) = portent(&["hunt", ex, "--format", "jsonl"]);
+    let (code, tuned, err) = portent(&[
+        "hunt",
+        ex,
+        "--format",
+        "jsonl",
+        "--tuning",
+        tuning.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(tuned.lines().count() + 1, plain.lines().count());
+    assert!(!tuned.contains("mshta.exe"));
+    assert!(err.contains("1 suppressed by tuning"), "{err}");
+    assert!(err.contains("`mshta-lab` held back 1 hit(s)"), "{err}");
+    assert!(
+        err.contains("warning: tuning exception `old-notepad` expired on 2020-02-01"),
+        "{err}"
+    );
+    assert!(
+        tuned.contains("notepad.exe"),
+        "an expired exception suppresses nothing"
+    );
+
+    let (_, shown, _) = portent(&[
+        "hunt",
+        ex,
+        "--format",
+        "jsonl",
+        "--tuning",
+        tuning.to_str().unwrap(),
+        "--show-suppressed",
+    ]);
+    let rows: Vec<Value> = shown
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), plain.lines().count());
+    let held: Vec<&Value> = rows
+        .iter()
+        .filter(|r| !r["suppressed_by"].is_null())
+        .collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["suppressed_by"], "mshta-lab");
+
+    let (_, doc, _) = portent(&[
+        "hunt",
+        ex,
+        "--format",
+        "json",
+        "--tuning",
+        tuning.to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["summary"]["suppressed"][0]["exception"], "mshta-lab");
+    assert_eq!(doc["summary"]["suppressed"][0]["hits"], 1);
+    assert_eq!(doc["summary"]["expired_exceptions"][0], "old-notepad");
+    assert_eq!(doc["summary"]["rules"][0]["suppressed"], 1);
+
+    let (code, out, err) = portent(&[
+        "query",
+        "-f",
+        "rules/t1043-commonly-used-port.aql",
+        ex,
+        "--window",
+        "ignore",
+        "--format",
+        "jsonl",
+        "--tuning",
+        tuning.to_str().unwrap(),
+        "--show-suppressed",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("`mshta-lab` held back 1 hit(s) of query"),
+        "{err}"
+    );
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("\"Suppressed By\":\"mshta-lab\""))
+            .count(),
+        1,
+        "{out}"
+    );
+}
+
+#[test]
+fn malformed_tuning_fails_with_the_place() {
+    let bad = write(
+        "bad.toml",
+        "[[exception]]\nid = \"x\"\nreason = \"r\"\nowner = \"o\"\ncreated = \"2025-01-01\"\n[exception.match]\ndestinationip = { cidr = \"10.0.0.0/40\" }\n\"Prcess Name\" = \"a\"\n",
+    );
+    let (code, out, err) = portent(&["hunt", "examples/", "--tuning", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("bad.toml:7:"), "{err}");
+    assert!(err.contains("bad CIDR `10.0.0.0/40`"), "{err}");
+    assert!(err.contains("bad.toml:8:1"), "{err}");
+    assert!(
+        err.contains("unknown field `Prcess Name`; did you mean `Process Name`?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn shipped_examples_hold_back_what_they_claim_on_the_corpus() {
+    let corpus = root().join("../shared/corpus");
+    if !corpus.join("MANIFEST.md").exists() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "corpus missing under CI"
+        );
+        eprintln!("SKIPPED: needs ../shared/corpus");
+        return;
+    }
+    let text = std::fs::read_to_string(root().join("rules/tuning-examples.toml")).unwrap();
+    // Each exception's `# corpus: N` claim, in file order.
+    let mut claims = Vec::new();
+    let mut id = None;
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("id = ") {
+            id = Some(v.trim_matches('"').to_owned());
+        }
+        if let (Some(n), Some(i)) = (line.strip_prefix("# corpus: "), &id) {
+            claims.push((i.clone(), n.trim().parse::<u64>().unwrap()));
+        }
+    }
+    assert_eq!(claims.len(), 3);
+    let summary = std::env::temp_dir().join(format!(
+        "portent-tuning-summary-{}.json",
+        std::process::id()
+    ));
+    let (_, out, err) = portent(&[
+        "hunt",
+        corpus.to_str().unwrap(),
+        "-q",
+        "--format",
+        "jsonl",
+        "--tuning",
+        "rules/tuning-examples.toml",
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ]);
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let mut total = 0;
+    for (id, n) in &claims {
+        let got: u64 = s["suppressed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["exception"] == id.as_str())
+            .map(|x| x["hits"].as_u64().unwrap())
+            .sum();
+        assert_eq!(got, *n, "{id}: {err}");
+        total += n;
+    }
+    assert_eq!(
+        out.lines().count() as u64 + total,
+        670,
+        "rows plus held back is every hit"
+    );
+}
