@@ -29,10 +29,20 @@ enum Command {
     Hunt(cmd::hunt::Args),
     /// Run one AQL query over files, archives and folders of telemetry.
     Query(cmd::query::Args),
+    /// Tuning helpers.
+    #[command(subcommand)]
+    Tune(Tune),
     /// Report what real QRadar would reject and what is probably a mistake.
     Lint(cmd::lint::Args),
     /// Show how a query is planned: fields, time window, matchers.
     Explain(cmd::explain::Args),
+}
+
+/// `portent tune ...`.
+#[derive(Subcommand)]
+enum Tune {
+    /// Propose exceptions from the largest recurring groups of hits, for review.
+    Suggest(cmd::hunt::SuggestArgs),
 }
 
 /// Documented exit codes.
@@ -53,6 +63,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hunt(a) => cmd::hunt::run(a),
         Command::Query(a) => cmd::query::run(a),
+        Command::Tune(Tune::Suggest(a)) => cmd::hunt::suggest(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Explain(a) => cmd::explain::run(a),
     };

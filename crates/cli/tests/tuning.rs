@@ -217,3 +217,42 @@ fn shipped_examples_hold_back_what_they_claim_on_the_corpus() {
         "rows plus held back is every hit"
     );
 }
+
+#[test]
+fn suggestions_need_review_and_then_hold_back_what_they_say() {
+    let ex = "examples/sysmon-ecs-t1043.jsonl";
+    let (code, text, err) = portent(&["tune", "suggest", ex, "--min-hits", "1", "--top", "3"]);
+    assert_eq!(code, 0, "{err}");
+    let claimed: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# would hold back "))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(claimed.len(), 3, "{text}");
+    let raw = write("suggested.toml", &text);
+    let (code, _, err) = portent(&["hunt", ex, "--tuning", raw.to_str().unwrap()]);
+    assert_eq!(code, 2, "unreviewed suggestions must not load: {err}");
+    assert!(err.contains("`reason` must say something"), "{err}");
+    let reviewed = text
+        .replace("reason = \"\"", "reason = \"reviewed\"")
+        .replace("owner = \"\"", "owner = \"tester\"");
+    let reviewed = write("reviewed.toml", &reviewed);
+    let summary = reviewed.with_extension("json");
+    let (code, _, err) = portent(&[
+        "hunt",
+        ex,
+        "--tuning",
+        reviewed.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let held: Vec<u64> = s["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["hits"].as_u64().unwrap())
+        .collect();
+    assert_eq!(held, claimed);
+}

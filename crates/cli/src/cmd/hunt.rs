@@ -10,7 +10,7 @@ use crate::pack::{self, Rule};
 use crate::scan::scan;
 use crate::summary::{rfc3339, RuleSummary, Summary};
 use crate::Exit;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use portent_core::schema::ids;
 use portent_core::Schema;
 use portent_engine::{CompileOptions, Query, Row, Run, Zone};
@@ -78,6 +78,12 @@ const TRAIL: [(&str, portent_core::FieldId); 5] = [
 
 /// Runs the hunt.
 pub fn run(a: Args) -> Result<Exit> {
+    let (mut sheet, summary, rules) = collect(&a)?;
+    emit_hunt(&a, &mut sheet, &summary, &rules)
+}
+
+/// Reads the inputs and runs the rules: the hit rows, the summary, the rules run.
+fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
     let all = match &a.rules {
         Some(dir) => pack::load_dir(dir)?,
@@ -206,6 +212,10 @@ pub fn run(a: Args) -> Result<Exit> {
             window,
         });
     }
+    Ok((sheet, summary, rules))
+}
+
+fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> Result<Exit> {
     let write_opts = WriteOptions {
         csv_bom: a.csv_bom,
         json_extra: vec![
@@ -221,7 +231,7 @@ pub fn run(a: Args) -> Result<Exit> {
         // A terminal has no room for the title and ATT&CK ids on every row:
         // the summary names each rule once; the other formats keep them.
         sheet.drop_columns(&["rule_title", "attack"]);
-        for r in &rules {
+        for r in rules {
             eprintln!(
                 "portent: rule {}: {} [{}, {} severity]",
                 r.meta.id,
@@ -231,7 +241,7 @@ pub fn run(a: Args) -> Result<Exit> {
             );
         }
     }
-    emit(&sheet, a.format, a.output.as_deref(), &write_opts)?;
+    emit(sheet, a.format, a.output.as_deref(), &write_opts)?;
     summary.print(a.input.report);
     if let Some(p) = &a.summary_json {
         summary.write_json(p)?;
@@ -304,4 +314,138 @@ fn add_hit(
     bump(&mut summary.hits_per_host, host);
     bump(&mut summary.hits_per_process, process);
     sheet.push(cells);
+}
+
+/// Arguments of `portent tune suggest`.
+#[derive(clap::Args)]
+pub struct SuggestArgs {
+    #[command(flatten)]
+    hunt: Args,
+    /// How many groups to propose.
+    #[arg(long, default_value = "10")]
+    top: usize,
+    /// Groups smaller than this are not proposed.
+    #[arg(long, default_value = "2")]
+    min_hits: u64,
+}
+
+/// Proposes exceptions from the largest recurring groups of hits. It only
+/// writes text for a person to review: the proposals have empty `reason` and
+/// `owner`, which the tuning loader rejects, so none can be used unreviewed.
+pub fn suggest(a: SuggestArgs) -> Result<Exit> {
+    let (sheet, summary, _) = collect(&a.hunt)?;
+    let col = |name: &str| sheet.columns.iter().position(|c| c == name);
+    let pick = |names: &[&str]| names.iter().find_map(|n| col(n));
+    let (rule, process, parent, dst, port, user) = (
+        col("rule_id"),
+        pick(&["process_name", "Process Name"]),
+        pick(&["parent_process", "Parent Process Name"]),
+        pick(&["destinationip"]),
+        pick(&["destinationport"]),
+        pick(&["username"]),
+    );
+    let time = col("time");
+    let text = |row: &[J], i: Option<usize>| {
+        i.and_then(|i| row.get(i)).and_then(|v| match v {
+            J::Null => None,
+            J::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        })
+    };
+    // (rule, process, parent, destination, port, user) -> hits, first, last.
+    let mut groups: std::collections::BTreeMap<[Option<String>; 6], (u64, String, String)> =
+        Default::default();
+    for row in sheet
+        .rows
+        .iter()
+        .filter(|r| text(r, col("suppressed_by")).is_none())
+    {
+        let key = [
+            text(row, rule),
+            text(row, process),
+            text(row, parent),
+            text(row, dst),
+            text(row, port),
+            text(row, user),
+        ];
+        let t = text(row, time).unwrap_or_default();
+        let g = groups.entry(key).or_insert((0, t.clone(), t.clone()));
+        g.0 += 1;
+        if t < g.1 {
+            g.1 = t.clone();
+        }
+        if t > g.2 {
+            g.2 = t;
+        }
+    }
+    let mut ranked: Vec<_> = groups
+        .into_iter()
+        .filter(|(_, g)| g.0 >= a.min_hits)
+        .collect();
+    ranked.sort_by(|x, y| y.1 .0.cmp(&x.1 .0).then(x.0.cmp(&y.0)));
+    let total: u64 = summary.rules.iter().map(|r| r.rows).sum();
+    let today = chrono::Utc::now().date_naive();
+    let mut out = format!(
+        "# Proposed by `portent tune suggest` on {today} from {total} hit(s): the {} largest groups\n\
+         # of hits by rule, process, parent, destination, port and user.\n\
+         # REVIEW each one: an exception should be as narrow as the false positive it quiets.\n\
+         # `reason` and `owner` are left empty on purpose: the loader rejects empty ones, so\n\
+         # nothing here can be used before a person has filled them in.\n",
+        ranked.len().min(a.top)
+    );
+    let quote = |s: &str| {
+        if s.contains('\'') || s.contains('\n') {
+            serde_json::to_string(s).unwrap_or_default()
+        } else {
+            format!("'{s}'")
+        }
+    };
+    for (n, (key, (hits, first, last))) in ranked.iter().take(a.top).enumerate() {
+        let [rule, process, parent, dst, port, user] = key;
+        let name = process
+            .as_deref()
+            .and_then(|p| p.rsplit(['\\', '/']).next())
+            .unwrap_or("any")
+            .to_ascii_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+        out.push_str(&format!(
+            "\n[[exception]]\nid = \"suggested-{}-{name}\"\n# would hold back {hits} hit(s), {first} .. {last}\nreason = \"\"\nowner = \"\"\ncreated = \"{today}\"\nexpires = \"{}\"\n",
+            n + 1,
+            today + chrono::Days::new(90)
+        ));
+        if let Some(r) = rule {
+            out.push_str(&format!(
+                "rules = [{}]\n",
+                serde_json::to_string(r).unwrap_or_default()
+            ));
+        }
+        out.push_str("[exception.match]\n");
+        if let Some(p) = process {
+            out.push_str(&format!("\"Process Name\" = {}\n", quote(p)));
+        }
+        if let Some(p) = parent {
+            out.push_str(&format!("\"Parent Process Name\" = {}\n", quote(p)));
+        }
+        if let Some(d) = dst {
+            out.push_str(&format!("destinationip = {{ cidr = \"{d}\" }}\n"));
+        }
+        if let Some(p) = port {
+            out.push_str(&format!("destinationport = {p}\n"));
+        }
+        if let Some(u) = user {
+            out.push_str(&format!("username = {}\n", quote(u)));
+        }
+    }
+    match &a.hunt.output {
+        Some(p) => {
+            std::fs::write(p, out).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => print!("{out}"),
+    }
+    summary.print(a.hunt.input.report);
+    Ok(if summary.partial() {
+        Exit::PartialInput
+    } else {
+        Exit::Ok
+    })
 }
