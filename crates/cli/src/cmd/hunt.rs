@@ -223,7 +223,7 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> 
                 "rules".into(),
                 serde_json::to_value(rules.iter().map(|r| &r.meta).collect::<Vec<_>>())?,
             ),
-            ("summary".into(), serde_json::to_value(&summary)?),
+            ("summary".into(), serde_json::to_value(summary)?),
         ],
         jsonl_version: true,
     };
