@@ -1,5 +1,6 @@
 //! `portent`: run QRadar AQL detections over telemetry outside QRadar.
 
+mod baseline;
 mod cmd;
 mod output;
 mod pack;
@@ -32,6 +33,9 @@ enum Command {
     /// Tuning helpers.
     #[command(subcommand)]
     Tune(Tune),
+    /// A learned process-to-port baseline.
+    #[command(subcommand)]
+    Baseline(BaselineCmd),
     /// Report what real QRadar would reject and what is probably a mistake.
     Lint(cmd::lint::Args),
     /// Show how a query is planned: fields, time window, matchers.
@@ -43,6 +47,13 @@ enum Command {
 enum Tune {
     /// Propose exceptions from the largest recurring groups of hits, for review.
     Suggest(cmd::hunt::SuggestArgs),
+}
+
+/// `portent baseline ...`.
+#[derive(Subcommand)]
+enum BaselineCmd {
+    /// Record which process images talk to which ports and destination classes.
+    Learn(cmd::baseline::LearnArgs),
 }
 
 /// Documented exit codes.
@@ -64,6 +75,7 @@ fn main() -> ExitCode {
         Command::Hunt(a) => cmd::hunt::run(a),
         Command::Query(a) => cmd::query::run(a),
         Command::Tune(Tune::Suggest(a)) => cmd::hunt::suggest(a),
+        Command::Baseline(BaselineCmd::Learn(a)) => cmd::baseline::learn(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Explain(a) => cmd::explain::run(a),
     };

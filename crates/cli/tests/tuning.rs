@@ -256,3 +256,70 @@ fn suggestions_need_review_and_then_hold_back_what_they_say() {
         .collect();
     assert_eq!(held, claimed);
 }
+
+#[test]
+fn baseline_marks_hits_and_reports_new_pairs() {
+    let ex = "examples/sysmon-ecs-t1043.jsonl";
+    let d = std::env::temp_dir().join(format!("portent-baseline-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let base = d.join("base.json");
+    let (code, _, err) = portent(&["baseline", "learn", ex, "-o", base.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("process/port/class pair(s)"), "{err}");
+    // Everything in the learning data is known to itself: no new pairs, every hit `known`.
+    let (code, out, err) = portent(&[
+        "hunt",
+        ex,
+        "--baseline",
+        base.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["baseline"] == "known"), "{out}");
+    assert!(err.contains("baseline-new-process-port: 0 row(s)"), "{err}");
+    // A connection the baseline never saw: the hit is `new` and the pair is a finding.
+    let extra = d.join("new.jsonl");
+    std::fs::write(
+        &extra,
+        r#"{"winlog":{"channel":"Microsoft-Windows-Sysmon/Operational","computer_name":"WS9","event_id":"3","event_data":{"Image":"C:\\Windows\\System32\\wscript.exe","DestinationPort":"25","DestinationIp":"198.51.100.7","Initiated":"true"}},"@timestamp":"2025-11-21T10:00:00Z"}"#,
+    )
+    .unwrap();
+    let (_, out, err) = portent(&[
+        "hunt",
+        extra.to_str().unwrap(),
+        "--baseline",
+        base.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}{err}");
+    let hit = rows
+        .iter()
+        .find(|r| r["rule_id"] == "t1043-commonly-used-port")
+        .unwrap();
+    assert_eq!(hit["baseline"], "new");
+    let finding = rows
+        .iter()
+        .find(|r| r["rule_id"] == "baseline-new-process-port")
+        .unwrap();
+    assert_eq!(finding["destinationport"], 25);
+    assert_eq!(finding["destination_class"], "public");
+    assert_eq!(finding["host"], "WS9");
+    std::fs::write(&base, "{\"schema_version\": 1, \"entries\": [oops").unwrap();
+    let (code, _, err) = portent(&["hunt", ex, "--baseline", base.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("base.json:1:") && err.contains("not a Portent baseline"),
+        "{err}"
+    );
+}

@@ -12,7 +12,7 @@ use crate::summary::{rfc3339, RuleSummary, Summary};
 use crate::Exit;
 use anyhow::{bail, Context, Result};
 use portent_core::schema::ids;
-use portent_core::Schema;
+use portent_core::{Event, Schema};
 use portent_engine::{CompileOptions, Query, Row, Run, Zone};
 use serde_json::Value as J;
 use std::path::PathBuf;
@@ -63,17 +63,25 @@ pub struct Args {
     /// Exit with 1 when there are hits (for CI).
     #[arg(long)]
     fail_on_hits: bool,
+    /// A learned baseline (`portent baseline learn`): hits are marked `known` or
+    /// `new`, and process/port pairs never seen before are reported as findings.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
 }
 
 /// Columns every hit has before the rule's own.
 const LEAD: [&str; 4] = ["rule_id", "rule_title", "attack", "severity"];
 /// Provenance fields, in the order of the trailing columns.
-const TRAIL: [(&str, portent_core::FieldId); 5] = [
+/// Names starting with `_` are read, not written (the baseline's key).
+const TRAIL: [(&str, portent_core::FieldId); 8] = [
     ("host", ids::HOSTNAME),
     ("source_file", ids::SOURCE_FILE),
     ("record_id", ids::RECORD_NUMBER),
     ("time", ids::STARTTIME),
     ("suppressed_by", ids::SUPPRESSED_BY),
+    ("_process", ids::PROCESS_NAME),
+    ("_port", ids::DESTINATIONPORT),
+    ("_class", ids::DESTINATION_CLASS),
 ];
 
 /// Runs the hunt.
@@ -131,7 +139,23 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
         bail!("{failed} rule(s) do not compile");
     }
     let tuning = a.tune.load(&schema)?;
-    let refs: Vec<&Query> = queries.iter().collect();
+    let baseline = match &a.baseline {
+        Some(p) => Some(crate::baseline::Baseline::load(p)?),
+        None => None,
+    };
+    let connections = match &baseline {
+        Some(_) => Some(
+            Query::compile(
+                crate::baseline::CONNECTIONS,
+                &mut schema,
+                &CompileOptions::default(),
+            )
+            .map_err(|e| report_errors(&e, "<baseline>", crate::baseline::CONNECTIONS))?,
+        ),
+        None => None,
+    };
+    let mut refs: Vec<&Query> = queries.iter().collect();
+    refs.extend(connections.as_ref());
     let keep_all = queries.iter().any(Query::reads_all_fields);
     let found = scan(
         &a.input.all()?,
@@ -176,12 +200,28 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
         let window = describe_window(q, run.window(), now, &zone);
         let (rows, stats) = run.finish()?;
         for row in rows {
-            add_hit(&mut sheet, &mut summary, rule, row, &zone, show);
+            add_hit(
+                &mut sheet,
+                &mut summary,
+                rule,
+                row,
+                &zone,
+                show,
+                baseline.as_ref(),
+            );
         }
         if let Some(r) = held_back {
             let (rows, _) = r.finish()?;
             for row in rows {
-                add_hit(&mut sheet, &mut summary, rule, row, &zone, show);
+                add_hit(
+                    &mut sheet,
+                    &mut summary,
+                    rule,
+                    row,
+                    &zone,
+                    show,
+                    baseline.as_ref(),
+                );
             }
         }
         if let Some(t) = &tuning {
@@ -212,7 +252,92 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
             window,
         });
     }
+    if let Some(b) = &baseline {
+        let n = new_pairs(&mut sheet, &found, rules.len(), b, &zone);
+        summary.rules.push(RuleSummary {
+            id: NEW_PAIR.into(),
+            rows: n,
+            rows_total: n,
+            hidden_by_limit: 0,
+            outside_window: 0,
+            suppressed: 0,
+            window: "none (every event)".into(),
+        });
+    }
     Ok((sheet, summary, rules))
+}
+
+/// The finding id of a process/port pair the baseline has not seen.
+const NEW_PAIR: &str = "baseline-new-process-port";
+
+/// One finding per host, image and port never seen in the baseline.
+fn new_pairs(
+    sheet: &mut Sheet,
+    found: &crate::scan::Scan,
+    mask: usize,
+    b: &crate::baseline::Baseline,
+    zone: &Zone,
+) -> u64 {
+    type Key = (String, String, i64, Option<String>);
+    let mut pairs: std::collections::BTreeMap<Key, (String, u64, i64, i64)> = Default::default();
+    for c in found
+        .candidates
+        .iter()
+        .filter(|c| c.mask.get(mask).copied().unwrap_or(false))
+    {
+        // Outbound only: an inbound connection's "destination port" is the
+        // local service's, which says nothing about the process's traffic profile.
+        if b.knows(&c.record) != Some(false)
+            || c.record.get(ids::INITIATED).to_bool() == Some(false)
+        {
+            continue;
+        }
+        let Some((process, port, class)) = crate::baseline::key_of(&c.record) else {
+            continue;
+        };
+        let host = c
+            .record
+            .get(ids::HOSTNAME)
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let path = c
+            .record
+            .get(ids::PROCESS_NAME)
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let t = c.record.get(ids::STARTTIME).to_i64().unwrap_or(0);
+        let e = pairs
+            .entry((host, process, port, class))
+            .or_insert((path, 0, t, t));
+        e.1 += 1;
+        e.2 = e.2.min(t);
+        e.3 = e.3.max(t);
+    }
+    let n = pairs.len() as u64;
+    for ((host, _, port, class), (path, count, first, last)) in pairs {
+        sheet.push([
+            ("rule_id".to_owned(), J::from(NEW_PAIR)),
+            (
+                "rule_title".to_owned(),
+                J::from("Process talks on a port it never used in the baseline"),
+            ),
+            ("attack".to_owned(), J::from("T1571 T1071")),
+            ("severity".to_owned(), J::from("low")),
+            ("process_name".to_owned(), J::from(path)),
+            ("destinationport".to_owned(), J::from(port)),
+            (
+                "destination_class".to_owned(),
+                class.map_or(J::Null, J::from),
+            ),
+            ("connections".to_owned(), J::from(count)),
+            ("first_seen".to_owned(), J::from(rfc3339(first, zone))),
+            ("last_seen".to_owned(), J::from(rfc3339(last, zone))),
+            ("host".to_owned(), J::from(host)),
+        ]);
+    }
+    n
 }
 
 fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> Result<Exit> {
@@ -263,6 +388,7 @@ fn add_hit(
     row: Row,
     zone: &Zone,
     show_suppressed: bool,
+    baseline: Option<&crate::baseline::Baseline>,
 ) {
     let suppressed = row.provenance.get(4).is_some_and(|v| !v.is_null());
     let m = &rule.meta;
@@ -287,7 +413,7 @@ fn add_hit(
             .map(|c| (c.name.to_string(), json(&c.value))),
     );
     for ((name, id), v) in TRAIL.iter().zip(&row.provenance) {
-        if *id == ids::SUPPRESSED_BY && !show_suppressed {
+        if (*id == ids::SUPPRESSED_BY && !show_suppressed) || name.starts_with('_') {
             continue;
         }
         let value = match (*id == ids::STARTTIME, v.to_i64()) {
@@ -295,6 +421,24 @@ fn add_hit(
             _ => json(v),
         };
         cells.push(((*name).to_owned(), value));
+    }
+    if let Some(b) = baseline {
+        let mut key = portent_core::Record::new();
+        for (i, id) in [
+            (5, ids::PROCESS_NAME),
+            (6, ids::DESTINATIONPORT),
+            (7, ids::DESTINATION_CLASS),
+        ] {
+            if let Some(v) = row.provenance.get(i) {
+                key.set(id, v.clone());
+            }
+        }
+        let mark = match b.knows(&key) {
+            Some(true) => J::from("known"),
+            Some(false) => J::from("new"),
+            None => J::Null,
+        };
+        cells.push(("baseline".into(), mark));
     }
     if suppressed {
         // Shown for review, not counted as hits.

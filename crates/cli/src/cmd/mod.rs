@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod baseline;
 pub mod explain;
 pub mod hunt;
 pub mod lint;
