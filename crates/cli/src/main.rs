@@ -7,6 +7,7 @@ mod pack;
 mod progress;
 mod scan;
 mod summary;
+mod tuned;
 
 use clap::{Parser, Subcommand};
 

@@ -42,16 +42,14 @@ pub enum Creation {
     },
 }
 
-/// The Windows kind of a normalised record.
+/// The Windows kind of a normalised record (no copies: this runs on every event).
 pub fn kind_of(rec: &Record<'_>) -> Kind {
-    let text = |id| rec.get(id).as_str().map(str::to_owned);
-    crate::windows::WinEvent {
-        event_id: rec.get(ids::EVENT_ID).to_i64(),
-        channel: text(ids::CHANNEL),
-        provider: text(ids::PROVIDER),
-        ..Default::default()
-    }
-    .kind()
+    let (channel, provider) = (rec.get(ids::CHANNEL), rec.get(ids::PROVIDER));
+    crate::windows::kind(
+        rec.get(ids::EVENT_ID).to_i64(),
+        channel.as_str(),
+        provider.as_str(),
+    )
 }
 
 fn text(rec: &Record<'_>, id: portent_core::FieldId) -> Option<String> {

@@ -116,6 +116,28 @@ impl<'e> Sources<'e> {
     }
 }
 
+/// The kind of an event from its id, channel and provider. Channels and
+/// providers are both checked: other providers reuse ids 1 and 3 (Kernel-IO),
+/// and the channel's case varies (`security`).
+pub fn kind(event_id: Option<i64>, channel: Option<&str>, provider: Option<&str>) -> Kind {
+    let Some(id) = event_id else {
+        return Kind::Other;
+    };
+    let is = |v: Option<&str>, s: &str| v.is_some_and(|x| x.eq_ignore_ascii_case(s));
+    let channel_known = channel.is_some_and(|c| !c.is_empty());
+    if is(channel, "Microsoft-Windows-Sysmon/Operational")
+        || (!channel_known && is(provider, "Microsoft-Windows-Sysmon"))
+    {
+        Kind::Sysmon(id)
+    } else if is(channel, "Security")
+        || (!channel_known && is(provider, "Microsoft-Windows-Security-Auditing"))
+    {
+        Kind::Security(id)
+    } else {
+        Kind::Other
+    }
+}
+
 /// What kind of Windows event, by channel or provider and id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -131,24 +153,11 @@ impl WinEvent {
     /// The event's kind. Channels and providers are both checked: other providers
     /// reuse ids 1 and 3 (Kernel-IO), and the channel's case varies (`security`).
     pub fn kind(&self) -> Kind {
-        let id = match self.event_id {
-            Some(id) => id,
-            None => return Kind::Other,
-        };
-        let is =
-            |v: &Option<String>, s: &str| v.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(s));
-        let channel_known = self.channel.as_deref().is_some_and(|c| !c.is_empty());
-        if is(&self.channel, "Microsoft-Windows-Sysmon/Operational")
-            || (!channel_known && is(&self.provider, "Microsoft-Windows-Sysmon"))
-        {
-            Kind::Sysmon(id)
-        } else if is(&self.channel, "Security")
-            || (!channel_known && is(&self.provider, "Microsoft-Windows-Security-Auditing"))
-        {
-            Kind::Security(id)
-        } else {
-            Kind::Other
-        }
+        kind(
+            self.event_id,
+            self.channel.as_deref(),
+            self.provider.as_deref(),
+        )
     }
 
     /// A source field by name: exact first, then in any case (`ProcessID` / `ProcessId`).

@@ -3,12 +3,14 @@
 //! event came from (host, file, record, time).
 
 use super::{
-    describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs, TuneArgs,
+    describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs, OutputArgs,
+    TuneArgs,
 };
 use crate::output::{emit, json, Format, Sheet, WriteOptions};
 use crate::pack::{self, Rule};
 use crate::scan::scan;
 use crate::summary::{rfc3339, RuleSummary, Summary};
+use crate::tuned::Tuned;
 use crate::Exit;
 use anyhow::{bail, Context, Result};
 use portent_core::schema::ids;
@@ -48,18 +50,8 @@ pub struct Args {
     /// Extra or replacement lookup rows (`table,id,name` CSV).
     #[arg(long, value_name = "CSV")]
     catalog: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
-    format: Format,
-    /// Write hits to this file (atomically) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Start CSV output with a byte order mark (for Excel).
-    #[arg(long)]
-    csv_bom: bool,
-    /// Also write the summary as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    summary_json: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
     /// Exit with 1 when there are hits (for CI).
     #[arg(long)]
     fail_on_hits: bool,
@@ -170,36 +162,22 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
     let show = a.tune.show_suppressed;
     for (i, (rule, q)) in rules.iter().zip(&queries).enumerate() {
         let mut run = Run::new(q, Vec::<Row>::new(), now);
-        let exceptions: Vec<(usize, &portent_engine::tuning::Exception)> = match &tuning {
-            Some(t) => t.for_rule(&rule.meta.id).collect(),
-            None => Vec::new(),
-        };
-        let mut held = vec![0u64; tuning.as_ref().map_or(0, |t| t.exceptions.len())];
+        let mut tuned = Tuned::new(tuning.as_ref(), &rule.meta.id);
         let mut held_back = show.then(|| Run::new(q, Vec::<Row>::new(), now));
         for c in found.candidates.iter().filter(|c| c.mask[i]) {
-            let mut by = None;
-            let _ = run.push_unless(&c.record, &mut |ev| {
-                by = exceptions
-                    .iter()
-                    .find(|(_, e)| e.matches(ev, &zone))
-                    .map(|(x, _)| *x);
-                by.is_some()
-            });
-            if let Some(x) = by {
-                held[x] += 1;
-                if let (Some(r), Some(t)) = (&mut held_back, &tuning) {
-                    let mut rec = c.record.clone();
-                    rec.set(
-                        ids::SUPPRESSED_BY,
-                        portent_core::Value::string(t.exceptions[x].id.clone()),
-                    );
-                    let _ = r.push(&rec);
-                }
+            if let (Some(tagged), Some(r)) =
+                (tuned.push(&mut run, &c.record, &zone), &mut held_back)
+            {
+                let _ = r.push(&tagged);
             }
         }
         let window = describe_window(q, run.window(), now, &zone);
         let (rows, stats) = run.finish()?;
-        for row in rows {
+        let held_rows = match held_back {
+            Some(r) => r.finish()?.0,
+            None => Vec::new(),
+        };
+        for row in rows.into_iter().chain(held_rows) {
             add_hit(
                 &mut sheet,
                 &mut summary,
@@ -210,38 +188,7 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
                 baseline.as_ref(),
             );
         }
-        if let Some(r) = held_back {
-            let (rows, _) = r.finish()?;
-            for row in rows {
-                add_hit(
-                    &mut sheet,
-                    &mut summary,
-                    rule,
-                    row,
-                    &zone,
-                    show,
-                    baseline.as_ref(),
-                );
-            }
-        }
-        if let Some(t) = &tuning {
-            for (x, e) in &exceptions {
-                summary.suppressed.push(crate::summary::Suppression {
-                    exception: e.id.clone(),
-                    rule: rule.meta.id.clone(),
-                    hits: held[*x],
-                    reason: e.reason.clone(),
-                    owner: e.owner.clone(),
-                    expires: e.expires.map(|d| d.to_string()),
-                });
-            }
-            summary.expired_exceptions = t
-                .exceptions
-                .iter()
-                .filter(|e| e.expired)
-                .map(|e| e.id.clone())
-                .collect();
-        }
+        tuned.report(tuning.as_ref(), &mut summary);
         summary.rules.push(RuleSummary {
             id: rule.meta.id.clone(),
             rows: stats.emitted,
@@ -342,7 +289,7 @@ fn new_pairs(
 
 fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> Result<Exit> {
     let write_opts = WriteOptions {
-        csv_bom: a.csv_bom,
+        csv_bom: a.out.csv_bom,
         json_extra: vec![
             (
                 "rules".into(),
@@ -352,7 +299,7 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> 
         ],
         jsonl_version: true,
     };
-    if a.format == Format::Table {
+    if a.out.format == Format::Table {
         // A terminal has no room for the title and ATT&CK ids on every row:
         // the summary names each rule once; the other formats keep them.
         sheet.drop_columns(&["rule_title", "attack"]);
@@ -366,9 +313,9 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> 
             );
         }
     }
-    emit(sheet, a.format, a.output.as_deref(), &write_opts)?;
+    emit(sheet, a.out.format, a.out.output.as_deref(), &write_opts)?;
     summary.print(a.input.report);
-    if let Some(p) = &a.summary_json {
+    if let Some(p) = &a.out.summary_json {
         summary.write_json(p)?;
     }
     let hits: u64 = summary.rules.iter().map(|r| r.rows).sum();
@@ -580,7 +527,7 @@ pub fn suggest(a: SuggestArgs) -> Result<Exit> {
             out.push_str(&format!("username = {}\n", quote(u)));
         }
     }
-    match &a.hunt.output {
+    match &a.hunt.out.output {
         Some(p) => {
             std::fs::write(p, out).with_context(|| format!("cannot write {}", p.display()))?
         }

@@ -242,3 +242,20 @@ impl TuneArgs {
         }
     }
 }
+
+/// Where and how rows are written (hunt and query).
+#[derive(clap::Args, Clone, Debug)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::output::Format,
+    /// Write rows to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Start CSV output with a byte order mark (for Excel).
+    #[arg(long)]
+    pub csv_bom: bool,
+    /// Also write the summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+}

@@ -1,12 +1,13 @@
 //! `portent query`: one AQL query over the inputs.
 
 use super::{
-    describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs,
+    describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs, OutputArgs,
     QuerySource, TuneArgs,
 };
-use crate::output::{emit, Format, Sheet, WriteOptions};
+use crate::output::{emit, Sheet, WriteOptions};
 use crate::scan::scan;
 use crate::summary::{RuleSummary, Summary};
+use crate::tuned::Tuned;
 use crate::Exit;
 use anyhow::Result;
 use portent_core::schema::ids;
@@ -42,18 +43,8 @@ pub struct Args {
     /// Add where each row's event came from: "Source File" and "Record Number".
     #[arg(long)]
     provenance: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
-    format: Format,
-    /// Write rows to this file (atomically) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Start CSV output with a byte order mark (for Excel).
-    #[arg(long)]
-    csv_bom: bool,
-    /// Also write the summary as JSON to this file.
-    #[arg(long, value_name = "FILE")]
-    summary_json: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
     /// Exit with 1 when the query returns rows.
     #[arg(long)]
     fail_on_hits: bool,
@@ -108,30 +99,12 @@ pub fn run(mut a: Args) -> Result<Exit> {
         now,
     );
     // Ad hoc queries are rule `query` to tuning: exceptions for all rules apply.
-    let exceptions: Vec<(usize, &portent_engine::tuning::Exception)> = match &tuning {
-        Some(t) => t.for_rule("query").collect(),
-        None => Vec::new(),
-    };
-    let mut held = vec![0u64; tuning.as_ref().map_or(0, |t| t.exceptions.len())];
+    let mut tuned = Tuned::new(tuning.as_ref(), "query");
     let mut held_back: Vec<portent_core::Record<'static>> = Vec::new();
     for c in found.candidates.iter().filter(|c| c.mask[0]) {
-        let mut by = None;
-        let _ = run.push_unless(&c.record, &mut |ev| {
-            by = exceptions
-                .iter()
-                .find(|(_, e)| e.matches(ev, &zone))
-                .map(|(x, _)| *x);
-            by.is_some()
-        });
-        if let (Some(x), Some(t)) = (by, &tuning) {
-            held[x] += 1;
+        if let Some(tagged) = tuned.push(&mut run, &c.record, &zone) {
             if a.tune.show_suppressed {
-                let mut rec = c.record.clone();
-                rec.set(
-                    ids::SUPPRESSED_BY,
-                    portent_core::Value::string(t.exceptions[x].id.clone()),
-                );
-                held_back.push(rec);
+                held_back.push(tagged);
             }
         }
     }
@@ -152,24 +125,7 @@ pub fn run(mut a: Args) -> Result<Exit> {
         shown.finish()?;
     }
     let mut summary = Summary::from_scan(&found, &zone);
-    if let Some(t) = &tuning {
-        for (x, e) in &exceptions {
-            summary.suppressed.push(crate::summary::Suppression {
-                exception: e.id.clone(),
-                rule: "query".into(),
-                hits: held[*x],
-                reason: e.reason.clone(),
-                owner: e.owner.clone(),
-                expires: e.expires.map(|d| d.to_string()),
-            });
-        }
-        summary.expired_exceptions = t
-            .exceptions
-            .iter()
-            .filter(|e| e.expired)
-            .map(|e| e.id.clone())
-            .collect();
-    }
+    tuned.report(tuning.as_ref(), &mut summary);
     summary.rules.push(RuleSummary {
         id: "query".into(),
         rows: stats.emitted,
@@ -180,13 +136,13 @@ pub fn run(mut a: Args) -> Result<Exit> {
         window,
     });
     let write_opts = WriteOptions {
-        csv_bom: a.csv_bom,
+        csv_bom: a.out.csv_bom,
         json_extra: vec![("summary".into(), serde_json::to_value(&summary)?)],
         jsonl_version: false,
     };
-    emit(&sheet, a.format, a.output.as_deref(), &write_opts)?;
+    emit(&sheet, a.out.format, a.out.output.as_deref(), &write_opts)?;
     summary.print(a.input.report);
-    if let Some(p) = &a.summary_json {
+    if let Some(p) = &a.out.summary_json {
         summary.write_json(p)?;
     }
     Ok(if summary.partial() {
