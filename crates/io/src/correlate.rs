@@ -20,6 +20,9 @@ pub struct ProcessInfo {
     pub parent_path: Option<String>,
     /// Its parent's command line.
     pub parent_command: Option<String>,
+    /// The name compiled into its image (Sysmon's `OriginalFileName`): a
+    /// renamed binary keeps it, so rules on connections can see through renames.
+    pub original_file_name: Option<String>,
     /// Which event it came from (`Sysmon 1`, `Security 4688`).
     pub from: &'static str,
 }
@@ -67,6 +70,7 @@ pub fn creation_of(rec: &Record<'_>) -> Option<Creation> {
                     command: text(rec, ids::COMMAND),
                     parent_path: text(rec, ids::PARENT_PROCESS_PATH),
                     parent_command: text(rec, ids::PARENT_COMMAND),
+                    original_file_name: text(rec, ids::ORIGINAL_FILE_NAME),
                     from: "Sysmon 1",
                 },
             ))
@@ -79,6 +83,7 @@ pub fn creation_of(rec: &Record<'_>) -> Option<Creation> {
                 command: text(rec, ids::COMMAND),
                 parent_path: text(rec, ids::PARENT_PROCESS_PATH),
                 parent_command: None,
+                original_file_name: None,
                 from: "Security 4688",
             },
         }),
@@ -245,6 +250,7 @@ impl ProcessIndex {
                 fill(rec, ids::PARENT_PROCESS_NAME, &info.parent_path);
                 fill(rec, ids::PARENT_PROCESS_PATH, &info.parent_path);
                 fill(rec, ids::PARENT_COMMAND, &info.parent_command);
+                fill(rec, ids::ORIGINAL_FILE_NAME, &info.original_file_name);
                 rec.set(
                     ids::ENRICHMENT,
                     Value::string(format!("found: {}", info.from)),
@@ -265,6 +271,7 @@ pub const ENRICHED_FIELDS: &[portent_core::FieldId] = &[
     ids::PARENT_PROCESS_NAME,
     ids::PARENT_PROCESS_PATH,
     ids::PARENT_COMMAND,
+    ids::ORIGINAL_FILE_NAME,
     ids::ENRICHMENT,
 ];
 
