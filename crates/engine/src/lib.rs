@@ -41,6 +41,7 @@ pub mod reference;
 pub mod similar;
 pub mod time;
 pub mod tuning;
+pub mod why;
 /// Time zones live in the core crate, which readers share.
 pub use portent_core::zone;
 
