@@ -1,6 +1,7 @@
 //! `portent`: run QRadar AQL detections over telemetry outside QRadar.
 
 mod baseline;
+mod check;
 mod cmd;
 mod output;
 mod pack;
@@ -37,6 +38,12 @@ enum Command {
     /// A learned process-to-port baseline.
     #[command(subcommand)]
     Baseline(BaselineCmd),
+    /// The rule pack: list it, or test every rule against its fixtures.
+    #[command(subcommand)]
+    Rules(RulesCmd),
+    /// Generate the seed's four test scenarios as telemetry (JSON and EVTX),
+    /// run the rule pack over them, and report coverage.
+    Validate(cmd::validate::Args),
     /// Report what real QRadar would reject and what is probably a mistake.
     Lint(cmd::lint::Args),
     /// Show how a query is planned: fields, time window, matchers.
@@ -48,6 +55,15 @@ enum Command {
 enum Tune {
     /// Propose exceptions from the largest recurring groups of hits, for review.
     Suggest(cmd::hunt::SuggestArgs),
+}
+
+/// `portent rules ...`.
+#[derive(Subcommand)]
+enum RulesCmd {
+    /// Run every rule's positive and negative fixture events (exit 1 on a failure).
+    Test(cmd::rules::TestArgs),
+    /// List the rules with their ATT&CK ids and severity.
+    List(cmd::rules::ListArgs),
 }
 
 /// `portent baseline ...`.
@@ -62,7 +78,7 @@ enum BaselineCmd {
 pub enum Exit {
     /// Success.
     Ok = 0,
-    /// `--fail-on-hits` and rows were found.
+    /// `--fail-on-hits` and rows were found; a failed check (`rules test`, `validate`).
     Hits = 1,
     /// Usage, query or rule error.
     Error = 2,
@@ -77,6 +93,9 @@ fn main() -> ExitCode {
         Command::Query(a) => cmd::query::run(a),
         Command::Tune(Tune::Suggest(a)) => cmd::hunt::suggest(a),
         Command::Baseline(BaselineCmd::Learn(a)) => cmd::baseline::learn(a),
+        Command::Rules(RulesCmd::Test(a)) => cmd::rules::test(a),
+        Command::Rules(RulesCmd::List(a)) => cmd::rules::list(a),
+        Command::Validate(a) => cmd::validate::run(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Explain(a) => cmd::explain::run(a),
     };

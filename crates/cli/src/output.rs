@@ -127,31 +127,49 @@ pub fn emit(sheet: &Sheet, format: Format, path: Option<&Path>, opts: &WriteOpti
                 r => r.context("cannot write to stdout"),
             }
         }
-        Some(p) => {
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let tmp = dir.join(format!(".{name}.portent-{}.tmp", std::process::id()));
-            let result = (|| -> std::io::Result<()> {
-                let f = std::fs::File::create(&tmp)?;
-                let mut out = std::io::BufWriter::new(f);
-                write(sheet, format, &mut out, opts)?;
-                out.flush()?;
-                out.get_ref().sync_all()?;
-                drop(out);
-                std::fs::rename(&tmp, p)
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            result.with_context(|| format!("cannot write {}", p.display()))
-        }
+        Some(p) => atomic(p, &mut |out| write(sheet, format, out, opts)),
     }
+}
+
+/// Writes `text` to `path` atomically, or to stdout.
+pub fn emit_text(text: &str, path: Option<&Path>) -> Result<()> {
+    match path {
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.context("cannot write to stdout"),
+            }
+        }
+        Some(p) => atomic(p, &mut |out| out.write_all(text.as_bytes())),
+    }
+}
+
+/// Writes a file through a temporary one renamed when complete, so that a
+/// failed run leaves no partial file behind.
+fn atomic(p: &Path, fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.portent-{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let f = std::fs::File::create(&tmp)?;
+        let mut out = std::io::BufWriter::new(f);
+        fill(&mut out)?;
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        drop(out);
+        std::fs::rename(&tmp, p)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", p.display()))
 }
 
 /// Writes `sheet` in `format`.

@@ -46,6 +46,10 @@ pub struct Meta {
     /// Known benign causes.
     #[serde(default)]
     pub false_positives: Vec<String>,
+    /// Fixture files (JSON lines, relative to the TOML file): events with an
+    /// `expect` key that `portent rules test` holds the rule to.
+    #[serde(default)]
+    pub fixtures: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -61,9 +65,12 @@ pub struct Rule {
     pub aql: String,
     /// Where the AQL came from, for error messages.
     pub origin: String,
+    /// The fixture files: where each came from, and its text.
+    pub fixtures: Vec<(String, String)>,
 }
 
-/// The pack in the repository's `rules/`, built into the binary.
+/// The pack in the repository's `rules/`, built into the binary: each rule's
+/// metadata and query.
 const BUNDLED: &[(&str, &str, &str)] = &[
     (
         "rules/t1043-commonly-used-port.toml",
@@ -75,6 +82,49 @@ const BUNDLED: &[(&str, &str, &str)] = &[
         include_str!("../../../rules/t1043-strict-basename.toml"),
         include_str!("../../../rules/t1043-strict-basename.aql"),
     ),
+    (
+        "rules/t1071-004-dns-tunnelling.toml",
+        include_str!("../../../rules/t1071-004-dns-tunnelling.toml"),
+        include_str!("../../../rules/t1071-004-dns-tunnelling.aql"),
+    ),
+    (
+        "rules/t1197-bits-transfer.toml",
+        include_str!("../../../rules/t1197-bits-transfer.toml"),
+        include_str!("../../../rules/t1197-bits-transfer.aql"),
+    ),
+    (
+        "rules/t1036-renamed-binary-network.toml",
+        include_str!("../../../rules/t1036-renamed-binary-network.toml"),
+        include_str!("../../../rules/t1036-renamed-binary-network.aql"),
+    ),
+];
+
+/// The bundled rules' fixture files, by their path relative to `rules/`.
+const BUNDLED_FIXTURES: &[(&str, &str)] = &[
+    (
+        "../examples/sysmon-ecs-t1043.jsonl",
+        include_str!("../../../examples/sysmon-ecs-t1043.jsonl"),
+    ),
+    (
+        "../examples/t1043-events.jsonl",
+        include_str!("../../../examples/t1043-events.jsonl"),
+    ),
+    (
+        "fixtures/t1043-strict-basename.jsonl",
+        include_str!("../../../rules/fixtures/t1043-strict-basename.jsonl"),
+    ),
+    (
+        "fixtures/t1071-004-dns-tunnelling.jsonl",
+        include_str!("../../../rules/fixtures/t1071-004-dns-tunnelling.jsonl"),
+    ),
+    (
+        "fixtures/t1197-bits-transfer.jsonl",
+        include_str!("../../../rules/fixtures/t1197-bits-transfer.jsonl"),
+    ),
+    (
+        "fixtures/t1036-renamed-binary-network.jsonl",
+        include_str!("../../../rules/fixtures/t1036-renamed-binary-network.jsonl"),
+    ),
 ];
 
 /// The bundled rules.
@@ -83,10 +133,19 @@ pub fn bundled() -> Result<Vec<Rule>> {
         .iter()
         .map(|(origin, toml_text, aql)| {
             let meta = parse_meta(toml_text, origin)?;
+            let fixtures = meta
+                .fixtures
+                .iter()
+                .map(|f| match BUNDLED_FIXTURES.iter().find(|(p, _)| p == f) {
+                    Some((p, text)) => Ok((format!("rules/{p}"), (*text).to_owned())),
+                    None => bail!("{origin}: fixture {f} is not bundled"),
+                })
+                .collect::<Result<_>>()?;
             Ok(Rule {
                 origin: format!("rules/{}", meta.query),
                 meta,
                 aql: (*aql).to_owned(),
+                fixtures,
             })
         })
         .collect()
@@ -108,6 +167,19 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>> {
     for f in files {
         let text =
             std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        // A rule directory may hold other TOML (tuning files, as `rules/` does).
+        // A file with none of a rule's keys is not rule metadata; one with
+        // some of them is, so that a typo in a rule is an error, not a skip.
+        let is_rule = toml::from_str::<toml::Table>(&text)
+            .map(|t| ["id", "title", "query"].iter().any(|k| t.contains_key(*k)))
+            .unwrap_or(true);
+        if !is_rule {
+            eprintln!(
+                "portent: {}: no id, title or query: not rule metadata, skipped",
+                f.display()
+            );
+            continue;
+        }
         let meta = parse_meta(&text, &f.display().to_string())?;
         let aql_path = f.parent().unwrap_or(Path::new(".")).join(&meta.query);
         let aql = std::fs::read_to_string(&aql_path).with_context(|| {
@@ -117,10 +189,19 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>> {
                 aql_path.display()
             )
         })?;
+        let mut fixtures = Vec::new();
+        for name in &meta.fixtures {
+            let p = f.parent().unwrap_or(Path::new(".")).join(name);
+            let text = std::fs::read_to_string(&p).with_context(|| {
+                format!("{}: cannot read its fixture {}", f.display(), p.display())
+            })?;
+            fixtures.push((p.display().to_string(), text));
+        }
         rules.push(Rule {
             meta,
             aql,
             origin: aql_path.display().to_string(),
+            fixtures,
         });
     }
     Ok(rules)
@@ -182,8 +263,21 @@ mod tests {
         assert_eq!(seed.meta.tactic, "Command and Control");
         assert_eq!(seed.meta.false_positives.len(), 3);
         assert!(seed.aql.contains("LIMIT 500"));
-        let enabled = select(rules, &[]).unwrap();
-        assert_eq!(enabled.len(), 1, "the strict variant is opt-in");
+        let enabled: Vec<String> = select(rules, &[])
+            .unwrap()
+            .into_iter()
+            .map(|r| r.meta.id)
+            .collect();
+        assert_eq!(
+            enabled,
+            [
+                "t1043-commonly-used-port",
+                "t1071-004-dns-tunnelling",
+                "t1197-bits-transfer",
+                "t1036-renamed-binary-network"
+            ],
+            "the strict variant is opt-in"
+        );
     }
 
     #[test]
@@ -192,7 +286,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("no rule `nope` (known: t1043-commonly-used-port, t1043-strict-basename)"),
+            err.contains("no rule `nope` (known: t1043-commonly-used-port, t1043-strict-basename, "),
             "{err}"
         );
     }

@@ -167,6 +167,8 @@ fn shipped_examples_hold_back_what_they_claim_on_the_corpus() {
     let (_, out, err) = portent(&[
         "hunt",
         corpus.to_str().unwrap(),
+        "--rule",
+        "t1043-commonly-used-port",
         "-q",
         "--format",
         "jsonl",

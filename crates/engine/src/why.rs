@@ -26,7 +26,12 @@ pub struct WhyNot {
 
 impl fmt::Display for WhyNot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cond: String = self.condition.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Long conditions (the seed's three SIMILAR TO lists) are cut: the
+        // values that follow say what was tested.
+        let mut cond: String = self.condition.split_whitespace().collect::<Vec<_>>().join(" ");
+        if cond.chars().count() > SHOWN {
+            cond = cond.chars().take(SHOWN).collect::<String>() + " …";
+        }
         let verdict = match self.outcome {
             Some(_) => "is false",
             None => "is unknown",
@@ -46,6 +51,9 @@ impl fmt::Display for WhyNot {
         Ok(())
     }
 }
+
+/// How much of a condition the text form shows.
+const SHOWN: usize = 100;
 
 /// The first top-level condition of `q`'s WHERE that `ev` does not satisfy,
 /// leaving out the rule's relative time window (`starttime > NOW() - ...`),

@@ -17,4 +17,4 @@ pub mod scenarios;
 pub mod telemetry;
 
 pub use event::{Val, WinEvent};
-pub use scenarios::{all, Scenario, Signal, Variant};
+pub use scenarios::{all, generate, Generated, Options, Scenario, Signal, Variant};

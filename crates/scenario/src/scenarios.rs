@@ -82,8 +82,8 @@ pub struct Generated {
     pub events: Vec<WinEvent>,
     /// The events a detection should fire on.
     pub signals: Vec<Signal>,
-    /// How many of the events are benign background.
-    pub background: usize,
+    /// The benign background events: channel and record id.
+    pub background: Vec<(&'static str, u64)>,
 }
 
 /// Generation settings.
@@ -250,8 +250,13 @@ pub fn generate(s: &'static Scenario, variant: Variant, opts: &Options) -> Gener
                 signals.push((i, "BITS-Client 3: job created by bitsadmin.exe".into()));
                 let i = b.bits_transfer(t0 + 600_000, 59, "qcxjb7", &job, &url);
                 signals.push((i, format!("BITS-Client 59: transfer of {url} started")));
-                b.sysmon_connect(&svc, t0 + 700_000, "tcp", (C2, 443), "-");
-                b.security_connect(&svc, t0 + 700_300, 6, (C2, 443));
+                // Not what a detection should key on (svchost talks all day), but
+                // the connection the seed expects to see, so the report can say
+                // why its rule does not fire on it.
+                let i = b.sysmon_connect(&svc, t0 + 700_000, "tcp", (C2, 443), "-");
+                signals.push((i, format!("Sysmon 3: svchost.exe (BITS service) -> {C2}:443/tcp, the transfer bitsadmin asked for")));
+                let i = b.security_connect(&svc, t0 + 700_300, 6, (C2, 443));
+                signals.push((i, format!("Security 5156: svchost.exe (BITS service) -> {C2}:443/tcp")));
                 b.sysmon_file(&svc, t0 + SECOND, &format!("{TEMP}\\BIT7A3F.tmp"));
                 b.bits_transfer(t0 + SECOND + 200_000, 60, "qcxjb7", &job, &url);
                 b.bits_job_completed(&p, t0 + SECOND + 300_000, "qcxjb7", &job);
@@ -264,10 +269,14 @@ pub fn generate(s: &'static Scenario, variant: Variant, opts: &Options) -> Gener
             }
         }
     }
-    let background = opts.background;
-    background::add(&mut b, t0 - 120 * SECOND, t0 + 120 * SECOND, background);
+    let own = b.events.len();
+    background::add(&mut b, t0 - 120 * SECOND, t0 + 120 * SECOND, opts.background);
     let mut events = std::mem::take(&mut b.events);
     let position = finish(&mut events, 1000 + u64::from(s.number) * 10_000);
+    let background = position[own..]
+        .iter()
+        .map(|&p| (events[p].provider.channel, events[p].record_id))
+        .collect();
     let signals = signals
         .into_iter()
         .map(|(i, description)| {
@@ -352,5 +361,6 @@ mod tests {
         let b = generate(s, Variant::AsDescribed, &opts(30));
         assert_eq!(a.events, b.events);
         assert_eq!(a.events.len(), 4 + 30);
+        assert_eq!(a.background.len(), 30);
     }
 }

@@ -5,6 +5,8 @@ pub mod explain;
 pub mod hunt;
 pub mod lint;
 pub mod query;
+pub mod rules;
+pub mod validate;
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
