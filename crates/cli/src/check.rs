@@ -48,12 +48,17 @@ pub fn compile(rules: Vec<Rule>, schema: &mut Schema) -> Result<Vec<Compiled>> {
 
 /// Reads inputs (name, bytes) in order, every source field kept, and joins
 /// connections to their process creations among all of them.
-pub fn read(inputs: Vec<(String, Vec<u8>)>, schema: &Schema) -> (Vec<Record<'static>>, Vec<FileReport>) {
+pub fn read(
+    inputs: Vec<(String, Vec<u8>)>,
+    schema: &Schema,
+) -> (Vec<Record<'static>>, Vec<FileReport>) {
     let opts = ReadOptions::default();
     let mut records = Vec::new();
     let mut reports = Vec::new();
     for (name, data) in inputs {
-        reports.extend(read_bytes(&name, data, schema, &opts, &mut |_, rec| records.push(rec)));
+        reports.extend(read_bytes(&name, data, schema, &opts, &mut |_, rec| {
+            records.push(rec)
+        }));
     }
     let mut index = ProcessIndex::new(1 << 20);
     for r in &records {
@@ -91,7 +96,13 @@ pub struct Verdict {
 }
 
 /// Judges `rec` by `c` at `now`, with `tuning`'s exceptions for the rule.
-pub fn judge(c: &Compiled, rec: &Record<'static>, now: i64, tuning: Option<&Tuning>, zone: &Zone) -> Verdict {
+pub fn judge(
+    c: &Compiled,
+    rec: &Record<'static>,
+    now: i64,
+    tuning: Option<&Tuning>,
+    zone: &Zone,
+) -> Verdict {
     let mut run = Run::new(&c.query, Vec::<Row>::new(), now);
     let _ = run.push(rec);
     let rows = run.finish().map(|(rows, _)| rows).unwrap_or_default();
@@ -222,8 +233,14 @@ mod tests {
             },
         ];
         let x = junit("t", &cases);
-        assert!(x.contains("<testsuite name=\"r&lt;1&gt;\" tests=\"2\" failures=\"1\">"), "{x}");
+        assert!(
+            x.contains("<testsuite name=\"r&lt;1&gt;\" tests=\"2\" failures=\"1\">"),
+            "{x}"
+        );
         assert!(x.contains("name=\"a &amp; b\"/>"), "{x}");
-        assert!(x.contains("<failure message=\"said &quot;no&quot;\"/>"), "{x}");
+        assert!(
+            x.contains("<failure message=\"said &quot;no&quot;\"/>"),
+            "{x}"
+        );
     }
 }

@@ -286,7 +286,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("no rule `nope` (known: t1043-commonly-used-port, t1043-strict-basename, "),
+            err.contains(
+                "no rule `nope` (known: t1043-commonly-used-port, t1043-strict-basename, "
+            ),
             "{err}"
         );
     }

@@ -28,7 +28,11 @@ impl fmt::Display for WhyNot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Long conditions (the seed's three SIMILAR TO lists) are cut: the
         // values that follow say what was tested.
-        let mut cond: String = self.condition.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut cond: String = self
+            .condition
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         if cond.chars().count() > SHOWN {
             cond = cond.chars().take(SHOWN).collect::<String>() + " …";
         }
@@ -63,7 +67,14 @@ pub fn why_not<E: Event>(q: &Query, ev: &E, now: i64) -> Option<WhyNot> {
     if (q.table == TableName::Flows) != ev.is_flow() {
         let table = if ev.is_flow() { "flows" } else { "events" };
         return Some(WhyNot {
-            condition: format!("FROM {}", if q.table == TableName::Flows { "flows" } else { "events" }),
+            condition: format!(
+                "FROM {}",
+                if q.table == TableName::Flows {
+                    "flows"
+                } else {
+                    "events"
+                }
+            ),
             span: Span::default(),
             outcome: Some(false),
             fields: vec![("the event's table".into(), Some(table.into()))],
@@ -81,20 +92,21 @@ pub fn why_not<E: Event>(q: &Query, ev: &E, now: i64) -> Option<WhyNot> {
         schema: &q.schema,
         catalog: &q.options.catalog,
         now,
-        zone: q.options.zone.clone(),
+        zone: q.options.zone,
     };
-    terms
-        .into_iter()
-        .filter(|t| !is_window(t))
-        .find_map(|t| {
-            let outcome = reference.truth(t, ev);
-            (outcome != Some(true)).then(|| WhyNot {
-                condition: q.source.get(t.span.start as usize..t.span.end as usize).unwrap_or("").to_owned(),
-                span: t.span,
-                outcome,
-                fields: fields_of(t, q, ev),
-            })
+    terms.into_iter().filter(|t| !is_window(t)).find_map(|t| {
+        let outcome = reference.truth(t, ev);
+        (outcome != Some(true)).then(|| WhyNot {
+            condition: q
+                .source
+                .get(t.span.start as usize..t.span.end as usize)
+                .unwrap_or("")
+                .to_owned(),
+            span: t.span,
+            outcome,
+            fields: fields_of(t, q, ev),
         })
+    })
 }
 
 /// `starttime` compared with a bound that reads no field.
@@ -102,12 +114,13 @@ fn is_window(e: &Expr) -> bool {
     let ExprKind::Binary { op, lhs, rhs } = &e.unnested().kind else {
         return false;
     };
-    if !matches!(op, BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq) {
+    if !matches!(
+        op,
+        BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq
+    ) {
         return false;
     }
-    let is_start = |x: &Expr| {
-        matches!(&x.unnested().kind, ExprKind::Field { name, .. } if name.eq_ignore_ascii_case("starttime"))
-    };
+    let is_start = |x: &Expr| matches!(&x.unnested().kind, ExprKind::Field { name, .. } if name.eq_ignore_ascii_case("starttime"));
     let reads_fields = |x: &Expr| {
         let mut any = false;
         x.walk(&mut |n| any |= matches!(n.kind, ExprKind::Field { .. }));
@@ -166,10 +179,18 @@ mod tests {
         let now = 10 * 86_400_000;
         let why = why_not(&q, &event("C:\\Windows\\System32\\nslookup.exe", 443), now).unwrap();
         assert_eq!(why.outcome, Some(false));
-        assert!(why.condition.starts_with("LOWER(\"Process Name\") SIMILAR TO"), "{}", why.condition);
+        assert!(
+            why.condition
+                .starts_with("LOWER(\"Process Name\") SIMILAR TO"),
+            "{}",
+            why.condition
+        );
         assert_eq!(
             why.fields,
-            [("\"Process Name\"".to_owned(), Some("C:\\Windows\\System32\\nslookup.exe".to_owned()))]
+            [(
+                "\"Process Name\"".to_owned(),
+                Some("C:\\Windows\\System32\\nslookup.exe".to_owned())
+            )]
         );
         // The window is when to look, not what to find: an old hit is explained by nothing.
         assert_eq!(why_not(&q, &event("C:\\x\\certutil.exe", 80), now), None);
@@ -183,6 +204,10 @@ mod tests {
         let q = compile("SELECT * FROM events WHERE \"Command\" ILIKE '%/transfer%'");
         let why = why_not(&q, &Record::new(), 0).unwrap();
         assert_eq!(why.outcome, None);
-        assert!(why.to_string().ends_with("is unknown for \"Command\" is absent"), "{why}");
+        assert!(
+            why.to_string()
+                .ends_with("is unknown for \"Command\" is absent"),
+            "{why}"
+        );
     }
 }

@@ -140,7 +140,11 @@ impl WinEvent {
     pub fn time_rfc3339(&self, digits: u32) -> String {
         if digits > 6 {
             let t = rfc3339(self.time_us, 6);
-            return format!("{}{}Z", t.trim_end_matches('Z'), "0".repeat(digits as usize - 6));
+            return format!(
+                "{}{}Z",
+                t.trim_end_matches('Z'),
+                "0".repeat(digits as usize - 6)
+            );
         }
         rfc3339(self.time_us, digits)
     }
@@ -165,7 +169,10 @@ pub fn rfc3339(time_us: i64, digits: u32) -> String {
 
 /// Sysmon's `UtcTime`: `2025-11-20 09:14:02.101`.
 pub fn sysmon_utc(time_us: i64) -> String {
-    rfc3339(time_us, 3).replace('T', " ").trim_end_matches('Z').to_owned()
+    rfc3339(time_us, 3)
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .to_owned()
 }
 
 #[cfg(test)]

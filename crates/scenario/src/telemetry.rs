@@ -2,7 +2,9 @@
 //! the events Sysmon, the Security log, the DNS client and BITS write about
 //! them, with the fields and types those providers use.
 
-use crate::event::{sysmon_utc, Provider, Val, WinEvent, BITS_CLIENT, DNS_CLIENT, SECURITY, SYSMON};
+use crate::event::{
+    sysmon_utc, Provider, Val, WinEvent, BITS_CLIENT, DNS_CLIENT, SECURITY, SYSMON,
+};
 use crate::rng::Rng;
 
 /// A host and the account working on it.
@@ -139,9 +141,19 @@ impl Builder {
             };
             (0, task, 0x8020_0000_0000_0000, None)
         } else if provider == &SYSMON {
-            (4, event_id, 0x8000_0000_0000_0000, Some("S-1-5-18".to_owned()))
+            (
+                4,
+                event_id,
+                0x8000_0000_0000_0000,
+                Some("S-1-5-18".to_owned()),
+            )
         } else {
-            (4, 0, 0x8000_0000_0000_0000, Some(self.host.user_sid.clone()))
+            (
+                4,
+                0,
+                0x8000_0000_0000_0000,
+                Some(self.host.user_sid.clone()),
+            )
         };
         let (pid, tid) = (
             (self.rng.range(500, 4000) as u32) & !3,
@@ -153,7 +165,7 @@ impl Builder {
             version,
             level,
             task,
-            opcode: if provider == &SECURITY { 0 } else { 0 },
+            opcode: 0,
             keywords,
             time_us,
             record_id: 0,
@@ -363,7 +375,10 @@ impl Builder {
         data.extend([
             ("fileLength", Val::U64(1086)),
             ("bytesTotal", Val::U64(1086)),
-            ("bytesTransferred", Val::U64(if id == 60 { 1086 } else { 0 })),
+            (
+                "bytesTransferred",
+                Val::U64(if id == 60 { 1086 } else { 0 }),
+            ),
             ("bytesTransferredFromPeer", Val::U64(0)),
         ]);
         self.push(&BITS_CLIENT, id, 1, t, data)

@@ -8,9 +8,11 @@ use portent_scenario::scenarios::{generate, Options};
 use portent_scenario::{all, WinEvent};
 
 fn read_back(bytes: Vec<u8>) -> Vec<serde_json::Value> {
-    let mut parser = EvtxParser::from_buffer(bytes)
-        .unwrap()
-        .with_configuration(ParserSettings::new().validate_checksums(true).num_threads(1));
+    let mut parser = EvtxParser::from_buffer(bytes).unwrap().with_configuration(
+        ParserSettings::new()
+            .validate_checksums(true)
+            .num_threads(1),
+    );
     assert!(parser.header().validate_checksum(), "file header CRC32");
     parser
         .records_json_value()
@@ -24,7 +26,13 @@ fn by_channel(events: &[WinEvent]) -> Vec<Vec<WinEvent>> {
     channels.dedup();
     channels
         .iter()
-        .map(|c| events.iter().filter(|e| e.provider.channel == *c).cloned().collect())
+        .map(|c| {
+            events
+                .iter()
+                .filter(|e| e.provider.channel == *c)
+                .cloned()
+                .collect()
+        })
         .collect()
 }
 
@@ -44,13 +52,22 @@ fn every_scenario_reads_back_identically() {
                 let back = read_back(bytes);
                 assert_eq!(back.len(), events.len(), "{} {v:?}", s.id);
                 for (got, ev) in back.iter().zip(&events) {
-                    assert_eq!(got, &evtx_dump(ev), "{} {v:?} record {}", s.id, ev.record_id);
+                    assert_eq!(
+                        got,
+                        &evtx_dump(ev),
+                        "{} {v:?} record {}",
+                        s.id,
+                        ev.record_id
+                    );
                 }
                 total += events.len();
             }
         }
     }
-    assert!(total > 6 * 300, "{total} events: every variant and its background were written");
+    assert!(
+        total > 6 * 300,
+        "{total} events: every variant and its background were written"
+    );
 }
 
 #[test]
@@ -91,9 +108,11 @@ fn damaged_chunks_are_caught_by_their_checksums() {
     let mut bytes = portent_scenario::evtx::write(&g.events).unwrap();
     // A byte inside the first record's data.
     bytes[4096 + 512 + 40] ^= 0xff;
-    let mut parser = EvtxParser::from_buffer(bytes)
-        .unwrap()
-        .with_configuration(ParserSettings::new().validate_checksums(true).num_threads(1));
+    let mut parser = EvtxParser::from_buffer(bytes).unwrap().with_configuration(
+        ParserSettings::new()
+            .validate_checksums(true)
+            .num_threads(1),
+    );
     let ok = parser.records_json_value().filter(Result::is_ok).count();
     assert_eq!(ok, 0, "a chunk whose records' CRC32 is wrong is rejected");
 }

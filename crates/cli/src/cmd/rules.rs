@@ -118,7 +118,10 @@ pub fn test(a: TestArgs) -> Result<Exit> {
         ),
     };
     emit_text(&text, a.output.as_deref())?;
-    eprintln!("rules test: {} passed, {failed} failed", outcomes.len() - failed);
+    eprintln!(
+        "rules test: {} passed, {failed} failed",
+        outcomes.len() - failed
+    );
     Ok(if failed > 0 { Exit::Hits } else { Exit::Ok })
 }
 
@@ -146,9 +149,15 @@ fn run_rule(
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, l)| (i + 1, l))
             .collect();
-        let (records, reports) = check::read(vec![(origin.clone(), text.as_bytes().to_vec())], schema);
-        let skipped: u64 = reports.iter().flat_map(|r| r.skipped.values()).map(|(n, _)| n).sum();
-        if records.len() != lines.len() || skipped > 0 || reports.iter().any(|r| r.fatal.is_some()) {
+        let (records, reports) =
+            check::read(vec![(origin.clone(), text.as_bytes().to_vec())], schema);
+        let skipped: u64 = reports
+            .iter()
+            .flat_map(|r| r.skipped.values())
+            .map(|(n, _)| n)
+            .sum();
+        if records.len() != lines.len() || skipped > 0 || reports.iter().any(|r| r.fatal.is_some())
+        {
             out.push(fail(
                 origin.clone(),
                 format!(
@@ -164,14 +173,21 @@ fn run_rule(
         for ((line, text), rec) in lines.iter().zip(&records) {
             let place = format!("{origin}:{line}");
             let parsed: J = serde_json::from_str(text).unwrap_or(J::Null);
-            let note = parsed.get("note").and_then(J::as_str).unwrap_or("").to_owned();
+            let note = parsed
+                .get("note")
+                .and_then(J::as_str)
+                .unwrap_or("")
+                .to_owned();
             let expect = match parsed.get("expect") {
                 None | Some(J::Null) => continue,
                 Some(J::String(s)) if s == "none" => Expect::None,
                 Some(J::String(s)) if s == "hit" => Expect::Hit(None),
                 Some(J::String(s)) => Expect::Hit(Some(s.clone())),
                 Some(other) => {
-                    out.push(fail(place, format!("`expect` must be a label, \"hit\" or \"none\", not {other}")));
+                    out.push(fail(
+                        place,
+                        format!("`expect` must be a label, \"hit\" or \"none\", not {other}"),
+                    ));
                     continue;
                 }
             };
@@ -209,7 +225,9 @@ fn run_rule(
         }
     }
     let events = || out.iter().filter(|o| o.is_event());
-    let positives = events().filter(|o| matches!(o.expect, Expect::Hit(_))).count();
+    let positives = events()
+        .filter(|o| matches!(o.expect, Expect::Hit(_)))
+        .count();
     let negatives = events().filter(|o| o.expect == Expect::None).count();
     if positives == 0 || negatives == 0 {
         out.push(fail(
@@ -223,15 +241,25 @@ fn run_rule(
 }
 
 fn table(rules: &[Compiled], outcomes: &[Outcome]) -> String {
-    let mut s = format!("{:<32} {:>9} {:>9} {:>7}\n", "rule", "positive", "negative", "failed");
+    let mut s = format!(
+        "{:<32} {:>9} {:>9} {:>7}\n",
+        "rule", "positive", "negative", "failed"
+    );
     for c in rules {
-        let mine: Vec<&Outcome> = outcomes.iter().filter(|o| o.rule == c.rule.meta.id).collect();
+        let mine: Vec<&Outcome> = outcomes
+            .iter()
+            .filter(|o| o.rule == c.rule.meta.id)
+            .collect();
         let count = |pos: bool| {
             let of: Vec<&&Outcome> = mine
                 .iter()
                 .filter(|o| matches!(o.expect, Expect::Hit(_)) == pos && o.is_event())
                 .collect();
-            format!("{}/{}", of.iter().filter(|o| o.failure.is_none()).count(), of.len())
+            format!(
+                "{}/{}",
+                of.iter().filter(|o| o.failure.is_none()).count(),
+                of.len()
+            )
         };
         let failed = mine.iter().filter(|o| o.failure.is_some()).count();
         s.push_str(&format!(
@@ -248,7 +276,11 @@ fn table(rules: &[Compiled], outcomes: &[Outcome]) -> String {
             o.rule,
             o.place,
             o.failure.as_deref().unwrap_or(""),
-            if o.note.is_empty() { String::new() } else { format!(" ({})", o.note) }
+            if o.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", o.note)
+            }
         ));
     }
     s
@@ -257,7 +289,10 @@ fn table(rules: &[Compiled], outcomes: &[Outcome]) -> String {
 impl Outcome {
     /// An outcome of a fixture event (not of a whole file or rule).
     fn is_event(&self) -> bool {
-        self.place.rsplit(':').next().is_some_and(|l| l.parse::<usize>().is_ok())
+        self.place
+            .rsplit(':')
+            .next()
+            .is_some_and(|l| l.parse::<usize>().is_ok())
     }
 }
 
@@ -301,7 +336,10 @@ pub struct ListArgs {
 /// Lists the rules with their metadata.
 pub fn list(a: ListArgs) -> Result<Exit> {
     let rules = a.pack.load(false)?;
-    println!("{:<32} {:<8} {:<8} {:<26} title", "id", "enabled", "severity", "attack");
+    println!(
+        "{:<32} {:<8} {:<8} {:<26} title",
+        "id", "enabled", "severity", "attack"
+    );
     for r in rules {
         println!(
             "{:<32} {:<8} {:<8} {:<26} {}",

@@ -67,11 +67,14 @@ pub struct Args {
     allow_gaps: bool,
 }
 
-/// What one rule did on one signal event, per layout read.
+/// Rule id -> the label it fired with, for one signal event.
+type Fired = BTreeMap<String, Option<String>>;
+
+/// What the rules did on one signal event.
 #[derive(Default)]
 struct SignalResult {
-    /// Rule id -> label (when fired), per layout.
-    fired: BTreeMap<String, Option<String>>,
+    /// The rules that fired (in the first layout; the others must agree).
+    fired: Fired,
     /// Rule id -> the exception that would hold the hit back.
     suppressed: BTreeMap<String, String>,
     /// Rule id -> why not.
@@ -95,7 +98,10 @@ impl VariantResult {
     }
 
     fn fired_by(&self, rule: &str) -> usize {
-        self.signals.iter().filter(|s| s.fired.contains_key(rule)).count()
+        self.signals
+            .iter()
+            .filter(|s| s.fired.contains_key(rule))
+            .count()
     }
 }
 
@@ -121,7 +127,10 @@ pub fn run(a: Args) -> Result<Exit> {
         v => bail!("--variant takes as-described, realistic or all, not `{v}`"),
     };
     for want in &a.scenario {
-        if !all().iter().any(|s| s.id == want || s.number.to_string() == *want) {
+        if !all()
+            .iter()
+            .any(|s| s.id == want || s.number.to_string() == *want)
+        {
             let known: Vec<&str> = all().iter().map(|s| s.id).collect();
             bail!("no scenario `{want}` (known: {})", known.join(", "));
         }
@@ -138,7 +147,10 @@ pub fn run(a: Args) -> Result<Exit> {
     let outcome = (|| -> Result<()> {
         for s in all() {
             if !a.scenario.is_empty()
-                && !a.scenario.iter().any(|w| w == s.id || *w == s.number.to_string())
+                && !a
+                    .scenario
+                    .iter()
+                    .any(|w| w == s.id || *w == s.number.to_string())
             {
                 continue;
             }
@@ -151,7 +163,15 @@ pub fn run(a: Args) -> Result<Exit> {
                 let g = generate(s, v, &opts);
                 let dir = root.join(s.id).join(v.name());
                 let layouts = write_layouts(&g, &dir)?;
-                results.push(judge_variant(g, dir, layouts, &rules, &schema, tuning.as_ref(), &zone)?);
+                results.push(judge_variant(
+                    g,
+                    dir,
+                    layouts,
+                    &rules,
+                    &schema,
+                    tuning.as_ref(),
+                    &zone,
+                )?);
             }
         }
         Ok(())
@@ -166,7 +186,10 @@ pub fn run(a: Args) -> Result<Exit> {
     for r in &results {
         let name = format!("{} {}", r.generated.scenario.id, r.generated.variant.name());
         if !r.covered() && !a.allow_gaps {
-            failures.push(format!("{name}: no rule fired on any of its {} signal event(s)", r.signals.len()));
+            failures.push(format!(
+                "{name}: no rule fired on any of its {} signal event(s)",
+                r.signals.len()
+            ));
         }
         for d in &r.disagreements {
             failures.push(format!("{name}: {d}"));
@@ -192,19 +215,27 @@ pub fn run(a: Args) -> Result<Exit> {
     };
     emit_text(&text, a.output.as_deref())?;
     if let Some(p) = &a.navigator {
-        emit_text(&(serde_json::to_string_pretty(&navigator(&results))? + "\n"), Some(p))?;
+        emit_text(
+            &(serde_json::to_string_pretty(&navigator(&results))? + "\n"),
+            Some(p),
+        )?;
     }
     if a.out.is_some() {
         eprintln!("portent: telemetry written to {}", root.display());
     }
     let covered = results.iter().filter(|r| r.covered()).count();
+    let cases = junit_cases(&results, &failures);
+    let failed = cases.iter().filter(|c| c.failure.is_some()).count();
     eprintln!(
-        "validate: {covered} of {} scenario variant(s) covered; {} passed, {} failed",
+        "validate: {covered} of {} scenario variant(s) covered; {} passed, {failed} failed",
         results.len(),
-        results.len().saturating_sub(failures.len().min(results.len())),
-        failures.len()
+        cases.len() - failed,
     );
-    Ok(if failures.is_empty() { Exit::Ok } else { Exit::Hits })
+    Ok(if failures.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Hits
+    })
 }
 
 /// The file name Windows gives a channel's log (`/` becomes `%4`).
@@ -229,7 +260,12 @@ fn write_layouts(g: &Generated, dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)
     channels.dedup();
     let mut files = Vec::new();
     for c in channels {
-        let events: Vec<_> = g.events.iter().filter(|e| e.provider.channel == c).cloned().collect();
+        let events: Vec<_> = g
+            .events
+            .iter()
+            .filter(|e| e.provider.channel == c)
+            .cloned()
+            .collect();
         let bytes = portent_scenario::evtx::write(&events)?;
         let p = dir.join("evtx").join(channel_file(c));
         std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
@@ -239,7 +275,6 @@ fn write_layouts(g: &Generated, dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn judge_variant(
     generated: Generated,
     dir: PathBuf,
@@ -250,11 +285,22 @@ fn judge_variant(
     zone: &Zone,
 ) -> Result<VariantResult> {
     let key = |channel: &str, record: u64| (channel.to_lowercase(), Some(record as i64));
-    let signal_keys: Vec<_> = generated.signals.iter().map(|s| key(s.channel, s.record_id)).collect();
-    let background: HashSet<_> = generated.background.iter().map(|(c, r)| key(c, *r)).collect();
-    // (layout) -> per signal: rule -> fired label.
-    let mut per_layout: Vec<(String, Vec<BTreeMap<String, Option<String>>>)> = Vec::new();
-    let mut signals: Vec<SignalResult> = generated.signals.iter().map(|_| SignalResult::default()).collect();
+    let signal_keys: Vec<_> = generated
+        .signals
+        .iter()
+        .map(|s| key(s.channel, s.record_id))
+        .collect();
+    let background: HashSet<_> = generated
+        .background
+        .iter()
+        .map(|(c, r)| key(c, *r))
+        .collect();
+    let mut per_layout: Vec<(String, Vec<Fired>)> = Vec::new();
+    let mut signals: Vec<SignalResult> = generated
+        .signals
+        .iter()
+        .map(|_| SignalResult::default())
+        .collect();
     let mut background_hits: BTreeMap<String, u64> = BTreeMap::new();
     let mut disagreements = Vec::new();
     for (li, (layout, files)) in layouts.iter().enumerate() {
@@ -264,7 +310,11 @@ fn judge_variant(
             inputs.push((f.display().to_string(), bytes));
         }
         let (records, reports) = check::read(inputs, schema);
-        let skipped: u64 = reports.iter().flat_map(|r| r.skipped.values()).map(|(n, _)| n).sum();
+        let skipped: u64 = reports
+            .iter()
+            .flat_map(|r| r.skipped.values())
+            .map(|(n, _)| n)
+            .sum();
         if records.len() != generated.events.len() || skipped > 0 {
             disagreements.push(format!(
                 "{layout}: {} of {} generated events read back ({skipped} skipped)",
@@ -302,7 +352,10 @@ fn judge_variant(
             fired_here.push(fired);
         }
         if li == 0 {
-            for rec in records.iter().filter(|r| background.contains(&check::identity(r))) {
+            for rec in records
+                .iter()
+                .filter(|r| background.contains(&check::identity(r)))
+            {
                 for c in rules {
                     if check::judge(c, rec, now, None, zone).hit {
                         *background_hits.entry(c.rule.meta.id.clone()).or_insert(0) += 1;
@@ -357,19 +410,35 @@ fn labels(r: &VariantResult, rule: &str) -> String {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for s in &r.signals {
         if let Some(l) = s.fired.get(rule) {
-            *counts.entry(l.clone().unwrap_or_else(|| "hit".into())).or_insert(0) += 1;
+            *counts
+                .entry(l.clone().unwrap_or_else(|| "hit".into()))
+                .or_insert(0) += 1;
         }
     }
-    counts.iter().map(|(l, n)| format!("{l} {n}")).collect::<Vec<_>>().join(", ")
+    counts
+        .iter()
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn table(results: &[VariantResult], rules: &[Compiled], failures: &[String], background: usize) -> String {
+fn table(
+    results: &[VariantResult],
+    rules: &[Compiled],
+    failures: &[String],
+    background: usize,
+) -> String {
     let mut s = String::new();
     let mut last = 0;
     for r in results {
         let sc = r.generated.scenario;
         if sc.number != last {
-            s.push_str(&format!("\nScenario {}: {} [{}]\n", sc.number, sc.title, sc.attack.join(" ")));
+            s.push_str(&format!(
+                "\nScenario {}: {} [{}]\n",
+                sc.number,
+                sc.title,
+                sc.attack.join(" ")
+            ));
             s.push_str(&format!("  seed expects: {}\n", sc.expected));
             last = sc.number;
         }
@@ -377,7 +446,11 @@ fn table(results: &[VariantResult], rules: &[Compiled], failures: &[String], bac
         s.push_str(&format!(
             "  {}: {} ({fired_any} of {} signal events fired a rule)\n",
             r.generated.variant.name(),
-            if r.covered() { "COVERED" } else { "NOT COVERED" },
+            if r.covered() {
+                "COVERED"
+            } else {
+                "NOT COVERED"
+            },
             r.signals.len()
         ));
         if r.generated.variant == Variant::Realistic {
@@ -403,7 +476,10 @@ fn table(results: &[VariantResult], rules: &[Compiled], failures: &[String], bac
         }
         let bg: u64 = r.background_hits.values().sum();
         if bg > 0 {
-            s.push_str(&format!("    background false positives: {:?}\n", r.background_hits));
+            s.push_str(&format!(
+                "    background false positives: {:?}\n",
+                r.background_hits
+            ));
         }
     }
     let seed_cov = results.iter().filter(|r| r.fired_by(SEED_RULE) > 0).count();
@@ -413,7 +489,10 @@ fn table(results: &[VariantResult], rules: &[Compiled], failures: &[String], bac
         rules.len(),
         n = results.len()
     ));
-    let bg: u64 = results.iter().flat_map(|r| r.background_hits.values()).sum();
+    let bg: u64 = results
+        .iter()
+        .flat_map(|r| r.background_hits.values())
+        .sum();
     s.push_str(&format!(
         "Background: {background} benign events per variant, {bg} hit(s). Layouts read back: ecs, evtx-dump, evtx{}.\n",
         if results.iter().all(|r| r.disagreements.is_empty()) { " (all agree)" } else { " (DISAGREE: see failures)" }
@@ -495,7 +574,8 @@ fn json_report(a: &Args, results: &[VariantResult], rule_ids: &[String], failure
 
 /// What a previous report shows fired or covered and this one does not.
 fn regressions(path: &Path, now: &J) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let before: J = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
     let key = |s: &J| {
@@ -513,7 +593,9 @@ fn regressions(path: &Path, now: &J) -> Result<Vec<String>> {
     for old in before["scenarios"].as_array().into_iter().flatten() {
         let k = key(old);
         let Some(new) = current.get(&k) else {
-            out.push(format!("regression: {k} was validated before and is not now"));
+            out.push(format!(
+                "regression: {k} was validated before and is not now"
+            ));
             continue;
         };
         if old["covered"] == true && new["covered"] != true {
@@ -530,7 +612,9 @@ fn regressions(path: &Path, now: &J) -> Result<Vec<String>> {
                 Some(n) if n < was => out.push(format!(
                     "regression: {k}: {id} fired on {n} signal event(s), {was} before"
                 )),
-                None if was > 0 => out.push(format!("regression: {k}: {id} fired before and was not run now")),
+                None if was > 0 => out.push(format!(
+                    "regression: {k}: {id} fired before and was not run now"
+                )),
                 _ => {}
             }
         }
@@ -543,11 +627,19 @@ fn junit_cases(results: &[VariantResult], failures: &[String]) -> Vec<Case> {
         .iter()
         .map(|r| {
             let name = format!("{} {}", r.generated.scenario.id, r.generated.variant.name());
-            let mine: Vec<&String> = failures.iter().filter(|f| f.starts_with(&name) || f.contains(&format!("{name}:"))).collect();
+            let mine: Vec<&String> = failures
+                .iter()
+                .filter(|f| f.starts_with(&name) || f.contains(&format!("{name}:")))
+                .collect();
             Case {
                 suite: r.generated.scenario.id.to_owned(),
                 name: r.generated.variant.name().to_owned(),
-                failure: (!mine.is_empty()).then(|| mine.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ")),
+                failure: (!mine.is_empty()).then(|| {
+                    mine.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                }),
             }
         })
         .collect();
@@ -572,14 +664,22 @@ fn navigator(results: &[VariantResult]) -> J {
             if r.covered() {
                 e.0 += 1;
             }
-            let mut by: Vec<String> = r.signals.iter().flat_map(|s| s.fired.keys().cloned()).collect();
+            let mut by: Vec<String> = r
+                .signals
+                .iter()
+                .flat_map(|s| s.fired.keys().cloned())
+                .collect();
             by.sort();
             by.dedup();
             e.2.push(format!(
                 "{} {}: {}",
                 r.generated.scenario.id,
                 r.generated.variant.name(),
-                if by.is_empty() { "not covered".into() } else { by.join(", ") }
+                if by.is_empty() {
+                    "not covered".into()
+                } else {
+                    by.join(", ")
+                }
             ));
         }
     }
