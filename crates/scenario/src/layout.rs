@@ -114,7 +114,8 @@ pub fn evtx_dump(ev: &WinEvent) -> Value {
                 "Computer": ev.computer,
                 "Security": security,
             },
-            "EventData": data,
+            // An empty element is `null` in evtx_dump, as `Correlation` is.
+            "EventData": if data.is_empty() { Value::Null } else { Value::Object(data) },
         }
     })
 }
