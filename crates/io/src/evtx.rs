@@ -86,14 +86,67 @@ pub fn read_chunks<R: Read + Seek + Send + 'static>(
             );
         }
     }
-    let window = Window {
-        inner: file,
-        header,
-        start,
-        len: len.saturating_sub(start).min(count * CHUNK),
-        pos: 0,
+    if !opts.evtx_fast {
+        let window = Window {
+            inner: file,
+            header,
+            start,
+            len: len.saturating_sub(start).min(count * CHUNK),
+            pos: 0,
+        };
+        return parse(window, first, schema, opts, report, emit);
+    }
+    let want = len.saturating_sub(start).min(count * CHUNK);
+    let mut range = Vec::with_capacity(want as usize);
+    if let Err(e) = file
+        .seek(SeekFrom::Start(start))
+        .and_then(|_| (&mut file).take(want).read_to_end(&mut range))
+    {
+        return report.skip(format!("cannot read: {e}"), format!("offset {start}"));
+    }
+    read_range(&header, &range, first, schema, opts, report, emit);
+}
+
+/// Reads whole chunks of `range` (chunk `first` onwards) through their
+/// templates, and any chunk that way cannot read through the `evtx` crate.
+fn read_range(
+    header: &[u8],
+    range: &[u8],
+    first: u64,
+    schema: &Schema,
+    opts: &ReadOptions,
+    report: &mut FileReport,
+    emit: &mut dyn FnMut(&str, Record<'static>),
+) {
+    let keep = |name: &str| {
+        opts.keep_unknown
+            || NORMALISED_SOURCES
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name))
+            || schema.resolve(name).is_some()
     };
-    parse(window, first, schema, opts, report, emit);
+    for (i, chunk) in range.chunks_exact(CHUNK as usize).enumerate() {
+        match crate::binxml::ChunkReader::new(chunk).records(&keep) {
+            Ok(events) => {
+                for ev in events {
+                    crate::emit_windows(ev, schema, opts, report, emit);
+                }
+            }
+            Err(_) => {
+                let mut one = Vec::with_capacity(header.len() + chunk.len());
+                one.extend_from_slice(header);
+                one.extend_from_slice(chunk);
+                parse(
+                    std::io::Cursor::new(one),
+                    first + i as u64,
+                    schema,
+                    opts,
+                    report,
+                    emit,
+                );
+            }
+        }
+    }
 }
 
 /// Reads every chunk of an EVTX image held in memory (an archive member).
@@ -116,14 +169,18 @@ pub fn read_bytes(
             ),
         );
     }
-    parse(
-        std::io::Cursor::new(data.to_vec()),
-        0,
-        schema,
-        opts,
-        report,
-        emit,
-    );
+    if !opts.evtx_fast || data.len() < FILE_HEADER as usize {
+        return parse(
+            std::io::Cursor::new(data.to_vec()),
+            0,
+            schema,
+            opts,
+            report,
+            emit,
+        );
+    }
+    let (header, chunks) = data.split_at(FILE_HEADER as usize);
+    read_range(header, chunks, 0, schema, opts, report, emit);
 }
 
 fn parse<R: Read + Seek + Send + 'static>(

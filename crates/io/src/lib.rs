@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod binxml;
 pub mod convert;
 pub mod correlate;
 pub mod csvfile;
@@ -41,6 +42,10 @@ pub struct ReadOptions {
     pub format: Option<Format>,
     /// EVTX chunks per unit of parallel work.
     pub evtx_chunks_per_unit: u64,
+    /// Read EVTX records through their templates without rendering them
+    /// ([`binxml`]); chunks it cannot read go to the `evtx` crate. `false`
+    /// sends every chunk to the crate (the reference the fast path is tested against).
+    pub evtx_fast: bool,
 }
 
 impl Default for ReadOptions {
@@ -50,6 +55,7 @@ impl Default for ReadOptions {
             keep_unknown: true,
             format: None,
             evtx_chunks_per_unit: 64,
+            evtx_fast: true,
         }
     }
 }

@@ -1,0 +1,473 @@
+//! Reading EVTX records without rendering them. Windows writes nearly every
+//! record as an instance of a template: the template (defined once per chunk)
+//! is the XML with numbered holes, the record only the values for the holes.
+//! So a template is read once per chunk into a list saying which hole is the
+//! event id, the channel, the computer, the time or which named data field,
+//! and each record then costs one pass over its values, decoding only those a
+//! query or the normalisation needs. Nothing is rendered to XML or JSON.
+//!
+//! The result is the same [`WinEvent`] the `evtx` crate's JSON gives (a test
+//! holds the two to each other on every record of the corpus). Anything this
+//! reader does not handle (a record that is not one template instance, nested
+//! BinXML, arrays, ANSI strings, floats, a damaged record) makes the caller
+//! read the whole chunk with the `evtx` crate instead, so nothing is lost.
+
+use crate::windows::WinEvent;
+use serde_json::Value as J;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+const CHUNK_HEADER: usize = 512;
+/// 100 ns ticks between 1601-01-01 and 1970-01-01.
+const EPOCH_TICKS: i64 = 116_444_736_000_000_000;
+
+/// Why a chunk must be read by the `evtx` crate instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unsupported(pub &'static str);
+
+/// What a template hole or constant fills.
+#[derive(Clone, Debug, PartialEq)]
+enum Target {
+    EventId,
+    Channel,
+    Computer,
+    RecordId,
+    Provider,
+    Time,
+    /// A `System` child kept as data (Level, Task, Opcode, Keywords, Version).
+    System(&'static str),
+    /// An EventData / UserData field, by its name.
+    Data(Rc<str>),
+    /// BinXML of its own (usually the whole EventData as a template instance
+    /// of another template), at this element path.
+    Nested(Rc<[String]>),
+}
+
+#[derive(Debug)]
+enum Item {
+    /// Hole `index` fills `target`.
+    Hole(u16, Target),
+    /// A value written into the template itself.
+    Const(Target, J),
+}
+
+/// A template read for its holes.
+#[derive(Debug)]
+struct Template {
+    items: Vec<Item>,
+}
+
+/// `System` children the JSON reader keeps as data.
+const SYSTEM_DATA: &[&str] = &["Level", "Task", "Opcode", "Keywords", "Version"];
+
+fn u16_at(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(d.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(d: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(d.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn utf16(bytes: &[u8]) -> String {
+    let units = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let mut s: String = char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    while s.ends_with('\0') {
+        s.pop();
+    }
+    s
+}
+
+/// The name stored at chunk offset `at` (a link, a hash, a length, UTF-16).
+fn name_at(chunk: &[u8], at: usize) -> Option<String> {
+    let len = usize::from(u16_at(chunk, at + 6)?);
+    let bytes = chunk.get(at + 8..at + 8 + len * 2)?;
+    Some(utf16(bytes))
+}
+
+/// Reads a name reference at `*pos`, stepping over a name stored in place.
+fn name_ref(chunk: &[u8], pos: &mut usize) -> Result<String, Unsupported> {
+    let bad = Unsupported("bad name reference");
+    let at = u32_at(chunk, *pos).ok_or(Unsupported("truncated name"))? as usize;
+    *pos += 4;
+    if at == *pos {
+        let len = usize::from(u16_at(chunk, at + 6).ok_or(Unsupported("truncated name"))?);
+        *pos += 10 + len * 2;
+    }
+    name_at(chunk, at).ok_or(bad)
+}
+
+/// Reads the template defined at chunk offset `at`, instantiated below the
+/// elements `base` (empty for a record, the hole's path for nested BinXML).
+fn compile(chunk: &[u8], at: usize, base: &[String]) -> Result<Template, Unsupported> {
+    let size = u32_at(chunk, at + 20).ok_or(Unsupported("truncated template"))? as usize;
+    let start = at + 24;
+    let end = start + size;
+    if end > chunk.len() {
+        return Err(Unsupported("template out of the chunk"));
+    }
+    let mut pos = start;
+    let mut path: Vec<String> = base.to_vec();
+    let mut attr: Option<String> = None;
+    // The `Name` attribute of the element being opened (EventData's `Data`).
+    let mut pending_name: Option<String> = None;
+    let mut names: Vec<Option<String>> = vec![None; base.len()];
+    let mut items = Vec::new();
+    let truncated = Unsupported("truncated template");
+    while pos < end {
+        let token = chunk[pos];
+        pos += 1;
+        match token {
+            0x00 => break,
+            0x0f => pos += 3,
+            0x01 | 0x41 => {
+                pos += 2 + 4; // dependency id, data size
+                let name = name_ref(chunk, &mut pos)?;
+                if token == 0x41 {
+                    pos += 4;
+                }
+                path.push(name);
+                names.push(None);
+                attr = None;
+                pending_name = None;
+            }
+            0x02 => {
+                if let (Some(n), Some(slot)) = (pending_name.take(), names.last_mut()) {
+                    *slot = Some(n);
+                }
+                attr = None;
+            }
+            0x03 | 0x04 => {
+                if token == 0x03 {
+                    pending_name = None;
+                }
+                path.pop();
+                names.pop();
+                attr = None;
+            }
+            0x06 | 0x46 => attr = Some(name_ref(chunk, &mut pos)?),
+            0x05 | 0x45 => {
+                let ty = *chunk.get(pos).ok_or(truncated)?;
+                if ty != 0x01 {
+                    return Err(Unsupported("a typed value in a template"));
+                }
+                let n = usize::from(u16_at(chunk, pos + 1).ok_or(truncated)?);
+                let text = utf16(chunk.get(pos + 3..pos + 3 + n * 2).ok_or(truncated)?);
+                pos += 3 + n * 2;
+                match (&attr, path.last().map(String::as_str)) {
+                    (Some(a), Some("Data")) if a == "Name" => pending_name = Some(text),
+                    (Some(a), _) => {
+                        if let Some(t) = target(&path, &names, Some(a)) {
+                            items.push(Item::Const(t, J::String(text)));
+                        }
+                    }
+                    (None, _) => {
+                        if let Some(t) = target(&path, &names, None) {
+                            items.push(Item::Const(t, J::String(text)));
+                        }
+                    }
+                }
+            }
+            0x0d | 0x0e => {
+                if attr.as_deref() == Some("Name") && path.last().is_some_and(|e| e == "Data") {
+                    return Err(Unsupported("a data name filled in by the record"));
+                }
+                let index = u16_at(chunk, pos).ok_or(truncated)?;
+                let ty = chunk[pos + 2];
+                pos += 3;
+                if ty == 0x21 && attr.is_none() {
+                    items.push(Item::Hole(index, Target::Nested(path.clone().into())));
+                } else if let Some(t) = target(&path, &names, attr.as_deref()) {
+                    items.push(Item::Hole(index, t));
+                }
+            }
+            _ => return Err(Unsupported("an unusual token in a template")),
+        }
+    }
+    Ok(Template { items })
+}
+
+/// What a value at `path` (inside attribute `attr`) means for the reader.
+fn target(path: &[String], names: &[Option<String>], attr: Option<&str>) -> Option<Target> {
+    let p: Vec<&str> = path.iter().map(String::as_str).collect();
+    match (p.as_slice(), attr) {
+        ([_, "System", "EventID"], None) => Some(Target::EventId),
+        ([_, "System", "Channel"], None) => Some(Target::Channel),
+        ([_, "System", "Computer"], None) => Some(Target::Computer),
+        ([_, "System", "EventRecordID"], None) => Some(Target::RecordId),
+        ([_, "System", "Provider"], Some("Name")) => Some(Target::Provider),
+        ([_, "System", "TimeCreated"], Some("SystemTime")) => Some(Target::Time),
+        ([_, "System", k], None) => SYSTEM_DATA
+            .iter()
+            .find(|s| **s == *k)
+            .map(|s| Target::System(s)),
+        ([_, "System", ..], _) => None,
+        ([_, _, .., _], Some(_)) => None,
+        ([_, _, .., leaf], None) => {
+            let named = names.last().cloned().flatten();
+            Some(Target::Data(
+                named.unwrap_or_else(|| (*leaf).to_owned()).into(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A record's value of type `ty` as the `evtx` crate's JSON has it.
+fn value(ty: u8, b: &[u8]) -> Result<J, Unsupported> {
+    let int = |n: usize| -> Result<u64, Unsupported> {
+        if b.len() < n {
+            return Err(Unsupported("short value"));
+        }
+        let mut buf = [0u8; 8];
+        buf[..n].copy_from_slice(&b[..n]);
+        Ok(u64::from_le_bytes(buf))
+    };
+    Ok(match ty {
+        0x00 => J::Null,
+        0x01 => J::String(utf16(b)),
+        0x03 => J::from(int(1)? as u8 as i8),
+        0x04 => J::from(int(1)? as u8),
+        0x05 => J::from(int(2)? as u16 as i16),
+        0x06 => J::from(int(2)? as u16),
+        0x07 => J::from(int(4)? as u32 as i32),
+        0x08 => J::from(int(4)? as u32),
+        0x09 => J::from(int(8)? as i64),
+        0x0a => {
+            let v = int(8)?;
+            if v > i64::MAX as u64 {
+                return Err(Unsupported("a UInt64 beyond i64"));
+            }
+            J::from(v)
+        }
+        0x0d => match int(4)? as u32 as i32 {
+            0 => J::Bool(false),
+            1 => J::Bool(true),
+            other => J::from(other),
+        },
+        0x0e => J::String(b.iter().map(|x| format!("{x:02X}")).collect()),
+        0x0f => {
+            if b.len() < 16 {
+                return Err(Unsupported("short GUID"));
+            }
+            let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+            let mut s = String::with_capacity(38);
+            s.push('{');
+            for (i, &at) in order.iter().enumerate() {
+                if matches!(i, 4 | 6 | 8 | 10) {
+                    s.push('-');
+                }
+                s.push_str(&format!("{:02x}", b[at]));
+            }
+            s.push('}');
+            J::String(s)
+        }
+        0x11 => J::String(filetime_text(int(8)? as i64)),
+        0x13 => {
+            let (Some(&rev), Some(&n)) = (b.first(), b.get(1)) else {
+                return Err(Unsupported("short SID"));
+            };
+            let auth = b.get(2..8).ok_or(Unsupported("short SID"))?;
+            let mut a = [0u8; 8];
+            a[2..].copy_from_slice(auth);
+            let mut s = format!("S-{rev}-{}", u64::from_be_bytes(a));
+            for c in b[8..].chunks_exact(4).take(usize::from(n)) {
+                s.push_str(&format!(
+                    "-{}",
+                    u32::from_le_bytes([c[0], c[1], c[2], c[3]])
+                ));
+            }
+            J::String(s)
+        }
+        0x14 => J::String(format!("0x{:x}", int(4)?)),
+        0x15 => J::String(format!("0x{:x}", int(8)?)),
+        _ => return Err(Unsupported("a value type read by the evtx crate only")),
+    })
+}
+
+/// A FILETIME as Windows renders it: `2019-05-12T18:35:06.5620000Z`.
+fn filetime_text(ticks: i64) -> String {
+    let since = ticks - EPOCH_TICKS;
+    let secs = since.div_euclid(10_000_000);
+    let frac = since.rem_euclid(10_000_000);
+    match chrono::DateTime::from_timestamp(secs, 0) {
+        Some(t) => format!("{}.{frac:07}Z", t.format("%Y-%m-%dT%H:%M:%S")),
+        None => format!("{ticks}"),
+    }
+}
+
+/// The records of one chunk, read through its templates.
+pub struct ChunkReader<'c> {
+    chunk: &'c [u8],
+    templates: HashMap<(u32, String), Rc<Template>>,
+}
+
+impl<'c> ChunkReader<'c> {
+    /// A reader of `chunk` (64 KiB with its header).
+    pub fn new(chunk: &'c [u8]) -> ChunkReader<'c> {
+        ChunkReader {
+            chunk,
+            templates: HashMap::new(),
+        }
+    }
+
+    /// Every record of the chunk, in order; `keep` says which data fields to
+    /// decode (the others are passed over). An error means the chunk must be
+    /// read another way; nothing is returned for it.
+    pub fn records(&mut self, keep: &dyn Fn(&str) -> bool) -> Result<Vec<WinEvent>, Unsupported> {
+        let c = self.chunk;
+        if c.len() < CHUNK_HEADER || &c[..8] != b"ElfChnk\0" {
+            return Err(Unsupported("not a chunk"));
+        }
+        let last_id = u64_at(c, 32).ok_or(Unsupported("short header"))?;
+        let free = (u32_at(c, 48).ok_or(Unsupported("short header"))? as usize).min(c.len());
+        let mut out = Vec::new();
+        let mut at = CHUNK_HEADER;
+        while at < free {
+            if u32_at(c, at) != Some(0x0000_2a2a) {
+                return Err(Unsupported("no record where one should be"));
+            }
+            let size = u32_at(c, at + 4).ok_or(Unsupported("short record"))? as usize;
+            if size < 28 || at + size > c.len() || u32_at(c, at + size - 4) != Some(size as u32) {
+                return Err(Unsupported("record size"));
+            }
+            let id = u64_at(c, at + 8).ok_or(Unsupported("short record"))?;
+            let mut ev = self.record(at + 24, at + size - 4, keep)?;
+            if ev.record_id.is_none() {
+                ev.record_id = i64::try_from(id).ok();
+            }
+            out.push(ev);
+            at += size;
+            if id == last_id {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn record(
+        &mut self,
+        pos: usize,
+        end: usize,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<WinEvent, Unsupported> {
+        let mut ev = WinEvent::default();
+        self.instance(pos, end, &[], keep, &mut ev, 0)?;
+        Ok(ev)
+    }
+
+    /// Reads the template instance at `pos..end` below `base` into `ev`.
+    fn instance(
+        &mut self,
+        mut pos: usize,
+        end: usize,
+        base: &[String],
+        keep: &dyn Fn(&str) -> bool,
+        ev: &mut WinEvent,
+        depth: usize,
+    ) -> Result<(), Unsupported> {
+        if depth > 8 {
+            return Err(Unsupported("BinXML nested too deep"));
+        }
+        let c = self.chunk;
+        if c.get(pos) == Some(&0x0f) {
+            pos += 4;
+        }
+        if c.get(pos) != Some(&0x0c) {
+            return Err(Unsupported("BinXML that is no template instance"));
+        }
+        let def = u32_at(c, pos + 6).ok_or(Unsupported("short record"))? as usize;
+        pos += 10;
+        if def == pos {
+            let size = u32_at(c, def + 20).ok_or(Unsupported("short record"))? as usize;
+            pos += 24 + size;
+        }
+        let key = (def as u32, base.join("/"));
+        let template = match self.templates.get(&key) {
+            Some(t) => t.clone(),
+            None => {
+                let t = Rc::new(compile(c, def, base)?);
+                self.templates.insert(key, t.clone());
+                t
+            }
+        };
+        let n = u32_at(c, pos).ok_or(Unsupported("short record"))? as usize;
+        pos += 4;
+        if pos + n * 4 > end {
+            return Err(Unsupported("value descriptors out of the record"));
+        }
+        let mut spans = Vec::with_capacity(n);
+        let mut at = pos + n * 4;
+        for i in 0..n {
+            let size = usize::from(u16_at(c, pos + i * 4).unwrap_or(0));
+            let ty = c[pos + i * 4 + 2];
+            spans.push((ty, at, size));
+            at += size;
+        }
+        if at > end {
+            return Err(Unsupported("values out of the record"));
+        }
+        let get = |i: u16| -> Result<J, Unsupported> {
+            match spans.get(usize::from(i)) {
+                Some(&(ty, from, size)) => value(ty, &c[from..from + size]),
+                None => Ok(J::Null),
+            }
+        };
+        for item in &template.items {
+            let (t, v) = match item {
+                Item::Hole(i, Target::Nested(path)) => {
+                    match spans.get(usize::from(*i)) {
+                        Some(&(0x21, from, size)) if size > 0 => {
+                            self.instance(from, from + size, path, keep, ev, depth + 1)?
+                        }
+                        Some(&(0x00, ..)) | None => {}
+                        Some(&(0x21, ..)) => {}
+                        Some(_) => return Err(Unsupported("a nested value of another type")),
+                    }
+                    continue;
+                }
+                Item::Hole(i, t) => {
+                    if let Target::Data(name) = t {
+                        if !keep(name) {
+                            continue;
+                        }
+                    }
+                    (t, get(*i)?)
+                }
+                Item::Const(t, v) => (t, v.clone()),
+            };
+            let int = |v: &J| match v {
+                J::Number(n) => n.as_i64(),
+                J::String(s) => portent_core::value::parse_int(s.trim()),
+                _ => None,
+            };
+            let text = |v: J| match v {
+                J::String(s) => Some(s),
+                J::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            match t {
+                Target::EventId => ev.event_id = int(&v),
+                Target::RecordId => ev.record_id = int(&v),
+                Target::Channel => ev.channel = text(v),
+                Target::Computer => ev.computer = text(v),
+                Target::Provider => ev.provider = text(v),
+                Target::Time => {
+                    ev.time = text(v)
+                        .and_then(|t| crate::convert::parse_time(&t, &portent_core::Zone::utc()))
+                }
+                Target::System(k) => ev.data.push(((*k).to_owned(), v)),
+                Target::Data(k) => ev.data.push((k.to_string(), v)),
+                Target::Nested(_) => {}
+            }
+        }
+        Ok(())
+    }
+}

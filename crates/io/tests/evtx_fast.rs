@@ -1,0 +1,169 @@
+//! The template reader (`binxml`) against the `evtx` crate's rendering: every
+//! record of every EVTX file in the corpus, and of the generated scenario
+//! logs, normalises to the same fields either way; and the template reader
+//! handles nearly every chunk itself (the rest go to the crate).
+
+use portent_core::event::FieldRef;
+use portent_core::{Event, Record, Schema};
+use portent_io::binxml::ChunkReader;
+use portent_io::{plan, read_unit, ReadOptions};
+use std::path::{Path, PathBuf};
+
+fn corpus() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    if p.join("MANIFEST.md").exists() {
+        return Some(p);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("corpus missing at {} and CI requires it", p.display());
+    }
+    eprintln!("SKIPPED: needs {}", p.display());
+    None
+}
+
+fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            evtx_files(&p, out);
+        } else if p
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// Every field of a record, in a comparable form.
+fn fields(r: &Record<'static>) -> Vec<String> {
+    let mut v = Vec::new();
+    r.for_each(&mut |f, val| {
+        let name = match f {
+            FieldRef::Id(id) => format!("#{}", id.index()),
+            FieldRef::Name(n) => n.to_owned(),
+        };
+        v.push(format!("{name}={val:?}"));
+    });
+    v.sort();
+    v
+}
+
+fn read(path: &Path, fast: bool) -> (Vec<Vec<String>>, u64) {
+    let opts = ReadOptions {
+        evtx_fast: fast,
+        ..ReadOptions::default()
+    };
+    let schema = Schema::qradar();
+    let (units, _) = plan(&[path.to_path_buf()], &opts);
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for u in &units {
+        for r in read_unit(u, &schema, &opts, &mut |_, rec| out.push(fields(&rec))) {
+            skipped += r.skipped_total();
+        }
+    }
+    (out, skipped)
+}
+
+fn compare(path: &Path) -> usize {
+    let (fast, fs) = read(path, true);
+    let (slow, ss) = read(path, false);
+    assert_eq!((fast.len(), fs), (slow.len(), ss), "{}", path.display());
+    for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+        assert_eq!(a, b, "{} record #{i}", path.display());
+    }
+    fast.len()
+}
+
+/// (chunks the template reader read, chunks with a chunk header)
+fn coverage(path: &Path) -> (usize, usize) {
+    let data = std::fs::read(path).unwrap();
+    let chunks = data
+        .get(4096..)
+        .unwrap_or(&[])
+        .chunks_exact(65536)
+        .filter(|c| c.starts_with(b"ElfChnk\0"));
+    let all = chunks.clone().count();
+    let mut ok = 0;
+    for c in chunks {
+        match ChunkReader::new(c).records(&|_| true) {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                if std::env::var_os("PORTENT_WHY").is_some() {
+                    eprintln!("{}: {e:?}", path.display())
+                }
+            }
+        }
+    }
+    (ok, all)
+}
+
+#[test]
+fn template_reader_matches_the_crate_on_the_corpus() {
+    let Some(dir) = corpus() else { return };
+    let mut files = Vec::new();
+    evtx_files(&dir, &mut files);
+    assert!(files.len() > 20, "{files:?}");
+    let (mut records, mut ok, mut all) = (0, 0, 0);
+    for f in &files {
+        records += compare(f);
+        let (o, a) = coverage(f);
+        ok += o;
+        all += a;
+    }
+    eprintln!(
+        "{} files, {records} records, template reader read {ok} of {all} chunks",
+        files.len()
+    );
+    assert!(records > 900, "{records}");
+    // Every real chunk of the corpus is read through its templates; only
+    // blank or damaged chunks (no chunk header) go to the crate.
+    assert_eq!(ok, all, "the fast path reads {ok} of {all} chunks");
+}
+
+#[test]
+fn template_reader_matches_the_crate_on_generated_logs() {
+    use portent_scenario::{all, generate, Options};
+    let dir = std::env::temp_dir().join(format!("portent-evtx-fast-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for s in all() {
+        for v in s.variants() {
+            let g = generate(
+                s,
+                v,
+                &Options {
+                    seed: 5,
+                    start_us: 1_764_580_000_000_000,
+                    background: 400,
+                },
+            );
+            let mut channels: Vec<&str> = g.events.iter().map(|e| e.provider.channel).collect();
+            channels.sort_unstable();
+            channels.dedup();
+            for c in channels {
+                let events: Vec<_> = g
+                    .events
+                    .iter()
+                    .filter(|e| e.provider.channel == c)
+                    .cloned()
+                    .collect();
+                let p = dir.join(format!(
+                    "{}-{}-{}.evtx",
+                    s.id,
+                    v.name(),
+                    c.replace('/', "_")
+                ));
+                std::fs::write(&p, portent_scenario::evtx::write(&events).unwrap()).unwrap();
+                assert_eq!(compare(&p), events.len());
+                let (ok, all) = coverage(&p);
+                assert_eq!(ok, all, "{}", p.display());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
