@@ -180,7 +180,7 @@ fn compile(chunk: &[u8], at: usize, base: &[String]) -> Result<Template, Unsuppo
                     return Err(Unsupported("a data name filled in by the record"));
                 }
                 let index = u16_at(chunk, pos).ok_or(truncated)?;
-                let ty = chunk[pos + 2];
+                let ty = *chunk.get(pos + 2).ok_or(truncated)?;
                 pos += 3;
                 if ty == 0x21 && attr.is_none() {
                     items.push(Item::Hole(index, Target::Nested(path.clone().into())));
@@ -294,7 +294,7 @@ fn value(ty: u8, b: &[u8]) -> Result<J, Unsupported> {
 
 /// A FILETIME as Windows renders it: `2019-05-12T18:35:06.5620000Z`.
 fn filetime_text(ticks: i64) -> String {
-    let since = ticks - EPOCH_TICKS;
+    let since = ticks.wrapping_sub(EPOCH_TICKS);
     let secs = since.div_euclid(10_000_000);
     let frac = since.rem_euclid(10_000_000);
     match chrono::DateTime::from_timestamp(secs, 0) {

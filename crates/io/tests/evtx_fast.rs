@@ -167,3 +167,44 @@ fn template_reader_matches_the_crate_on_generated_logs() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod damaged {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// The chunks of a generated Sysmon log.
+    fn chunks() -> &'static Vec<Vec<u8>> {
+        static CHUNKS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+        CHUNKS.get_or_init(|| {
+            use portent_scenario::{all, generate, Options, Variant};
+            let g = generate(
+                &all()[0],
+                Variant::AsDescribed,
+                &Options { seed: 3, start_us: 1_764_580_000_000_000, background: 600 },
+            );
+            let bytes = portent_scenario::evtx::write(&g.events).unwrap();
+            bytes[4096..].chunks_exact(65536).map(<[u8]>::to_vec).collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Damage anywhere in a chunk: the reader reads it or declines it, and
+        /// the whole reader (with its fallback to the crate) goes on.
+        #[test]
+        fn damaged_chunks_never_panic(which in 0usize..4, flips in proptest::collection::vec((512usize..65536, any::<u8>()), 1..20)) {
+            let all = chunks();
+            let mut c = all[which % all.len()].clone();
+            for (at, x) in flips {
+                c[at] ^= x | 1;
+            }
+            let _ = ChunkReader::new(&c).records(&|_| true);
+            let mut file = b"ElfFile\0".to_vec();
+            file.resize(4096, 0);
+            file.extend_from_slice(&c);
+            let mut report = portent_io::FileReport::new("damaged");
+            portent_io::evtx::read_bytes(&file, &Schema::qradar(), &ReadOptions::default(), &mut report, &mut |_, _| {});
+        }
+    }
+}
