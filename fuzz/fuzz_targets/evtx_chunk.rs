@@ -7,5 +7,10 @@ fuzz_target!(|data: &[u8]| {
     let mut chunk = b"ElfChnk\0".to_vec();
     chunk.extend_from_slice(data);
     chunk.resize(65536, 0);
-    let _ = portent_io::binxml::ChunkReader::new(&chunk).records(&|_| true);
+    let schema = portent_core::Schema::qradar();
+    let names = portent_io::binxml::Names {
+        schema: &schema,
+        keep_unknown: true,
+    };
+    let _ = portent_io::binxml::ChunkReader::new(&chunk).records(&names);
 });

@@ -93,6 +93,7 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
     let (tx, rx) = mpsc::channel::<UnitResult>();
     let threads = opts.threads.clamp(1, units.len().max(1));
     let mut results: Vec<Option<UnitResult>> = (0..units.len()).map(|_| None).collect();
+    let mut index = correlate.then(|| ProcessIndex::new(opts.index_capacity));
     std::thread::scope(|s| {
         if !opts.quiet {
             s.spawn(|| progress.draw_until_finished());
@@ -113,9 +114,31 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
             });
         }
         drop(tx);
-        for r in rx {
+        // The process index is built here while the workers read, in input
+        // order (units are taken in as soon as every earlier one is in), so
+        // it is the same whatever the thread timing.
+        let mut indexed = 0;
+        for mut r in rx {
             let i = r.index;
-            results[i] = Some(r);
+            if let Some(idx) = &mut index {
+                if i != indexed {
+                    results[i] = Some(r);
+                    continue;
+                }
+                for c in r.creations.drain(..) {
+                    idx.insert(c);
+                }
+                results[i] = Some(r);
+                indexed += 1;
+                while let Some(Some(next)) = results.get_mut(indexed) {
+                    for c in next.creations.drain(..) {
+                        idx.insert(c);
+                    }
+                    indexed += 1;
+                }
+            } else {
+                results[i] = Some(r);
+            }
         }
         progress.finish();
     });
@@ -128,15 +151,7 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
         bytes: sizes.iter().sum(),
         elapsed: started.elapsed(),
     };
-    let mut index = correlate.then(|| ProcessIndex::new(opts.index_capacity));
-    let mut done: Vec<UnitResult> = results.into_iter().flatten().collect();
-    for r in &mut done {
-        if let Some(idx) = &mut index {
-            for c in r.creations.drain(..) {
-                idx.insert(c);
-            }
-        }
-    }
+    let done: Vec<UnitResult> = results.into_iter().flatten().collect();
     let (mut found, mut missing) = (0, 0);
     for r in done {
         scan.events += r.events;

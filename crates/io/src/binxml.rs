@@ -12,12 +12,15 @@
 //! BinXML, arrays, ANSI strings, floats, a damaged record) makes the caller
 //! read the whole chunk with the `evtx` crate instead, so nothing is lost.
 
-use crate::windows::WinEvent;
+use crate::windows::{Known, WinEvent};
+use portent_core::Schema;
 use serde_json::Value as J;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 const CHUNK_HEADER: usize = 512;
+const HEX: &[u8; 16] = b"0123456789abcdef";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 /// 100 ns ticks between 1601-01-01 and 1970-01-01.
 const EPOCH_TICKS: i64 = 116_444_736_000_000_000;
 
@@ -34,10 +37,8 @@ enum Target {
     RecordId,
     Provider,
     Time,
-    /// A `System` child kept as data (Level, Task, Opcode, Keywords, Version).
-    System(&'static str),
-    /// An EventData / UserData field, by its name.
-    Data(Rc<str>),
+    /// An EventData / UserData field, by its name, with what its name means.
+    Data(Rc<(String, Known)>),
     /// BinXML of its own (usually the whole EventData as a template instance
     /// of another template), at this element path.
     Nested(Rc<[String]>),
@@ -45,7 +46,8 @@ enum Target {
 
 #[derive(Debug)]
 enum Item {
-    /// Hole `index` fills `target`.
+    /// Hole `index` fills `target` (when the reader keeps it: a data field no
+    /// query or normalisation reads is passed over).
     Hole(u16, Target),
     /// A value written into the template itself.
     Const(Target, J),
@@ -72,7 +74,23 @@ fn u64_at(d: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(d.get(at..at + 8)?.try_into().ok()?))
 }
 
-fn utf16(bytes: &[u8]) -> String {
+fn utf16(mut bytes: &[u8]) -> String {
+    // Windows stores many values with their NUL terminator; the text ends there.
+    while let [rest @ .., 0, 0] = bytes {
+        bytes = rest;
+    }
+    // Most event text is ASCII: copy it straight, without decoding pairs.
+    let mut ascii = Vec::with_capacity(bytes.len() / 2);
+    for c in bytes.chunks_exact(2) {
+        if c[1] != 0 || c[0] >= 0x80 || c[0] == 0 {
+            ascii.clear();
+            break;
+        }
+        ascii.push(c[0]);
+    }
+    if ascii.len() * 2 == bytes.len() {
+        return String::from_utf8(ascii).unwrap_or_default();
+    }
     let units = bytes
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]));
@@ -106,7 +124,12 @@ fn name_ref(chunk: &[u8], pos: &mut usize) -> Result<String, Unsupported> {
 
 /// Reads the template defined at chunk offset `at`, instantiated below the
 /// elements `base` (empty for a record, the hole's path for nested BinXML).
-fn compile(chunk: &[u8], at: usize, base: &[String]) -> Result<Template, Unsupported> {
+fn compile(
+    chunk: &[u8],
+    at: usize,
+    base: &[String],
+    names_of: &Names<'_>,
+) -> Result<Template, Unsupported> {
     let size = u32_at(chunk, at + 20).ok_or(Unsupported("truncated template"))? as usize;
     let start = at + 24;
     let end = start + size;
@@ -164,12 +187,12 @@ fn compile(chunk: &[u8], at: usize, base: &[String]) -> Result<Template, Unsuppo
                 match (&attr, path.last().map(String::as_str)) {
                     (Some(a), Some("Data")) if a == "Name" => pending_name = Some(text),
                     (Some(a), _) => {
-                        if let Some(t) = target(&path, &names, Some(a)) {
+                        if let Some(t) = target(&path, &names, Some(a), names_of) {
                             items.push(Item::Const(t, J::String(text)));
                         }
                     }
                     (None, _) => {
-                        if let Some(t) = target(&path, &names, None) {
+                        if let Some(t) = target(&path, &names, None, names_of) {
                             items.push(Item::Const(t, J::String(text)));
                         }
                     }
@@ -184,7 +207,7 @@ fn compile(chunk: &[u8], at: usize, base: &[String]) -> Result<Template, Unsuppo
                 pos += 3;
                 if ty == 0x21 && attr.is_none() {
                     items.push(Item::Hole(index, Target::Nested(path.clone().into())));
-                } else if let Some(t) = target(&path, &names, attr.as_deref()) {
+                } else if let Some(t) = target(&path, &names, attr.as_deref(), names_of) {
                     items.push(Item::Hole(index, t));
                 }
             }
@@ -194,8 +217,30 @@ fn compile(chunk: &[u8], at: usize, base: &[String]) -> Result<Template, Unsuppo
     Ok(Template { items })
 }
 
-/// What a value at `path` (inside attribute `attr`) means for the reader.
-fn target(path: &[String], names: &[Option<String>], attr: Option<&str>) -> Option<Target> {
+/// How data field names are read: which to keep, and what each means.
+pub struct Names<'s> {
+    /// The schema the queries were compiled with.
+    pub schema: &'s Schema,
+    /// Keep every field, not only those a query or the normalisation reads.
+    pub keep_unknown: bool,
+}
+
+impl Names<'_> {
+    /// What `name` means, or `None` when no one reads it.
+    fn known(&self, name: &str) -> Option<Known> {
+        let k = Known::of(name, self.schema);
+        (self.keep_unknown || k.id.is_some() || k.source.is_some()).then_some(k)
+    }
+}
+
+/// What a value at `path` (inside attribute `attr`) means for the reader;
+/// `None` for what it passes over.
+fn target(
+    path: &[String],
+    names: &[Option<String>],
+    attr: Option<&str>,
+    n: &Names<'_>,
+) -> Option<Target> {
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
     match (p.as_slice(), attr) {
         ([_, "System", "EventID"], None) => Some(Target::EventId),
@@ -204,17 +249,20 @@ fn target(path: &[String], names: &[Option<String>], attr: Option<&str>) -> Opti
         ([_, "System", "EventRecordID"], None) => Some(Target::RecordId),
         ([_, "System", "Provider"], Some("Name")) => Some(Target::Provider),
         ([_, "System", "TimeCreated"], Some("SystemTime")) => Some(Target::Time),
-        ([_, "System", k], None) => SYSTEM_DATA
-            .iter()
-            .find(|s| **s == *k)
-            .map(|s| Target::System(s)),
+        ([_, "System", k], None) => SYSTEM_DATA.iter().find(|s| **s == *k).and_then(|s| {
+            n.known(s)
+                .map(|known| Target::Data(Rc::new(((*s).to_owned(), known))))
+        }),
         ([_, "System", ..], _) => None,
         ([_, _, .., _], Some(_)) => None,
         ([_, _, .., leaf], None) => {
-            let named = names.last().cloned().flatten();
-            Some(Target::Data(
-                named.unwrap_or_else(|| (*leaf).to_owned()).into(),
-            ))
+            let name = names
+                .last()
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| (*leaf).to_owned());
+            n.known(&name)
+                .map(|known| Target::Data(Rc::new((name, known))))
         }
         _ => None,
     }
@@ -252,7 +300,16 @@ fn value(ty: u8, b: &[u8]) -> Result<J, Unsupported> {
             1 => J::Bool(true),
             other => J::from(other),
         },
-        0x0e => J::String(b.iter().map(|x| format!("{x:02X}")).collect()),
+        0x0e => J::String(
+            b.iter()
+                .flat_map(|x| {
+                    [
+                        HEX_UPPER[usize::from(x >> 4)] as char,
+                        HEX_UPPER[usize::from(x & 15)] as char,
+                    ]
+                })
+                .collect(),
+        ),
         0x0f => {
             if b.len() < 16 {
                 return Err(Unsupported("short GUID"));
@@ -264,7 +321,8 @@ fn value(ty: u8, b: &[u8]) -> Result<J, Unsupported> {
                 if matches!(i, 4 | 6 | 8 | 10) {
                     s.push('-');
                 }
-                s.push_str(&format!("{:02x}", b[at]));
+                s.push(HEX[usize::from(b[at] >> 4)] as char);
+                s.push(HEX[usize::from(b[at] & 15)] as char);
             }
             s.push('}');
             J::String(s)
@@ -318,17 +376,31 @@ impl<'c> ChunkReader<'c> {
         }
     }
 
-    /// Every record of the chunk, in order; `keep` says which data fields to
+    /// Every record of the chunk, in order; `names` says which data fields to
     /// decode (the others are passed over). An error means the chunk must be
     /// read another way; nothing is returned for it.
-    pub fn records(&mut self, keep: &dyn Fn(&str) -> bool) -> Result<Vec<WinEvent>, Unsupported> {
+    pub fn records(&mut self, names: &Names<'_>) -> Result<Vec<WinEvent>, Unsupported> {
+        let mut out = Vec::new();
+        self.records_into(names, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`ChunkReader::records`] into `out` (cleared first), so that a caller
+    /// reading chunk after chunk reuses one buffer: a fresh one per chunk is
+    /// large enough for the allocator to take it from, and give it back to,
+    /// the operating system every time, which then zeroes its pages anew.
+    pub fn records_into(
+        &mut self,
+        names: &Names<'_>,
+        out: &mut Vec<WinEvent>,
+    ) -> Result<(), Unsupported> {
+        out.clear();
         let c = self.chunk;
         if c.len() < CHUNK_HEADER || &c[..8] != b"ElfChnk\0" {
             return Err(Unsupported("not a chunk"));
         }
         let last_id = u64_at(c, 32).ok_or(Unsupported("short header"))?;
         let free = (u32_at(c, 48).ok_or(Unsupported("short header"))? as usize).min(c.len());
-        let mut out = Vec::new();
         let mut at = CHUNK_HEADER;
         while at < free {
             if u32_at(c, at) != Some(0x0000_2a2a) {
@@ -339,7 +411,7 @@ impl<'c> ChunkReader<'c> {
                 return Err(Unsupported("record size"));
             }
             let id = u64_at(c, at + 8).ok_or(Unsupported("short record"))?;
-            let mut ev = self.record(at + 24, at + size - 4, keep)?;
+            let mut ev = self.record(at + 24, at + size - 4, names)?;
             if ev.record_id.is_none() {
                 ev.record_id = i64::try_from(id).ok();
             }
@@ -349,17 +421,17 @@ impl<'c> ChunkReader<'c> {
                 break;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     fn record(
         &mut self,
         pos: usize,
         end: usize,
-        keep: &dyn Fn(&str) -> bool,
+        names: &Names<'_>,
     ) -> Result<WinEvent, Unsupported> {
         let mut ev = WinEvent::default();
-        self.instance(pos, end, &[], keep, &mut ev, 0)?;
+        self.instance(pos, end, &[], names, &mut ev, 0)?;
         Ok(ev)
     }
 
@@ -369,7 +441,7 @@ impl<'c> ChunkReader<'c> {
         mut pos: usize,
         end: usize,
         base: &[String],
-        keep: &dyn Fn(&str) -> bool,
+        names: &Names<'_>,
         ev: &mut WinEvent,
         depth: usize,
     ) -> Result<(), Unsupported> {
@@ -393,7 +465,7 @@ impl<'c> ChunkReader<'c> {
         let template = match self.templates.get(&key) {
             Some(t) => t.clone(),
             None => {
-                let t = Rc::new(compile(c, def, base)?);
+                let t = Rc::new(compile(c, def, base, names)?);
                 self.templates.insert(key, t.clone());
                 t
             }
@@ -425,7 +497,7 @@ impl<'c> ChunkReader<'c> {
                 Item::Hole(i, Target::Nested(path)) => {
                     match spans.get(usize::from(*i)) {
                         Some(&(0x21, from, size)) if size > 0 => {
-                            self.instance(from, from + size, path, keep, ev, depth + 1)?
+                            self.instance(from, from + size, path, names, ev, depth + 1)?
                         }
                         Some(&(0x00, ..)) | None => {}
                         Some(&(0x21, ..)) => {}
@@ -433,14 +505,16 @@ impl<'c> ChunkReader<'c> {
                     }
                     continue;
                 }
-                Item::Hole(i, t) => {
-                    if let Target::Data(name) = t {
-                        if !keep(name) {
-                            continue;
-                        }
+                Item::Hole(i, Target::Time) => {
+                    // The FILETIME straight to epoch ms, without rendering it.
+                    if let Some(&(0x11, from, 8)) = spans.get(usize::from(*i)) {
+                        let ticks = u64_at(c, from).unwrap_or(0) as i64;
+                        ev.time = Some(ticks.wrapping_sub(EPOCH_TICKS).div_euclid(10_000));
+                        continue;
                     }
-                    (t, get(*i)?)
+                    (&Target::Time, get(*i)?)
                 }
+                Item::Hole(i, t) => (t, get(*i)?),
                 Item::Const(t, v) => (t, v.clone()),
             };
             let int = |v: &J| match v {
@@ -463,8 +537,10 @@ impl<'c> ChunkReader<'c> {
                     ev.time = text(v)
                         .and_then(|t| crate::convert::parse_time(&t, &portent_core::Zone::utc()))
                 }
-                Target::System(k) => ev.data.push(((*k).to_owned(), v)),
-                Target::Data(k) => ev.data.push((k.to_string(), v)),
+                Target::Data(k) => {
+                    ev.data.push((k.0.clone(), v));
+                    ev.known.push(k.1);
+                }
                 Target::Nested(_) => {}
             }
         }

@@ -31,6 +31,32 @@ pub struct WinEvent {
     pub record_id: Option<i64>,
     /// Source fields: the event data plus any other keys of the layout, by their own names.
     pub data: Vec<(String, J)>,
+    /// What the reader already knows of each `data` entry, in the same order
+    /// (the EVTX template reader works it out once per template, not per
+    /// event); empty when it knows nothing, and the names are looked up.
+    pub known: Vec<Known>,
+}
+
+/// A source field's schema id and its place among [`NORMALISED_SOURCES`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Known {
+    /// `Schema::resolve` of the name.
+    pub id: Option<FieldId>,
+    /// Index in `NORMALISED_SOURCES`, and whether the spelling is exact.
+    pub source: Option<(u8, bool)>,
+}
+
+impl Known {
+    /// Works out what a source field name means, once.
+    pub fn of(name: &str, schema: &Schema) -> Known {
+        Known {
+            id: schema.resolve(name),
+            source: NORMALISED_SOURCES
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(name))
+                .map(|i| (i as u8, NORMALISED_SOURCES[i] == name)),
+        }
+    }
 }
 
 /// Source fields the normalisation reads (`normalise`), any case: readers that
@@ -79,16 +105,20 @@ impl<'e> Sources<'e> {
     fn of(ev: &'e WinEvent) -> Sources<'e> {
         let mut slots = [None; NORMALISED_SOURCES.len()];
         let mut exact = [false; NORMALISED_SOURCES.len()];
-        for (k, v) in &ev.data {
+        let known = ev.known.len() == ev.data.len();
+        for (n, (k, v)) in ev.data.iter().enumerate() {
             if v.is_null() {
                 continue;
             }
-            if let Some(i) = NORMALISED_SOURCES
-                .iter()
-                .position(|n| n.eq_ignore_ascii_case(k))
-            {
+            let source = match known {
+                true => ev.known[n].source.map(|(i, e)| (usize::from(i), e)),
+                false => NORMALISED_SOURCES
+                    .iter()
+                    .position(|n| n.eq_ignore_ascii_case(k))
+                    .map(|i| (i, NORMALISED_SOURCES[i] == k)),
+            };
+            if let Some((i, is_exact)) = source {
                 // An exact spelling wins over another case (`ProcessID` / `ProcessId`).
-                let is_exact = NORMALISED_SOURCES[i] == k;
                 if slots[i].is_none() || (is_exact && !exact[i]) {
                     slots[i] = Some(v);
                     exact[i] = is_exact;
@@ -99,9 +129,15 @@ impl<'e> Sources<'e> {
     }
 
     fn field(&self, name: &str) -> Option<&'e J> {
+        // Callers name the sources as NORMALISED_SOURCES spells them.
         let i = NORMALISED_SOURCES
             .iter()
-            .position(|n| n.eq_ignore_ascii_case(name))?;
+            .position(|n| *n == name)
+            .or_else(|| {
+                NORMALISED_SOURCES
+                    .iter()
+                    .position(|n| n.eq_ignore_ascii_case(name))
+            })?;
         self.slots[i]
     }
 
@@ -213,8 +249,14 @@ pub fn to_record(mut ev: WinEvent, schema: &Schema, opts: &ReadOptions) -> Recor
     let channel_name = ev.channel.clone();
     let provider = ev.provider.take();
     let (event_id, record_id) = (ev.event_id, ev.record_id);
-    for (k, v) in ev.data {
-        match schema.resolve(&k) {
+    let known = std::mem::take(&mut ev.known);
+    let known = (known.len() == ev.data.len()).then_some(known);
+    for (n, (k, v)) in ev.data.into_iter().enumerate() {
+        let id = match &known {
+            Some(known) => known[n].id,
+            None => schema.resolve(&k),
+        };
+        match id {
             Some(id) => {
                 let def = schema.def(id);
                 if def.is_some_and(|d| d.kind == FieldKind::Standard) {
@@ -240,8 +282,8 @@ pub fn to_record(mut ev: WinEvent, schema: &Schema, opts: &ReadOptions) -> Recor
     set_opt_str(&mut rec, ids::CHANNEL, channel_name);
     set_opt_str(&mut rec, ids::PROVIDER, provider);
     set_opt_str(&mut rec, ids::HOSTNAME, host.clone());
-    let source = log_source_name(host.as_deref(), channel.as_deref());
-    rec.set(ids::LOGSOURCEID, Value::Int(log_source_id(&source)));
+    let (source, source_id) = log_source(host.as_deref(), channel.as_deref());
+    rec.set(ids::LOGSOURCEID, Value::Int(source_id));
     rec.set(ids::LOGSOURCENAME, Value::string(source));
     let (category, high, qid) = category_of(kind);
     rec.set(ids::CATEGORY, Value::Int(category));
@@ -432,6 +474,33 @@ pub fn log_source_name(host: Option<&str>, channel: Option<&str>) -> String {
         channel.unwrap_or("Windows"),
         host.unwrap_or("unknown host")
     )
+}
+
+/// The log source name and id of a host and channel. A log holds few of
+/// them, so the last one a thread built is kept instead of formatting and
+/// hashing the same name for every event.
+fn log_source(host: Option<&str>, channel: Option<&str>) -> (String, i64) {
+    type Last = Option<(Option<String>, Option<String>, String, i64)>;
+    thread_local! {
+        static LAST: std::cell::RefCell<Last> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((h, c, name, id)) = last.as_ref() {
+            if h.as_deref() == host && c.as_deref() == channel {
+                return (name.clone(), *id);
+            }
+        }
+        let name = log_source_name(host, channel);
+        let id = log_source_id(&name);
+        *last = Some((
+            host.map(str::to_owned),
+            channel.map(str::to_owned),
+            name.clone(),
+            id,
+        ));
+        (name, id)
+    })
 }
 
 /// A stable id for a log source name: the same name gets the same id in every

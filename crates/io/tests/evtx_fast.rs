@@ -91,7 +91,7 @@ fn coverage(path: &Path) -> (usize, usize) {
     let all = chunks.clone().count();
     let mut ok = 0;
     for c in chunks {
-        match ChunkReader::new(c).records(&|_| true) {
+        match ChunkReader::new(c).records(&all_names()) {
             Ok(_) => ok += 1,
             Err(e) => {
                 if std::env::var_os("PORTENT_WHY").is_some() {
@@ -169,6 +169,7 @@ fn template_reader_matches_the_crate_on_generated_logs() {
 }
 
 mod damaged {
+    use super::all_names;
     use super::*;
     use proptest::prelude::*;
     use std::sync::OnceLock;
@@ -181,10 +182,17 @@ mod damaged {
             let g = generate(
                 &all()[0],
                 Variant::AsDescribed,
-                &Options { seed: 3, start_us: 1_764_580_000_000_000, background: 600 },
+                &Options {
+                    seed: 3,
+                    start_us: 1_764_580_000_000_000,
+                    background: 600,
+                },
             );
             let bytes = portent_scenario::evtx::write(&g.events).unwrap();
-            bytes[4096..].chunks_exact(65536).map(<[u8]>::to_vec).collect()
+            bytes[4096..]
+                .chunks_exact(65536)
+                .map(<[u8]>::to_vec)
+                .collect()
         })
     }
 
@@ -199,12 +207,21 @@ mod damaged {
             for (at, x) in flips {
                 c[at] ^= x | 1;
             }
-            let _ = ChunkReader::new(&c).records(&|_| true);
+            let _ = ChunkReader::new(&c).records(&all_names());
             let mut file = b"ElfFile\0".to_vec();
             file.resize(4096, 0);
             file.extend_from_slice(&c);
             let mut report = portent_io::FileReport::new("damaged");
             portent_io::evtx::read_bytes(&file, &Schema::qradar(), &ReadOptions::default(), &mut report, &mut |_, _| {});
         }
+    }
+}
+
+/// Every field kept.
+fn all_names() -> portent_io::binxml::Names<'static> {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    portent_io::binxml::Names {
+        schema: SCHEMA.get_or_init(Schema::qradar),
+        keep_unknown: true,
     }
 }
