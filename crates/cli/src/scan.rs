@@ -78,16 +78,23 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
     let correlate = queries
         .iter()
         .any(|q| q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f)));
-    let deferred: Vec<FieldId> = if correlate {
-        ENRICHED_FIELDS
-            .iter()
-            .copied()
-            .chain([ids::SOURCE_FILE])
-            .collect()
+    // Enrichment fills the process fields only where the event has none (so
+    // an event's own values are final and can be tested early), but always
+    // sets "Enrichment"; the source file is set on candidates only.
+    let filled: Vec<FieldId> = ENRICHED_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| *f != ids::ENRICHMENT)
+        .collect();
+    let (deferred, if_absent) = if correlate {
+        (vec![ids::SOURCE_FILE, ids::ENRICHMENT], filled)
     } else {
-        vec![ids::SOURCE_FILE]
+        (vec![ids::SOURCE_FILE], Vec::new())
     };
-    let prefilters: Vec<Prefilter<'_>> = queries.iter().map(|q| q.prefilter(&deferred)).collect();
+    let prefilters: Vec<Prefilter<'_>> = queries
+        .iter()
+        .map(|q| q.prefilter_filled(&deferred, &if_absent))
+        .collect();
     let started = std::time::Instant::now();
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<UnitResult>();

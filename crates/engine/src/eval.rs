@@ -24,7 +24,13 @@ pub struct State {
     pub keys: Vec<Value<'static>>,
     /// Projected columns of the current row.
     pub cols: Vec<Value<'static>>,
+    /// Patterns built from event values (`x LIKE CONCAT('%', y)`), by their
+    /// text: the same few come back row after row, and a regex is dear to build.
+    dyn_patterns: std::collections::HashMap<String, Option<regex::Regex>>,
 }
+
+/// How many dynamic patterns a state keeps before it starts again.
+const DYN_PATTERNS: usize = 1024;
 
 impl State {
     /// A fresh state with the clock at `now`.
@@ -36,6 +42,7 @@ impl State {
             aggs: Vec::new(),
             keys: Vec::new(),
             cols: Vec::new(),
+            dyn_patterns: std::collections::HashMap::new(),
         }
     }
 
@@ -228,12 +235,23 @@ impl<'p> Evaluator<'p> {
                 let v = self.eval(input, ev, st).into_owned();
                 let p = self.eval(pattern, ev, st);
                 let (text, pat) = (v.to_text()?, p.to_text()?);
-                let (dialect, ci) = crate::lower::dialect_of(*op);
-                let source = crate::similar::to_regex(&pat, dialect, *escape, ci).ok()?;
-                let re = regex::RegexBuilder::new(&source)
-                    .size_limit(1 << 20)
-                    .build()
-                    .ok()?;
+                let key = format!("{op:?}\u{0}{escape:?}\u{0}{pat}");
+                if !st.dyn_patterns.contains_key(&key) {
+                    let (dialect, ci) = crate::lower::dialect_of(*op);
+                    let re = crate::similar::to_regex(&pat, dialect, *escape, ci)
+                        .ok()
+                        .and_then(|source| {
+                            regex::RegexBuilder::new(&source)
+                                .size_limit(1 << 20)
+                                .build()
+                                .ok()
+                        });
+                    if st.dyn_patterns.len() >= DYN_PATTERNS {
+                        st.dyn_patterns.clear();
+                    }
+                    st.dyn_patterns.insert(key.clone(), re);
+                }
+                let re = st.dyn_patterns.get(&key)?.as_ref()?;
                 Some(re.is_match(&text) != *negated)
             }
             Ir::IsNull(x, negated) => Some(self.eval(x, ev, st).is_null() != *negated),

@@ -14,12 +14,22 @@ use portent_core::{Event, FieldId};
 /// The early test of one query.
 pub struct Prefilter<'q> {
     query: &'q Query,
-    terms: Vec<&'q Ir>,
+    /// Conjuncts, each with the fields it reads that are filled in later only
+    /// where the event lacks them: tested when the event has them all.
+    terms: Vec<(&'q Ir, Vec<FieldId>)>,
 }
 
 impl Query {
     /// The prefilter that leaves out conjuncts reading any of `deferred`.
     pub fn prefilter(&self, deferred: &[FieldId]) -> Prefilter<'_> {
+        self.prefilter_filled(deferred, &[])
+    }
+
+    /// The prefilter that leaves out conjuncts reading any of `deferred`, and
+    /// tests a conjunct reading fields of `if_absent` (a later step fills them
+    /// in only where the event has none, as process enrichment does) only on
+    /// events that already have every one of them: their values are final.
+    pub fn prefilter_filled(&self, deferred: &[FieldId], if_absent: &[FieldId]) -> Prefilter<'_> {
         let mut terms = Vec::new();
         if let Some(f) = &self.filter {
             let conjuncts: Vec<&Ir> = match f {
@@ -28,15 +38,19 @@ impl Query {
             };
             for t in conjuncts {
                 let mut usable = true;
+                let mut needs = Vec::new();
                 t.walk(&mut |n| match n {
                     Ir::Field(id) if deferred.contains(id) => usable = false,
+                    Ir::Field(id) if if_absent.contains(id) => needs.push(*id),
                     Ir::Now | Ir::TextSearch(_) | Ir::AggRef(_) | Ir::KeyRef(_) | Ir::Column(_) => {
                         usable = false
                     }
                     _ => {}
                 });
                 if usable {
-                    terms.push(t);
+                    needs.sort();
+                    needs.dedup();
+                    terms.push((t, needs));
                 }
             }
         }
@@ -96,9 +110,12 @@ impl Prefilter<'_> {
             zone: self.query.options.zone,
         };
         state.next_event();
-        self.terms
-            .iter()
-            .all(|t| evaluator.truth(t, ev, state) == Some(true))
+        self.terms.iter().all(|(t, needs)| {
+            if needs.iter().all(|f| !ev.get(*f).is_null()) {
+                return evaluator.truth(t, ev, state) == Some(true);
+            }
+            may_hold(t, needs, ev, &evaluator, state)
+        })
     }
 
     /// Number of conjuncts tested.
@@ -109,6 +126,34 @@ impl Prefilter<'_> {
     /// True when nothing is tested (every event is a candidate).
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+}
+
+/// Whether `t` may still be TRUE once the fields of `filled` the event lacks
+/// are filled in. AND and OR are monotone, so their parts are judged one by
+/// one: a part reading no missing field is evaluated, any other part may hold.
+/// (NOT and the rest are not monotone: a part of them with a missing field may
+/// hold whatever it says.)
+fn may_hold<E: Event + ?Sized>(
+    t: &Ir,
+    filled: &[FieldId],
+    ev: &E,
+    evaluator: &Evaluator<'_>,
+    state: &mut State,
+) -> bool {
+    let mut missing = false;
+    t.walk(&mut |n| {
+        if let Ir::Field(id) = n {
+            missing |= filled.contains(id) && ev.get(*id).is_null();
+        }
+    });
+    if !missing {
+        return evaluator.truth(t, ev, state) == Some(true);
+    }
+    match t {
+        Ir::And(ts) => ts.iter().all(|x| may_hold(x, filled, ev, evaluator, state)),
+        Ir::Or(ts) => ts.iter().any(|x| may_hold(x, filled, ev, evaluator, state)),
+        _ => true,
     }
 }
 
@@ -140,5 +185,57 @@ mod tests {
         assert!(!p.test(&ev, &mut st), "flows are not events");
         assert!(q.reads_all_fields());
         assert!(q.fields().contains(&ids::COMMAND));
+    }
+
+    #[test]
+    fn fields_filled_only_when_absent_are_tested_when_present() {
+        let mut schema = Schema::qradar();
+        let q = Query::compile(
+            "SELECT * FROM events WHERE destinationport = 443 AND (\"Command\" ILIKE '%x%' OR \"Command\" IS NULL)",
+            &mut schema,
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let p = q.prefilter_filled(&[], &[ids::COMMAND]);
+        assert_eq!(p.len(), 2);
+        let mut st = crate::eval::State::new(0);
+        let mut ev = Record::new();
+        ev.set(ids::DESTINATIONPORT, Value::Int(443));
+        assert!(
+            p.test(&ev, &mut st),
+            "no command yet: enrichment may bring one"
+        );
+        ev.set(ids::COMMAND, Value::str("cmd /c x"));
+        assert!(p.test(&ev, &mut st));
+        ev.set(ids::COMMAND, Value::str("notepad"));
+        assert!(!p.test(&ev, &mut st), "the event's own command is final");
+    }
+
+    #[test]
+    fn or_branches_without_the_missing_field_still_decide() {
+        let mut schema = Schema::qradar();
+        let q = Query::compile(
+            "SELECT * FROM events WHERE (\"Event ID\" = 1 AND \"Command\" ILIKE '%x%') OR destinationport = 53",
+            &mut schema,
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let p = q.prefilter_filled(&[], &[ids::COMMAND]);
+        let mut st = crate::eval::State::new(0);
+        let mut ev = Record::new();
+        ev.set(ids::EVENT_ID, Value::Int(3));
+        ev.set(ids::DESTINATIONPORT, Value::Int(443));
+        assert!(
+            !p.test(&ev, &mut st),
+            "neither branch can hold, whatever the command"
+        );
+        ev.set(ids::EVENT_ID, Value::Int(1));
+        assert!(
+            p.test(&ev, &mut st),
+            "the first branch may hold once the command is known"
+        );
+        ev.set(ids::EVENT_ID, Value::Int(3));
+        ev.set(ids::DESTINATIONPORT, Value::Int(53));
+        assert!(p.test(&ev, &mut st));
     }
 }
