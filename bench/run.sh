@@ -26,23 +26,32 @@ measure() { # name, then the command
   rm -f "$err" "$err.time"
 }
 
+# Median wall time of RUNS runs of a command (its output discarded).
+RUNS="${RUNS:-5}"
+median() {
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f '%e' "$@" 2>&1 > /dev/null | tail -1
+  done | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+
 echo "portent $(git rev-parse --short HEAD), $(nproc) cores, data in $DATA"
 for fmt in evtx json zip; do
   INPUT="$DATA/$fmt"
   measure "seed rule over $fmt" "$BIN" query -f rules/t1043-commonly-used-port.aql --window ignore --no-limit --format jsonl -i "$INPUT"
 done
+INPUT="$DATA/evtx"
+measure "hunt, whole pack, evtx" "$BIN" hunt "$INPUT" --format jsonl -q
+echo "median of $RUNS runs over the EVTX:"
+echo "  portent query, seed rule:  $(median "$BIN" query -f rules/t1043-commonly-used-port.aql --window ignore --no-limit --format jsonl -q -i "$INPUT") s"
+echo "  portent hunt, whole pack:  $(median "$BIN" hunt "$INPUT" --format jsonl -q) s"
 if command -v evtx_dump > /dev/null; then
-  INPUT="$DATA/evtx"
-  start=$(date +%s.%N)
   peak=0
   for f in "$DATA"/evtx/*.evtx; do
     /usr/bin/time -f '%M' -o /tmp/evtx_dump.rss evtx_dump -o jsonl "$f" > /dev/null 2>&1 || true
     rss=$(cat /tmp/evtx_dump.rss); [ "$rss" -gt "$peak" ] && peak=$rss
   done
-  end=$(date +%s.%N)
-  awk -v s="$(echo "$end - $start" | bc)" -v b="$(du -sb "$INPUT" | cut -f1)" -v r="$peak" 'BEGIN {
-    printf "%-28s %8.1f MB  %7.2f s  %8.1f MB/s  %10s events/s  peak RSS %6.1f MB\n",
-      "evtx_dump -o jsonl (parse)", b/1048576, s, b/1048576/s, "-", r/1024 }'
+  export DATA
+  echo "  evtx_dump -o jsonl, parse: $(median bash -c 'for f in "$DATA"/evtx/*.evtx; do evtx_dump -o jsonl "$f"; done') s (peak RSS $((peak / 1024)) MB)"
 else
   echo "evtx_dump not on PATH: install it with 'cargo install evtx' to compare"
 fi
