@@ -1,0 +1,499 @@
+//! A Sigma rule as an AQL query for Portent's engine: the log source becomes
+//! conditions on channel and event id, each search a boolean expression over
+//! the mapped fields, and the condition their combination. Sigma compares
+//! values as case-insensitive strings with `*` and `?` wildcards, which is
+//! AQL's `ILIKE` with `%` and `_`; the other modifiers have their own forms.
+
+use crate::condition::{self, glob, Cond};
+use crate::logsource::{self, Source};
+use crate::rule::{Detection, FieldMatch, Search, SigmaRule};
+use crate::value::{base64, base64_offsets, pieces, plain, utf16, windash, Modifier, Piece};
+use crate::yaml::{Node, Pos};
+use crate::Error;
+
+/// A rule compiled to AQL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compiled {
+    /// The query.
+    pub aql: String,
+    /// Which logs it reads, for people.
+    pub source: String,
+}
+
+/// An AQL string literal.
+pub fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn ident(name: &str, pos: Pos) -> Result<String, Error> {
+    if name.contains('"') || name.is_empty() || name.chars().any(char::is_control) {
+        return Err(Error::at(
+            pos,
+            format!("the field name `{name}` cannot be written in AQL"),
+        ));
+    }
+    Ok(format!("\"{name}\""))
+}
+
+/// A LIKE pattern (escape character `\`) for pieces, with `%` around as asked.
+fn like(p: &[Piece], lead: bool, trail: bool) -> String {
+    let mut s = String::new();
+    if lead {
+        s.push('%');
+    }
+    for piece in p {
+        match piece {
+            Piece::Text(t) => {
+                for c in t.chars() {
+                    if matches!(c, '%' | '_' | '\\') {
+                        s.push('\\');
+                    }
+                    s.push(c);
+                }
+            }
+            Piece::Many => s.push('%'),
+            Piece::One => s.push('_'),
+        }
+    }
+    if trail && !s.ends_with('%') {
+        s.push('%');
+    }
+    s
+}
+
+struct Ctx<'a> {
+    source: &'a Source,
+}
+
+impl Ctx<'_> {
+    fn field(&self, name: &str, pos: Pos) -> Result<String, Error> {
+        let mapped = self
+            .source
+            .fields
+            .iter()
+            .find(|(s, _)| s.eq_ignore_ascii_case(name))
+            .map_or(name, |(_, p)| *p);
+        ident(mapped, pos)
+    }
+
+    fn search(&self, name: &str, s: &Search, pos: Pos) -> Result<String, Error> {
+        Ok(match s {
+            Search::Map(ms) => self.all_of(ms)?,
+            Search::AnyOf(maps) => {
+                let parts = maps
+                    .iter()
+                    .map(|m| self.all_of(m))
+                    .collect::<Result<Vec<_>, _>>()?;
+                join(parts, "OR")
+            }
+            Search::Keywords(values) => {
+                let parts = values
+                    .iter()
+                    .map(|v| keyword(v, name, pos))
+                    .collect::<Result<Vec<_>, _>>()?;
+                join(parts, "OR")
+            }
+        })
+    }
+
+    fn all_of(&self, ms: &[FieldMatch]) -> Result<String, Error> {
+        let parts = ms
+            .iter()
+            .map(|m| self.field_match(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(join(parts, "AND"))
+    }
+
+    fn field_match(&self, m: &FieldMatch) -> Result<String, Error> {
+        use Modifier::*;
+        let has = |x| m.modifiers.contains(&x);
+        let Some(name) = &m.field else {
+            // `'|all': [...]`: every keyword.
+            let parts = m
+                .values
+                .iter()
+                .map(|v| keyword(v, "|all", m.pos))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(join(parts, if has(All) { "AND" } else { "OR" }));
+        };
+        let f = self.field(name, m.pos)?;
+        let glue = if has(All) { "AND" } else { "OR" };
+        if has(Exists) {
+            return match m.values.as_slice() {
+                [Node::Bool(true, _)] => Ok(format!("{f} IS NOT NULL")),
+                [Node::Bool(false, _)] => Ok(format!("{f} IS NULL")),
+                _ => Err(Error::at(m.pos, "`exists` takes true or false")),
+            };
+        }
+        // Whole integers with no modifier: a numeric test (the engine compares
+        // numbers with numeric text, so "443" and 443 both match).
+        if m.modifiers.is_empty() && m.values.iter().all(|v| matches!(v, Node::Int(..))) {
+            let ns: Vec<String> = m.values.iter().filter_map(Node::text).collect();
+            return Ok(match ns.as_slice() {
+                [one] => format!("{f} = {one}"),
+                many if has(All) => {
+                    join(many.iter().map(|n| format!("{f} = {n}")).collect(), "AND")
+                }
+                many => format!("{f} IN ({})", many.join(", ")),
+            });
+        }
+        let mut parts = Vec::new();
+        for v in &m.values {
+            parts.push(self.value(m, &f, v)?);
+        }
+        Ok(join(parts, glue))
+    }
+
+    fn value(&self, m: &FieldMatch, f: &str, v: &Node) -> Result<String, Error> {
+        use Modifier::*;
+        let has = |x| m.modifiers.contains(&x);
+        if let Node::Null(_) = v {
+            return Ok(format!("{f} IS NULL"));
+        }
+        let raw = v
+            .text()
+            .ok_or_else(|| Error::at(v.pos(), format!("a value cannot be {}", v.kind())))?;
+        if let Some(op) = [(Gt, ">"), (Gte, ">="), (Lt, "<"), (Lte, "<=")]
+            .iter()
+            .find(|(x, _)| has(*x))
+            .map(|(_, op)| *op)
+        {
+            let n: f64 = raw
+                .trim()
+                .parse()
+                .map_err(|_| Error::at(v.pos(), format!("`{raw}` is not a number")))?;
+            return Ok(format!(
+                "{f} {op} {}",
+                if n.fract() == 0.0 {
+                    format!("{}", n as i64)
+                } else {
+                    n.to_string()
+                }
+            ));
+        }
+        if has(Cidr) {
+            let ok = raw.split_once('/').is_some_and(|(ip, bits)| {
+                ip.parse::<std::net::IpAddr>().is_ok() && bits.parse::<u8>().is_ok()
+            });
+            if !ok {
+                return Err(Error::at(v.pos(), format!("`{raw}` is not a CIDR block")));
+            }
+            return Ok(format!("INCIDR({}, {f})", quote(&raw)));
+        }
+        if has(FieldRef) {
+            let other = self.field(&raw, v.pos())?;
+            let (a, b) = if has(Cased) {
+                (f.to_owned(), other)
+            } else {
+                (format!("LOWER({f})"), format!("LOWER({other})"))
+            };
+            let e = if has(Contains) {
+                format!("STRPOS({a}, {b}) >= 0")
+            } else if has(StartsWith) {
+                format!("STRPOS({a}, {b}) = 0")
+            } else if has(EndsWith) {
+                format!("{a} LIKE CONCAT('%', {b})")
+            } else {
+                format!("{a} = {b}")
+            };
+            return Ok(if has(Neq) { format!("NOT ({e})") } else { e });
+        }
+        if has(Re) {
+            let flags: String = [(ReM, 'm'), (ReS, 's')]
+                .iter()
+                .filter(|(x, _)| has(*x))
+                .map(|(_, c)| *c)
+                .collect();
+            if let Err(e) = regex::RegexBuilder::new(&raw).size_limit(1 << 20).build() {
+                let first = e.to_string().lines().last().unwrap_or("").trim().to_owned();
+                return Err(Error::at(
+                    v.pos(),
+                    format!("the regular expression does not compile: {first}"),
+                ));
+            }
+            // Sigma's `re` finds the expression anywhere; AQL's MATCHES must match it all.
+            let inner = if flags.is_empty() {
+                format!("(?:{raw})")
+            } else {
+                format!("(?{flags}:{raw})")
+            };
+            let op = if has(ReI) { "IMATCHES" } else { "MATCHES" };
+            let e = format!("{f} {op} {}", quote(&format!("(?s:.*){inner}(?s:.*)")));
+            return Ok(if has(Neq) { format!("NOT ({e})") } else { e });
+        }
+        // Values in Sigma's string form, then its transformations.
+        let mut texts: Vec<String> = if has(Windash) {
+            windash(&raw)
+        } else {
+            vec![raw.clone()]
+        };
+        let encoding = [Utf16Le, Utf16Be, Utf16].into_iter().find(|x| has(*x));
+        if has(Base64) || has(Base64Offset) {
+            let mut encoded = Vec::new();
+            for t in &texts {
+                let literal = plain(&pieces(t)).ok_or_else(|| {
+                    Error::at(v.pos(), "a value with wildcards cannot be base64-encoded")
+                })?;
+                let bytes = match encoding {
+                    Some(e) => utf16(&literal, e),
+                    None => literal.into_bytes(),
+                };
+                if has(Base64) {
+                    encoded.push(base64(&bytes));
+                } else {
+                    encoded.extend(base64_offsets(&bytes).into_iter().filter(|s| !s.is_empty()));
+                }
+            }
+            // Encoded text is matched as it is: escape its wildcards.
+            texts = encoded
+                .into_iter()
+                .map(|e| {
+                    e.replace('\\', "\\\\")
+                        .replace('*', "\\*")
+                        .replace('?', "\\?")
+                })
+                .collect();
+        }
+        let op = if has(Cased) { "LIKE" } else { "ILIKE" };
+        let (lead, trail) = (
+            has(Contains) || has(EndsWith),
+            has(Contains) || has(StartsWith),
+        );
+        let parts: Vec<String> = texts
+            .iter()
+            .map(|t| {
+                let p = pieces(t);
+                let e = format!("{f} {op} {} ESCAPE '\\'", quote(&like(&p, lead, trail)));
+                if has(Neq) {
+                    format!("NOT ({e})")
+                } else {
+                    e
+                }
+            })
+            .collect();
+        Ok(join(parts, if has(Neq) { "AND" } else { "OR" }))
+    }
+
+    fn condition(&self, det: &Detection, c: &Cond, pos: Pos) -> Result<String, Error> {
+        let at = |offset: usize| Pos {
+            line: pos.line,
+            col: pos.col + offset,
+        };
+        let find =
+            |name: &str, offset: usize| -> Result<String, Error> {
+                let (n, p, s) = det.searches.iter().find(|(n, _, _)| n == name).ok_or_else(
+                    || {
+                        Error::at(
+                            at(offset),
+                            format!(
+                                "the condition names `{name}`, which the detection does not define"
+                            ),
+                        )
+                    },
+                )?;
+                self.search(n, s, *p).map(|e| format!("({e})"))
+            };
+        let matching = |pattern: &str, offset: usize| -> Result<Vec<String>, Error> {
+            let names: Vec<&String> = det
+                .searches
+                .iter()
+                .map(|(n, _, _)| n)
+                .filter(|n| {
+                    if pattern == "them" {
+                        !n.starts_with('_')
+                    } else {
+                        glob(pattern, n)
+                    }
+                })
+                .collect();
+            if names.is_empty() {
+                return Err(Error::at(
+                    at(offset),
+                    format!("`{pattern}` matches no search identifier"),
+                ));
+            }
+            names.iter().map(|n| find(n, offset)).collect()
+        };
+        Ok(match c {
+            Cond::Name(n, o) => find(n, *o)?,
+            Cond::Not(x) => format!("NOT ({})", self.condition(det, x, pos)?),
+            Cond::And(xs) => join(
+                xs.iter()
+                    .map(|x| self.condition(det, x, pos))
+                    .collect::<Result<_, _>>()?,
+                "AND",
+            ),
+            Cond::Or(xs) => join(
+                xs.iter()
+                    .map(|x| self.condition(det, x, pos))
+                    .collect::<Result<_, _>>()?,
+                "OR",
+            ),
+            Cond::AnyOf(p, o) => join(matching(p, *o)?, "OR"),
+            Cond::AllOf(p, o) => join(matching(p, *o)?, "AND"),
+        })
+    }
+
+    fn detection(&self, det: &Detection) -> Result<String, Error> {
+        let mut parts = Vec::new();
+        for (text, pos) in &det.conditions {
+            let c = condition::parse(text).map_err(|e| {
+                Error::at(
+                    Pos {
+                        line: pos.line,
+                        col: pos.col + e.at,
+                    },
+                    format!("condition: {}", e.message),
+                )
+            })?;
+            parts.push(self.condition(det, &c, *pos)?);
+        }
+        Ok(join(parts, "OR"))
+    }
+}
+
+fn keyword(v: &Node, name: &str, pos: Pos) -> Result<String, Error> {
+    let raw = v.text().ok_or_else(|| {
+        Error::at(
+            v.pos(),
+            format!("a keyword of `{name}` cannot be {}", v.kind()),
+        )
+    })?;
+    let literal: String = pieces(&raw)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Text(t) => t,
+            _ => " ".into(),
+        })
+        .collect();
+    if literal.trim().is_empty() {
+        return Err(Error::at(
+            pos,
+            format!("the keyword `{raw}` has no text to search for"),
+        ));
+    }
+    Ok(format!("TEXT SEARCH {}", quote(literal.trim())))
+}
+
+fn join(parts: Vec<String>, op: &str) -> String {
+    match parts.len() {
+        1 => parts.into_iter().next().unwrap_or_default(),
+        _ => parts
+            .iter()
+            .map(|p| format!("({p})"))
+            .collect::<Vec<_>>()
+            .join(&format!(" {op} ")),
+    }
+}
+
+/// The AQL query of `rule`, with its log source's conditions and filters.
+pub fn to_aql(rule: &SigmaRule) -> Result<Compiled, Error> {
+    let ls = &rule.logsource;
+    let source = logsource::map(
+        ls.product.as_deref(),
+        ls.category.as_deref(),
+        ls.service.as_deref(),
+    )
+    .map_err(|m| Error::at(rule.pos, format!("logsource: {m}")))?;
+    let cx = Ctx { source: &source };
+    let mut wheres = Vec::new();
+    if let Some(c) = &source.condition {
+        wheres.push(c.clone());
+    }
+    wheres.push(cx.detection(&rule.detection)?);
+    for (_, det) in &rule.filters {
+        wheres.push(cx.detection(det)?);
+    }
+    let mut columns = vec!["DATEFORMAT(starttime, 'yyyy-MM-dd HH:mm:ss') AS event_time".to_owned()];
+    let mut seen: Vec<String> = Vec::new();
+    let named = rule
+        .detection
+        .searches
+        .iter()
+        .flat_map(|(_, _, s)| match s {
+            Search::Map(m) => m.iter().collect::<Vec<_>>(),
+            Search::AnyOf(ms) => ms.iter().flatten().collect(),
+            Search::Keywords(_) => Vec::new(),
+        })
+        .filter_map(|m| m.field.clone())
+        .chain(rule.fields.iter().cloned());
+    for name in named {
+        let f = cx.field(&name, rule.pos)?;
+        if !seen.contains(&f) && seen.len() < 12 {
+            columns.push(f.clone());
+            seen.push(f);
+        }
+    }
+    let aql = format!(
+        "SELECT {}\nFROM events\nWHERE {}\nORDER BY starttime DESC",
+        columns.join(", "),
+        wheres
+            .iter()
+            .map(|w| format!("({w})"))
+            .collect::<Vec<_>>()
+            .join("\n  AND ")
+    );
+    Ok(Compiled {
+        aql,
+        source: source.description,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::load;
+
+    fn aql(yaml: &str) -> Result<String, Error> {
+        let l = load(yaml, "t.yml");
+        if let Some(r) = l.rejected.first() {
+            return Err(r.error.clone());
+        }
+        to_aql(&l.rules[0]).map(|c| c.aql)
+    }
+
+    const HEAD: &str = "title: T\nlogsource: {product: windows, category: process_creation}\n";
+
+    #[test]
+    fn modifiers_become_aql() {
+        let q = aql(&format!("{HEAD}detection:\n  s:\n    Image|endswith: '\\certutil.exe'\n    CommandLine|contains|all: ['urlcache', ' -f ']\n  condition: s\n")).unwrap();
+        assert!(
+            q.contains("\"Process Name\" ILIKE '%\\\\certutil.exe' ESCAPE '\\'"),
+            "{q}"
+        );
+        assert!(q.contains("(\"Command\" ILIKE '%urlcache%' ESCAPE '\\') AND (\"Command\" ILIKE '% -f %' ESCAPE '\\')"), "{q}");
+        let q = aql(&format!("{HEAD}detection:\n  s:\n    DestinationIp|cidr: ['10.0.0.0/8']\n    DestinationPort: [80, 443]\n    Initiated: 'true'\n  condition: s\n")).unwrap();
+        assert!(q.contains("INCIDR('10.0.0.0/8', \"destinationip\")"), "{q}");
+        assert!(q.contains("\"destinationport\" IN (80, 443)"), "{q}");
+        assert!(q.contains("\"Initiated\" ILIKE 'true'"), "{q}");
+        let q = aql(&format!(
+            "{HEAD}detection:\n  s:\n    CommandLine|windash|contains: ' -enc '\n  condition: s\n"
+        ))
+        .unwrap();
+        assert_eq!(q.matches("ILIKE").count(), 5, "{q}");
+        let q = aql(&format!("{HEAD}detection:\n  s:\n    CommandLine|re|i: 'a.b'\n    x|base64offset|contains: 'ping'\n    y|gte: 10\n    z|exists: false\n  condition: s\n")).unwrap();
+        assert!(q.contains("IMATCHES '(?s:.*)(?:a.b)(?s:.*)'"), "{q}");
+        assert!(
+            q.contains("'%cGluZ%'") && q.contains("'%Bpbm%'") && q.contains("'%waW5n%'"),
+            "{q}"
+        );
+        assert!(
+            q.contains("\"y\" >= 10") && q.contains("\"z\" IS NULL"),
+            "{q}"
+        );
+    }
+
+    #[test]
+    fn conditions_resolve_names_and_patterns() {
+        let q = aql(&format!("{HEAD}detection:\n  sel: {{Image: a}}\n  filter_a: {{User: b}}\n  filter_b: {{User: c}}\n  condition: sel and not 1 of filter_*\n")).unwrap();
+        assert!(q.contains("NOT (((\"username\" ILIKE 'b' ESCAPE '\\')) OR ((\"username\" ILIKE 'c' ESCAPE '\\')))"), "{q}");
+        let e = aql(&format!(
+            "{HEAD}detection:\n  sel: {{Image: a}}\n  condition: sel and selection2\n"
+        ))
+        .unwrap_err();
+        assert_eq!((e.pos.line, e.pos.col), (5, 22), "{e}");
+        assert!(e.message.contains("`selection2`"), "{e}");
+        let e = aql(&format!("{HEAD}detection:\n  sel: {{Image: '(x'}}\n  s2:\n    Image|re: '(x'\n  condition: sel or s2\n")).unwrap_err();
+        assert!(e.message.contains("does not compile"), "{e}");
+    }
+}
