@@ -7,6 +7,7 @@ mod output;
 mod pack;
 mod progress;
 mod scan;
+mod sigma;
 mod summary;
 mod tuned;
 
@@ -41,6 +42,9 @@ enum Command {
     /// The rule pack: list it, or test every rule against its fixtures.
     #[command(subcommand)]
     Rules(RulesCmd),
+    /// Sigma rules: check that they load, or show the AQL they become.
+    #[command(subcommand)]
+    Sigma(SigmaCmd),
     /// Generate the seed's four test scenarios as telemetry (JSON and EVTX),
     /// run the rule pack over them, and report coverage.
     Validate(cmd::validate::Args),
@@ -55,6 +59,15 @@ enum Command {
 enum Tune {
     /// Propose exceptions from the largest recurring groups of hits, for review.
     Suggest(cmd::hunt::SuggestArgs),
+}
+
+/// `portent sigma ...`.
+#[derive(Subcommand)]
+enum SigmaCmd {
+    /// Load Sigma rules and report each: loaded, or rejected with file, line and reason.
+    Check(cmd::sigma::CheckArgs),
+    /// Print the AQL each Sigma rule compiles to.
+    Convert(cmd::sigma::ConvertArgs),
 }
 
 /// `portent rules ...`.
@@ -96,6 +109,8 @@ fn main() -> ExitCode {
         Command::Rules(RulesCmd::Test(a)) => cmd::rules::test(a),
         Command::Rules(RulesCmd::List(a)) => cmd::rules::list(a),
         Command::Validate(a) => cmd::validate::run(a),
+        Command::Sigma(SigmaCmd::Check(a)) => cmd::sigma::check(a),
+        Command::Sigma(SigmaCmd::Convert(a)) => cmd::sigma::convert(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Explain(a) => cmd::explain::run(a),
     };

@@ -6,6 +6,8 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+pub use crate::sigma::load_sigma;
+
 /// One rule's metadata, as its TOML file has it.
 #[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +48,13 @@ pub struct Meta {
     /// Known benign causes.
     #[serde(default)]
     pub false_positives: Vec<String>,
+    /// Who wrote the rule (Sigma's `author`; alerts carry it, as the Detection
+    /// Rule License asks).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub author: String,
+    /// Tags as the rule gives them (Sigma's `attack.t1105`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// Fixture files (JSON lines, relative to the TOML file): events with an
     /// `expect` key that `portent rules test` holds the rule to.
     #[serde(default)]

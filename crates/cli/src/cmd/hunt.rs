@@ -32,6 +32,13 @@ pub struct Args {
     /// Run only these rules (by id; also runs rules that are off by default).
     #[arg(long = "rule", value_name = "ID")]
     rule: Vec<String>,
+    /// Sigma rules (files or folders of .yml) to run beside the pack; each
+    /// alert carries the rule's title, id, level, tags and author.
+    #[arg(long, value_name = "PATH")]
+    sigma: Vec<PathBuf>,
+    /// Run only the Sigma rules, not the AQL pack.
+    #[arg(long, requires = "sigma")]
+    sigma_only: bool,
     /// The rules' time windows. A hunt reads old evidence, so by default the
     /// rules' relative windows (`starttime > NOW() - 1 DAYS`) are not applied:
     /// `ignore`. `as-written` applies them against --now; `last:DURATION`
@@ -85,10 +92,16 @@ pub fn run(a: Args) -> Result<Exit> {
 /// Reads the inputs and runs the rules: the hit rows, the summary, the rules run.
 fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
-    let all = match &a.rules {
-        Some(dir) => pack::load_dir(dir)?,
-        None => pack::bundled()?,
+    let mut all = match (&a.rules, a.sigma_only) {
+        (_, true) => Vec::new(),
+        (Some(dir), false) => pack::load_dir(dir)?,
+        (None, false) => pack::bundled()?,
     };
+    if !a.sigma.is_empty() {
+        let sigma = pack::load_sigma(&a.sigma)?;
+        sigma.report();
+        all.extend(sigma.rules);
+    }
     let rules = pack::select(all, &a.rule)?;
     if rules.is_empty() {
         bail!("no rules to run (all are off by default; name them with --rule)");
@@ -354,6 +367,13 @@ fn add_hit(
         .iter()
         .find_map(|c| row.get(c))
         .and_then(|v| v.to_text().map(|t| t.into_owned()));
+    // Alerts from Sigma rules name their authors (Detection Rule License 1.1).
+    if !m.author.is_empty() {
+        cells.push(("author".into(), m.author.clone().into()));
+    }
+    if !m.tags.is_empty() {
+        cells.push(("tags".into(), m.tags.join(" ").into()));
+    }
     cells.extend(
         row.cells
             .iter()

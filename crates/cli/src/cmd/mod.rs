@@ -6,6 +6,7 @@ pub mod hunt;
 pub mod lint;
 pub mod query;
 pub mod rules;
+pub mod sigma;
 pub mod validate;
 
 use anyhow::{bail, Context, Result};
