@@ -83,15 +83,11 @@ fn meta(r: &SigmaRule, aql_file: &str) -> Meta {
         .filter(|t| !is_id(t))
         .map(|t| t.replace('-', " "))
         .collect();
-    let id = r
-        .id
-        .clone()
-        .or_else(|| r.name.clone())
-        .unwrap_or_else(|| {
-            r.title
-                .to_ascii_lowercase()
-                .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-        });
+    let id = r.id.clone().or_else(|| r.name.clone()).unwrap_or_else(|| {
+        r.title
+            .to_ascii_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+    });
     Meta {
         id,
         title: r.title.clone(),
@@ -185,7 +181,10 @@ impl SigmaLoad {
                 r.origin,
                 r.line,
                 r.column,
-                r.title.as_deref().map(|t| format!(" `{t}`")).unwrap_or_default(),
+                r.title
+                    .as_deref()
+                    .map(|t| format!(" `{t}`"))
+                    .unwrap_or_default(),
                 r.reason
             );
         }

@@ -66,14 +66,27 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn field(&self, name: &str, pos: Pos) -> Result<String, Error> {
+    /// The field as named, and the normalised field that holds the same value
+    /// in other logs (Sysmon's `Image` is 4688's `NewProcessName` and 5156's
+    /// `Application`, all "Process Name"), when there is one.
+    fn names(&self, name: &str, pos: Pos) -> Result<(String, Option<String>), Error> {
         let mapped = self
             .source
             .fields
             .iter()
             .find(|(s, _)| s.eq_ignore_ascii_case(name))
-            .map_or(name, |(_, p)| *p);
-        ident(mapped, pos)
+            .map(|(_, p)| ident(p, pos))
+            .transpose()?;
+        Ok((ident(name, pos)?, mapped))
+    }
+
+    /// A field for a `fieldref`: the normalised one on the normalised side.
+    fn field(&self, name: &str, pos: Pos, normalised: bool) -> Result<String, Error> {
+        let (raw, mapped) = self.names(name, pos)?;
+        Ok(match (normalised, mapped) {
+            (true, Some(m)) => m,
+            _ => raw,
+        })
     }
 
     fn search(&self, name: &str, s: &Search, pos: Pos) -> Result<String, Error> {
@@ -116,35 +129,55 @@ impl Ctx<'_> {
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(join(parts, if has(All) { "AND" } else { "OR" }));
         };
-        let f = self.field(name, m.pos)?;
+        let (raw, mapped) = self.names(name, m.pos)?;
         let glue = if has(All) { "AND" } else { "OR" };
+        // Absence is tested on both: the event has neither field.
+        let absent = |raw: &str| match &mapped {
+            Some(n) => format!("{raw} IS NULL AND {n} IS NULL"),
+            None => format!("{raw} IS NULL"),
+        };
         if has(Exists) {
             return match m.values.as_slice() {
-                [Node::Bool(true, _)] => Ok(format!("{f} IS NOT NULL")),
-                [Node::Bool(false, _)] => Ok(format!("{f} IS NULL")),
+                [Node::Bool(true, _)] => Ok(format!(
+                    "(CASE WHEN {} THEN 1 ELSE 0 END) = 0",
+                    absent(&raw)
+                )),
+                [Node::Bool(false, _)] => Ok(absent(&raw)),
                 _ => Err(Error::at(m.pos, "`exists` takes true or false")),
             };
         }
-        // Whole integers with no modifier: a numeric test (the engine compares
-        // numbers with numeric text, so "443" and 443 both match).
-        if m.modifiers.is_empty() && m.values.iter().all(|v| matches!(v, Node::Int(..))) {
-            let ns: Vec<String> = m.values.iter().filter_map(Node::text).collect();
-            return Ok(match ns.as_slice() {
-                [one] => format!("{f} = {one}"),
-                many if has(All) => {
-                    join(many.iter().map(|n| format!("{f} = {n}")).collect(), "AND")
-                }
-                many => format!("{f} IN ({})", many.join(", ")),
-            });
+        if m.values.iter().all(|v| matches!(v, Node::Null(_))) {
+            return Ok(absent(&raw));
         }
-        let mut parts = Vec::new();
-        for v in &m.values {
-            parts.push(self.value(m, &f, v)?);
-        }
-        Ok(join(parts, glue))
+        let build = |f: &str, normalised: bool| -> Result<String, Error> {
+            // Whole integers with no modifier: a numeric test (the engine
+            // compares numbers with numeric text, so "443" and 443 both match).
+            if m.modifiers.is_empty() && m.values.iter().all(|v| matches!(v, Node::Int(..))) {
+                let ns: Vec<String> = m.values.iter().filter_map(Node::text).collect();
+                return Ok(match ns.as_slice() {
+                    [one] => format!("{f} = {one}"),
+                    many if has(All) => {
+                        join(many.iter().map(|n| format!("{f} = {n}")).collect(), "AND")
+                    }
+                    many => format!("{f} IN ({})", many.join(", ")),
+                });
+            }
+            let mut parts = Vec::new();
+            for v in &m.values {
+                parts.push(self.value(m, f, v, normalised)?);
+            }
+            Ok(join(parts, glue))
+        };
+        // The field as the rule names it, where the event has it (Sysmon's own
+        // names, tested exactly as Sigma means them); else the normalised one.
+        let direct = build(&raw, false)?;
+        Ok(match &mapped {
+            None => direct,
+            Some(n) => format!("({direct}) OR ({raw} IS NULL AND ({}))", build(n, true)?),
+        })
     }
 
-    fn value(&self, m: &FieldMatch, f: &str, v: &Node) -> Result<String, Error> {
+    fn value(&self, m: &FieldMatch, f: &str, v: &Node, normalised: bool) -> Result<String, Error> {
         use Modifier::*;
         let has = |x| m.modifiers.contains(&x);
         if let Node::Null(_) = v {
@@ -181,7 +214,7 @@ impl Ctx<'_> {
             return Ok(format!("INCIDR({}, {f})", quote(&raw)));
         }
         if has(FieldRef) {
-            let other = self.field(&raw, v.pos())?;
+            let other = self.field(&raw, v.pos(), normalised)?;
             let (a, b) = if has(Cased) {
                 (f.to_owned(), other)
             } else {
@@ -279,20 +312,21 @@ impl Ctx<'_> {
             line: pos.line,
             col: pos.col + offset,
         };
-        let find =
-            |name: &str, offset: usize| -> Result<String, Error> {
-                let (n, p, s) = det.searches.iter().find(|(n, _, _)| n == name).ok_or_else(
-                    || {
-                        Error::at(
-                            at(offset),
-                            format!(
-                                "the condition names `{name}`, which the detection does not define"
-                            ),
-                        )
-                    },
-                )?;
-                self.search(n, s, *p).map(|e| format!("({e})"))
-            };
+        let find = |name: &str, offset: usize| -> Result<String, Error> {
+            let (n, p, s) = det
+                .searches
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .ok_or_else(|| {
+                    Error::at(
+                        at(offset),
+                        format!(
+                            "the condition names `{name}`, which the detection does not define"
+                        ),
+                    )
+                })?;
+            self.search(n, s, *p).map(|e| format!("({e})"))
+        };
         let matching = |pattern: &str, offset: usize| -> Result<Vec<String>, Error> {
             let names: Vec<&String> = det
                 .searches
@@ -316,7 +350,13 @@ impl Ctx<'_> {
         };
         Ok(match c {
             Cond::Name(n, o) => find(n, *o)?,
-            Cond::Not(x) => format!("NOT ({})", self.condition(det, x, pos)?),
+            // Sigma is two-valued: a search on a field the event lacks is
+            // false, so `not` of it is true. AQL's NOT of NULL is NULL, so
+            // the operand is first made TRUE or FALSE.
+            Cond::Not(x) => format!(
+                "(CASE WHEN {} THEN 1 ELSE 0 END) = 0",
+                self.condition(det, x, pos)?
+            ),
             Cond::And(xs) => join(
                 xs.iter()
                     .map(|x| self.condition(det, x, pos))
@@ -418,7 +458,7 @@ pub fn to_aql(rule: &SigmaRule) -> Result<Compiled, Error> {
         .filter_map(|m| m.field.clone())
         .chain(rule.fields.iter().cloned());
     for name in named {
-        let f = cx.field(&name, rule.pos)?;
+        let f = cx.field(&name, rule.pos, true)?;
         if !seen.contains(&f) && seen.len() < 12 {
             columns.push(f.clone());
             seen.push(f);
@@ -457,20 +497,22 @@ mod tests {
     #[test]
     fn modifiers_become_aql() {
         let q = aql(&format!("{HEAD}detection:\n  s:\n    Image|endswith: '\\certutil.exe'\n    CommandLine|contains|all: ['urlcache', ' -f ']\n  condition: s\n")).unwrap();
+        // Sysmon's own field first; where the event lacks it, the normalised one.
+        assert!(q.contains("((\"Image\" ILIKE '%\\\\certutil.exe' ESCAPE '\\') OR (\"Image\" IS NULL AND (\"Process Name\" ILIKE '%\\\\certutil.exe' ESCAPE '\\')))"), "{q}");
+        assert!(q.contains("(\"CommandLine\" ILIKE '%urlcache%' ESCAPE '\\') AND (\"CommandLine\" ILIKE '% -f %' ESCAPE '\\')"), "{q}");
+        let q = aql(&format!("{HEAD}detection:\n  s:\n    DestinationIp|cidr: ['10.0.0.0/8']\n    DestinationPort: [80, 443]\n    Initiated: 'true'\n  condition: s\n")).unwrap();
         assert!(
-            q.contains("\"Process Name\" ILIKE '%\\\\certutil.exe' ESCAPE '\\'"),
+            q.contains("INCIDR('10.0.0.0/8', \"DestinationIp\")")
+                && q.contains("INCIDR('10.0.0.0/8', \"destinationip\")"),
             "{q}"
         );
-        assert!(q.contains("(\"Command\" ILIKE '%urlcache%' ESCAPE '\\') AND (\"Command\" ILIKE '% -f %' ESCAPE '\\')"), "{q}");
-        let q = aql(&format!("{HEAD}detection:\n  s:\n    DestinationIp|cidr: ['10.0.0.0/8']\n    DestinationPort: [80, 443]\n    Initiated: 'true'\n  condition: s\n")).unwrap();
-        assert!(q.contains("INCIDR('10.0.0.0/8', \"destinationip\")"), "{q}");
-        assert!(q.contains("\"destinationport\" IN (80, 443)"), "{q}");
+        assert!(q.contains("\"DestinationPort\" IN (80, 443)"), "{q}");
         assert!(q.contains("\"Initiated\" ILIKE 'true'"), "{q}");
         let q = aql(&format!(
-            "{HEAD}detection:\n  s:\n    CommandLine|windash|contains: ' -enc '\n  condition: s\n"
+            "{HEAD}detection:\n  s:\n    CommandLine|windash|contains: ' -f '\n  condition: s\n"
         ))
         .unwrap();
-        assert_eq!(q.matches("ILIKE").count(), 5, "{q}");
+        assert_eq!(q.matches("\"CommandLine\" ILIKE").count(), 5, "{q}");
         let q = aql(&format!("{HEAD}detection:\n  s:\n    CommandLine|re|i: 'a.b'\n    x|base64offset|contains: 'ping'\n    y|gte: 10\n    z|exists: false\n  condition: s\n")).unwrap();
         assert!(q.contains("IMATCHES '(?s:.*)(?:a.b)(?s:.*)'"), "{q}");
         assert!(
@@ -486,7 +528,8 @@ mod tests {
     #[test]
     fn conditions_resolve_names_and_patterns() {
         let q = aql(&format!("{HEAD}detection:\n  sel: {{Image: a}}\n  filter_a: {{User: b}}\n  filter_b: {{User: c}}\n  condition: sel and not 1 of filter_*\n")).unwrap();
-        assert!(q.contains("NOT (((\"username\" ILIKE 'b' ESCAPE '\\')) OR ((\"username\" ILIKE 'c' ESCAPE '\\')))"), "{q}");
+        assert!(q.contains("AND ((CASE WHEN (((\"User\" ILIKE 'b'"), "{q}");
+        assert!(q.contains("THEN 1 ELSE 0 END) = 0"), "{q}");
         let e = aql(&format!(
             "{HEAD}detection:\n  sel: {{Image: a}}\n  condition: sel and selection2\n"
         ))

@@ -37,14 +37,34 @@ pub fn check(a: CheckArgs) -> Result<Exit> {
         emit_text(&(serde_json::to_string_pretty(&doc)? + "\n"), None)?;
     } else {
         for (r, (_, src)) in l.rules.iter().zip(&l.sources) {
-            println!("loaded   {}  {}  [{}; reads {src}]", r.meta.query, r.meta.title, if r.meta.severity.is_empty() { "no level" } else { &r.meta.severity });
+            println!(
+                "loaded   {}  {}  [{}; reads {src}]",
+                r.meta.query,
+                r.meta.title,
+                if r.meta.severity.is_empty() {
+                    "no level"
+                } else {
+                    &r.meta.severity
+                }
+            );
         }
         for r in &l.rejected {
-            println!("rejected {}:{}:{}  {}: {}", r.origin, r.line, r.column, r.title.as_deref().unwrap_or("(no title)"), r.reason);
+            println!(
+                "rejected {}:{}:{}  {}: {}",
+                r.origin,
+                r.line,
+                r.column,
+                r.title.as_deref().unwrap_or("(no title)"),
+                r.reason
+            );
         }
     }
     l.report();
-    Ok(if l.rejected.is_empty() { Exit::Ok } else { Exit::Hits })
+    Ok(if l.rejected.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Hits
+    })
 }
 
 /// Arguments of `portent sigma convert`.
@@ -60,9 +80,16 @@ pub fn convert(a: ConvertArgs) -> Result<Exit> {
     let l = crate::pack::load_sigma(&a.paths)?;
     let mut out = String::new();
     for r in &l.rules {
-        out.push_str(&format!("-- {} ({})\n-- from {}\n{}\n\n", r.meta.title, r.meta.id, r.meta.query, r.aql));
+        out.push_str(&format!(
+            "-- {} ({})\n-- from {}\n{}\n\n",
+            r.meta.title, r.meta.id, r.meta.query, r.aql
+        ));
     }
     emit_text(&out, None)?;
     l.report();
-    Ok(if l.rejected.is_empty() { Exit::Ok } else { Exit::Hits })
+    Ok(if l.rejected.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Hits
+    })
 }
