@@ -42,6 +42,8 @@ enum Command {
     /// The rule pack: list it, or test every rule against its fixtures.
     #[command(subcommand)]
     Rules(RulesCmd),
+    /// A rule in another language: Sigma, QRadar-valid AQL, SPL, KQL, ES|QL, SQL.
+    Convert(cmd::convert::Args),
     /// Sigma rules: check that they load, or show the AQL they become.
     #[command(subcommand)]
     Sigma(SigmaCmd),
@@ -109,6 +111,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCmd::Test(a)) => cmd::rules::test(a),
         Command::Rules(RulesCmd::List(a)) => cmd::rules::list(a),
         Command::Validate(a) => cmd::validate::run(a),
+        Command::Convert(a) => cmd::convert::run(a),
         Command::Sigma(SigmaCmd::Check(a)) => cmd::sigma::check(a),
         Command::Sigma(SigmaCmd::Convert(a)) => cmd::sigma::convert(a),
         Command::Lint(a) => cmd::lint::run(a),

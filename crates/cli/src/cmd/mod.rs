@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod baseline;
+pub mod convert;
 pub mod explain;
 pub mod hunt;
 pub mod lint;
