@@ -173,6 +173,9 @@ fn other_languages_carry_the_same_tests() {
             && sql.contains("LOWER(\"Image\") LIKE '%hh.exe%' ESCAPE '\\'"),
         "{sql}"
     );
+    // The SQL parses in a real SQL grammar (sqlparser's ANSI dialect).
+    let parsed = sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::AnsiDialect {}, &sql);
+    assert!(parsed.is_ok_and(|s| s.len() == 1), "{sql}");
     // What a language cannot express is an error, not a silent drop.
     let (code, _, err) = portent(&[
         "convert",

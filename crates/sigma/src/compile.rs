@@ -267,6 +267,9 @@ impl Ctx<'_> {
                 let literal = plain(&pieces(t)).ok_or_else(|| {
                     Error::at(v.pos(), "a value with wildcards cannot be base64-encoded")
                 })?;
+                if literal.is_empty() {
+                    return Err(Error::at(v.pos(), "an empty value cannot be base64-encoded"));
+                }
                 let bytes = match encoding {
                     Some(e) => utf16(&literal, e),
                     None => literal.into_bytes(),
@@ -417,6 +420,9 @@ fn keyword(v: &Node, name: &str, pos: Pos) -> Result<String, Error> {
 
 fn join(parts: Vec<String>, op: &str) -> String {
     match parts.len() {
+        // Nothing to OR holds never; nothing to AND always.
+        0 if op == "OR" => "FALSE".into(),
+        0 => "TRUE".into(),
         1 => parts.into_iter().next().unwrap_or_default(),
         _ => parts
             .iter()
