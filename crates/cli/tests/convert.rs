@@ -133,6 +133,39 @@ fn the_seed_as_sigma_and_as_qradar_aql_finds_what_the_seed_finds() {
         labels(&seed_out),
         "IF ... ELSE labels as CASE did"
     );
+
+    // And the Sigma rule back to QRadar's AQL: no ESCAPE, no searched CASE, same hits.
+    let back = d.join("seed-from-sigma.aql");
+    let (code, _, err) = portent(&[
+        "convert",
+        "--sigma",
+        sigma.to_str().unwrap(),
+        "--to",
+        "aql",
+        "-o",
+        back.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&back).unwrap();
+    assert!(
+        !text.contains("ESCAPE") && !text.contains("CASE WHEN"),
+        "{text}"
+    );
+    let (_, from_sigma, _) = portent(&[
+        "query",
+        "-f",
+        back.to_str().unwrap(),
+        "--no-limit",
+        "--format",
+        "jsonl",
+        "-i",
+        c,
+    ]);
+    assert_eq!(
+        from_sigma.lines().count() as u64,
+        rows,
+        "Sigma -> QRadar AQL"
+    );
 }
 
 #[test]

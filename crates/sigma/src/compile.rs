@@ -61,8 +61,62 @@ fn like(p: &[Piece], lead: bool, trail: bool) -> String {
     s
 }
 
+/// A LIKE pattern for a dialect with no escape character (QRadar): the
+/// pieces hold no literal `%` or `_` (those take [`regex_of`]).
+fn like_plain(p: &[Piece], lead: bool, trail: bool) -> String {
+    let mut s = String::new();
+    if lead {
+        s.push('%');
+    }
+    for piece in p {
+        match piece {
+            Piece::Text(t) => s.push_str(t),
+            Piece::Many => s.push('%'),
+            Piece::One => s.push('_'),
+        }
+    }
+    if trail && !s.ends_with('%') {
+        s.push('%');
+    }
+    s
+}
+
+/// The whole-value regular expression of pieces.
+fn regex_of(p: &[Piece], lead: bool, trail: bool) -> String {
+    let mut s = String::from("(?s)");
+    if lead {
+        s.push_str(".*");
+    }
+    for piece in p {
+        match piece {
+            Piece::Text(t) => s.push_str(&regex::escape(t)),
+            Piece::Many => s.push_str(".*"),
+            Piece::One => s.push('.'),
+        }
+    }
+    if trail {
+        s.push_str(".*");
+    }
+    s
+}
+
 struct Ctx<'a> {
     source: &'a Source,
+    /// Write only what IBM documents for QRadar: LIKE without ESCAPE (a
+    /// value with a literal `%` or `_` becomes IMATCHES), IF instead of a
+    /// searched CASE.
+    qradar: bool,
+}
+
+impl Ctx<'_> {
+    /// `x` as TRUE or FALSE, never NULL (for Sigma's two-valued NOT).
+    fn definite(&self, x: &str) -> String {
+        if self.qradar {
+            format!("(IF {x} THEN 1 ELSE 0) = 0")
+        } else {
+            format!("(CASE WHEN {x} THEN 1 ELSE 0 END) = 0")
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -138,10 +192,7 @@ impl Ctx<'_> {
         };
         if has(Exists) {
             return match m.values.as_slice() {
-                [Node::Bool(true, _)] => Ok(format!(
-                    "(CASE WHEN {} THEN 1 ELSE 0 END) = 0",
-                    absent(&raw)
-                )),
+                [Node::Bool(true, _)] => Ok(self.definite(&absent(&raw))),
                 [Node::Bool(false, _)] => Ok(absent(&raw)),
                 _ => Err(Error::at(m.pos, "`exists` takes true or false")),
             };
@@ -268,7 +319,10 @@ impl Ctx<'_> {
                     Error::at(v.pos(), "a value with wildcards cannot be base64-encoded")
                 })?;
                 if literal.is_empty() {
-                    return Err(Error::at(v.pos(), "an empty value cannot be base64-encoded"));
+                    return Err(Error::at(
+                        v.pos(),
+                        "an empty value cannot be base64-encoded",
+                    ));
                 }
                 let bytes = match encoding {
                     Some(e) => utf16(&literal, e),
@@ -299,7 +353,18 @@ impl Ctx<'_> {
             .iter()
             .map(|t| {
                 let p = pieces(t);
-                let e = format!("{f} {op} {} ESCAPE '\\'", quote(&like(&p, lead, trail)));
+                let literal_wildcard = p
+                    .iter()
+                    .any(|x| matches!(x, Piece::Text(t) if t.contains(['%', '_'])));
+                let e = match (self.qradar, literal_wildcard) {
+                    (false, _) => format!("{f} {op} {} ESCAPE '\\'", quote(&like(&p, lead, trail))),
+                    // QRadar's LIKE has no escape: a backslash is itself.
+                    (true, false) => format!("{f} {op} {}", quote(&like_plain(&p, lead, trail))),
+                    (true, true) => {
+                        let m = if has(Cased) { "MATCHES" } else { "IMATCHES" };
+                        format!("{f} {m} {}", quote(&regex_of(&p, lead, trail)))
+                    }
+                };
                 if has(Neq) {
                     format!("NOT ({e})")
                 } else {
@@ -356,10 +421,7 @@ impl Ctx<'_> {
             // Sigma is two-valued: a search on a field the event lacks is
             // false, so `not` of it is true. AQL's NOT of NULL is NULL, so
             // the operand is first made TRUE or FALSE.
-            Cond::Not(x) => format!(
-                "(CASE WHEN {} THEN 1 ELSE 0 END) = 0",
-                self.condition(det, x, pos)?
-            ),
+            Cond::Not(x) => self.definite(&self.condition(det, x, pos)?),
             Cond::And(xs) => join(
                 xs.iter()
                     .map(|x| self.condition(det, x, pos))
@@ -434,6 +496,16 @@ fn join(parts: Vec<String>, op: &str) -> String {
 
 /// The AQL query of `rule`, with its log source's conditions and filters.
 pub fn to_aql(rule: &SigmaRule) -> Result<Compiled, Error> {
+    compile(rule, false)
+}
+
+/// [`to_aql`] in what IBM documents for QRadar: no ESCAPE clauses, IF
+/// instead of a searched CASE.
+pub fn to_qradar_aql(rule: &SigmaRule) -> Result<Compiled, Error> {
+    compile(rule, true)
+}
+
+fn compile(rule: &SigmaRule, qradar: bool) -> Result<Compiled, Error> {
     let ls = &rule.logsource;
     let source = logsource::map(
         ls.product.as_deref(),
@@ -441,7 +513,10 @@ pub fn to_aql(rule: &SigmaRule) -> Result<Compiled, Error> {
         ls.service.as_deref(),
     )
     .map_err(|m| Error::at(rule.pos, format!("logsource: {m}")))?;
-    let cx = Ctx { source: &source };
+    let cx = Ctx {
+        source: &source,
+        qradar,
+    };
     let mut wheres = Vec::new();
     if let Some(c) = &source.condition {
         wheres.push(c.clone());

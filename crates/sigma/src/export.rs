@@ -343,6 +343,19 @@ impl Conv<'_> {
                     p
                 }
             }
+            // `(IF c THEN 1 ELSE 0) = 0` and its CASE form: Sigma's two-valued NOT.
+            ExprKind::Binary {
+                op: BinaryOp::Eq,
+                lhs,
+                rhs,
+            } if int_lit(rhs) == Some(0) && definite_operand(lhs).is_some() => {
+                let inner = definite_operand(lhs).ok_or("no operand")?;
+                match self.pred(inner, false)? {
+                    Some(p) => Pred::Not(Box::new(p)),
+                    None => return unsupported("its inner test only selects the log source"),
+                }
+            }
+            ExprKind::Literal(Literal::Bool(true)) if top => return Ok(None),
             ExprKind::Binary { op, lhs, rhs } => {
                 let (field, lit) = match (field_of(lhs), field_of(rhs)) {
                     (Some(f), None) => (f, rhs.as_ref()),
@@ -481,6 +494,25 @@ impl Conv<'_> {
             }
             _ => return unsupported("no portable form"),
         }))
+    }
+}
+
+/// `c` of `IF c THEN 1 ELSE 0` or `CASE WHEN c THEN 1 ELSE 0 END`.
+fn definite_operand(e: &Expr) -> Option<&Expr> {
+    match &e.unnested().kind {
+        ExprKind::If {
+            cond,
+            then,
+            otherwise: Some(o),
+        } if int_lit(then) == Some(1) && int_lit(o) == Some(0) => Some(cond),
+        ExprKind::Case {
+            operand: None,
+            arms,
+            otherwise: Some(o),
+        } if arms.len() == 1 && int_lit(&arms[0].1) == Some(1) && int_lit(o) == Some(0) => {
+            Some(&arms[0].0)
+        }
+        _ => None,
     }
 }
 
@@ -1033,6 +1065,16 @@ fn target_field(f: &str, lang: Lang) -> String {
         (Lang::Esql, Some(r)) => r.3.to_owned(),
         (Lang::Sql, _) => format!("\"{f}\""),
         (Lang::Esql, None) if f.contains(' ') => format!("`{f}`"),
+        (Lang::Kql, None) if !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            format!("['{f}']")
+        }
+        (Lang::Spl, None)
+            if !f
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') =>
+        {
+            format!("'{f}'")
+        }
         (_, _) => f.to_owned(),
     }
 }

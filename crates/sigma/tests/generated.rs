@@ -7,12 +7,59 @@ use portent_core::Schema;
 use portent_engine::{CompileOptions, Query};
 use proptest::prelude::*;
 
-const FIELDS: &[&str] = &["Image", "CommandLine", "DestinationPort", "DestinationIp", "User", "Odd Name", "ParentImage", "x.y"];
-const MODS: &[&str] = &["", "|contains", "|startswith", "|endswith", "|contains|all", "|re", "|re|i|m", "|cidr", "|windash|contains", "|base64offset|contains", "|wide|base64|contains", "|cased", "|gt", "|exists", "|fieldref", "|neq", "|bogus"];
-const VALUES: &[&str] = &["'a''b'", "'C:\\Windows\\*'", "'\\\\server\\share'", "'x?y'", "'ünïcode ✓'", "443", "'10.0.0.0/8'", "true", "null", "''", "'(unclosed'", "'*'"];
+const FIELDS: &[&str] = &[
+    "Image",
+    "CommandLine",
+    "DestinationPort",
+    "DestinationIp",
+    "User",
+    "Odd Name",
+    "ParentImage",
+    "x.y",
+];
+const MODS: &[&str] = &[
+    "",
+    "|contains",
+    "|startswith",
+    "|endswith",
+    "|contains|all",
+    "|re",
+    "|re|i|m",
+    "|cidr",
+    "|windash|contains",
+    "|base64offset|contains",
+    "|wide|base64|contains",
+    "|cased",
+    "|gt",
+    "|exists",
+    "|fieldref",
+    "|neq",
+    "|bogus",
+];
+const VALUES: &[&str] = &[
+    "'a''b'",
+    "'C:\\Windows\\*'",
+    "'\\\\server\\share'",
+    "'x?y'",
+    "'ünïcode ✓'",
+    "443",
+    "'10.0.0.0/8'",
+    "true",
+    "null",
+    "''",
+    "'(unclosed'",
+    "'*'",
+];
 
 fn rule() -> impl Strategy<Value = String> {
-    let selection = proptest::collection::vec((0..FIELDS.len(), 0..MODS.len(), proptest::collection::vec(0..VALUES.len(), 1..3)), 1..4);
+    let selection = proptest::collection::vec(
+        (
+            0..FIELDS.len(),
+            0..MODS.len(),
+            proptest::collection::vec(0..VALUES.len(), 1..3),
+        ),
+        1..4,
+    );
     (proptest::collection::vec(selection, 1..4), 0..6usize).prop_map(|(sels, shape)| {
         let mut y = String::from("title: Generated\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n");
         for (i, sel) in sels.iter().enumerate() {
@@ -54,6 +101,13 @@ proptest! {
                     prop_assert!(q.is_ok(), "{}\n{:?}\n{}", yaml, q.err(), c.aql);
                 }
                 Err(e) => prop_assert!(e.pos.line > 0, "{e}"),
+            }
+            // The QRadar dialect of the same rule reads and compiles too.
+            if let Ok(c) = portent_sigma::compile::to_qradar_aql(r) {
+                prop_assert!(!c.aql.contains("ESCAPE") && !c.aql.contains("CASE WHEN"), "{}", c.aql);
+                let mut schema = Schema::qradar();
+                let q = Query::compile(&c.aql, &mut schema, &CompileOptions::default());
+                prop_assert!(q.is_ok(), "{}\n{:?}\n{}", yaml, q.err(), c.aql);
             }
         }
     }

@@ -64,6 +64,9 @@ pub fn run(a: Args) -> Result<Exit> {
         Target::Aql if from_sigma => aql.clone() + "\n",
         Target::Aql => to_qradar(&query, &mut notes) + "\n",
         Target::Sigma if from_sigma => bail!("{origin} is a Sigma rule already"),
+        _ if from_sigma => bail!(
+            "Portent converts Sigma to AQL (--to aql); for other languages convert the rule's AQL, or use a Sigma backend such as pySigma's"
+        ),
         other => {
             let p = portable(&query).map_err(|e| anyhow!("{origin}: {e}"))?;
             notes.extend(p.notes.iter().cloned());
@@ -103,19 +106,18 @@ pub fn run(a: Args) -> Result<Exit> {
 fn source(a: &Args) -> Result<(String, String, SigmaMeta, bool)> {
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     if let Some(p) = &a.sigma {
-        let l = crate::pack::load_sigma(std::slice::from_ref(p))?;
+        let origin = p.display().to_string();
+        let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {origin}"))?;
+        let l = portent_sigma::load(&text, &origin);
         if let Some(r) = l.rejected.first() {
-            bail!("{}:{}:{}: {}", r.origin, r.line, r.column, r.reason);
+            bail!("{}:{}", r.origin, r.error);
         }
-        let Some(rule) = l.rules.into_iter().next() else {
-            bail!("{} holds no Sigma rule", p.display())
+        let Some(rule) = l.rules.first() else {
+            bail!("{origin} holds no Sigma rule")
         };
-        return Ok((
-            rule.aql,
-            p.display().to_string(),
-            SigmaMeta::default(),
-            true,
-        ));
+        // QRadar's dialect: no ESCAPE clauses, IF instead of a searched CASE.
+        let c = portent_sigma::compile::to_qradar_aql(rule).map_err(|e| anyhow!("{origin}:{e}"))?;
+        return Ok((c.aql, origin, SigmaMeta::default(), true));
     }
     if let Some(id) = &a.rule {
         let rules = crate::pack::select(crate::pack::bundled()?, std::slice::from_ref(id))?;
