@@ -129,7 +129,7 @@ fn gaps_fail_and_regressions_against_a_saved_report_fail() {
         text.contains("FAIL s3-nslookup-dns-tunnel as-described: no rule fired"),
         "{text}"
     );
-    assert!(text.contains("the seed's rule alone 3 of 6"), "{text}");
+    assert!(text.contains("the seed's rule alone 3 of 6;"), "{text}");
 
     let (code, text, _) = portent(&[
         "validate",
