@@ -435,7 +435,15 @@ pub fn text_search<E: Event + ?Sized>(terms: &[String], ev: &E) -> bool {
         Some(p) => p.to_lowercase(),
         None => {
             let mut all = String::new();
-            ev.for_each(&mut |_: FieldRef<'_>, v: &Value<'_>| {
+            ev.for_each(&mut |f: FieldRef<'_>, v: &Value<'_>| {
+                // What Portent adds about an event (the file it came from, its
+                // enrichment, a suppression) is not the event's text: a hunt
+                // through `mimikatz.json` must not find "mimikatz" in every event.
+                if let FieldRef::Id(id) = f {
+                    if [ids::SOURCE_FILE, ids::ENRICHMENT, ids::SUPPRESSED_BY].contains(&id) {
+                        return;
+                    }
+                }
                 if let Some(t) = v.to_text() {
                     all.push_str(&t);
                     all.push('\n');
@@ -445,4 +453,23 @@ pub fn text_search<E: Event + ?Sized>(terms: &[String], ev: &E) -> bool {
         }
     };
     terms.iter().all(|t| hay.contains(t.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portent_core::Record;
+
+    #[test]
+    fn text_search_reads_the_event_not_portents_notes_about_it() {
+        let mut r = Record::new();
+        r.set(ids::PROCESS_NAME, Value::str("C:\\Tools\\m.exe"));
+        r.set(ids::SOURCE_FILE, Value::str("evidence/mimikatz_run.json"));
+        r.set(ids::ENRICHMENT, Value::str("found: Sysmon 1"));
+        assert!(!text_search(&["mimikatz".into()], &r));
+        assert!(!text_search(&["sysmon".into()], &r));
+        assert!(text_search(&["tools".into(), "m.exe".into()], &r));
+        r.set_extra("CommandLine", Value::str("sekurlsa::logonpasswords"));
+        assert!(text_search(&["sekurlsa".into()], &r));
+    }
 }
