@@ -125,26 +125,15 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
         // order (units are taken in as soon as every earlier one is in), so
         // it is the same whatever the thread timing.
         let mut indexed = 0;
-        for mut r in rx {
+        for r in rx {
             let i = r.index;
-            if let Some(idx) = &mut index {
-                if i != indexed {
-                    results[i] = Some(r);
-                    continue;
-                }
-                for c in r.creations.drain(..) {
+            results[i] = Some(r);
+            let Some(idx) = &mut index else { continue };
+            while let Some(Some(next)) = results.get_mut(indexed) {
+                for c in next.creations.drain(..) {
                     idx.insert(c);
                 }
-                results[i] = Some(r);
                 indexed += 1;
-                while let Some(Some(next)) = results.get_mut(indexed) {
-                    for c in next.creations.drain(..) {
-                        idx.insert(c);
-                    }
-                    indexed += 1;
-                }
-            } else {
-                results[i] = Some(r);
             }
         }
         progress.finish();

@@ -287,11 +287,22 @@ fn hunting_the_corpus_finds_the_manifest_rows() {
         let n = per_rule.get(id).copied().unwrap_or(0);
         assert!(err.contains(&format!("{id}: {n} row(s)")), "{id}: {err}");
     }
-    // The corpus's two real `bitsadmin /transfer` downloads.
-    assert!(
-        per_rule.get("t1197-bits-transfer").copied().unwrap_or(0) >= 2,
-        "{per_rule:?}"
-    );
+    // The corpus's real `bitsadmin /transfer` downloads are found, and every
+    // BITS hit is one (its process and command line say so, not a count).
+    let bits: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["rule_id"] == "t1197-bits-transfer")
+        .collect();
+    assert!(!bits.is_empty(), "{per_rule:?}");
+    for r in &bits {
+        let process = r["process_name"].as_str().unwrap_or("").to_lowercase();
+        let command = r["command_line"].as_str().unwrap_or("").to_lowercase();
+        assert!(
+            process.ends_with("\\bitsadmin.exe") && command.contains("/transfer"),
+            "{r}"
+        );
+    }
     assert!(err.contains("hits by label: ScriptInterpreter"), "{err}");
     let (_, out, _) = portent(&[
         "hunt",

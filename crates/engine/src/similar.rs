@@ -44,12 +44,18 @@ pub fn to_regex(
         (_, false) => "(?s)",
         (_, true) => "(?si)",
     };
-    let body = match dialect {
+    let body = regex_body(pattern, dialect, escape)?;
+    Ok(format!("{flags}\\A(?:{body})\\z"))
+}
+
+/// The regular expression `pattern` spells, without flags or anchors: what a
+/// converter to another language wraps in that language's own form.
+pub fn regex_body(pattern: &str, dialect: Dialect, escape: Escape) -> Result<String, String> {
+    Ok(match dialect {
         Dialect::Like => like(pattern, escape)?,
         Dialect::Similar => similar(pattern, escape)?,
         Dialect::Regex => pattern.to_owned(),
-    };
-    Ok(format!("{flags}\\A(?:{body})\\z"))
+    })
 }
 
 fn like(pattern: &str, escape: Escape) -> Result<String, String> {

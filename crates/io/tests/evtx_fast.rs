@@ -142,16 +142,7 @@ fn template_reader_matches_the_crate_on_generated_logs() {
                     background: 400,
                 },
             );
-            let mut channels: Vec<&str> = g.events.iter().map(|e| e.provider.channel).collect();
-            channels.sort_unstable();
-            channels.dedup();
-            for c in channels {
-                let events: Vec<_> = g
-                    .events
-                    .iter()
-                    .filter(|e| e.provider.channel == c)
-                    .cloned()
-                    .collect();
+            for (c, events) in portent_scenario::evtx::by_channel(&g.events) {
                 let p = dir.join(format!(
                     "{}-{}-{}.evtx",
                     s.id,

@@ -491,6 +491,27 @@ impl Chunk {
     }
 }
 
+/// `events` split by channel (in channel-name order, each in the order given):
+/// an EVTX file holds one channel's log.
+pub fn by_channel(events: &[WinEvent]) -> Vec<(&'static str, Vec<WinEvent>)> {
+    let mut channels: Vec<&'static str> = events.iter().map(|e| e.provider.channel).collect();
+    channels.sort_unstable();
+    channels.dedup();
+    channels
+        .into_iter()
+        .map(|c| {
+            (
+                c,
+                events
+                    .iter()
+                    .filter(|e| e.provider.channel == c)
+                    .cloned()
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
 /// Writes `events` (one channel's, in record order) as an EVTX file.
 pub fn write(events: &[WinEvent]) -> Result<Vec<u8>, Error> {
     let mut chunks: Vec<Vec<u8>> = Vec::new();

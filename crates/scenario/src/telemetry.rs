@@ -74,6 +74,16 @@ pub struct Builder {
 /// What a data list is built from.
 type Data = Vec<(&'static str, Val)>;
 
+/// The fields every Sysmon event about a process starts with.
+fn sysmon_head(p: &Proc, t: i64) -> Data {
+    vec![
+        ("RuleName", Val::s("-")),
+        ("UtcTime", Val::s(sysmon_utc(t))),
+        ("ProcessGuid", Val::Guid(p.guid.clone())),
+        ("ProcessId", Val::U32(p.pid)),
+    ]
+}
+
 impl Builder {
     /// A builder for `host`.
     pub fn new(seed: u64, host: Host) -> Builder {
@@ -192,11 +202,8 @@ impl Builder {
             self.rng.next_u64(),
             self.rng.next_u64()
         );
-        let data = vec![
-            ("RuleName", Val::s("-")),
-            ("UtcTime", Val::s(sysmon_utc(t))),
-            ("ProcessGuid", Val::Guid(p.guid.clone())),
-            ("ProcessId", Val::U32(p.pid)),
+        let mut data = sysmon_head(p, t);
+        data.extend([
             ("Image", Val::s(&p.image)),
             ("FileVersion", Val::s("10.0.19041.1 (WinBuild.160101.0800)")),
             ("Description", Val::s(description(&p.original))),
@@ -216,7 +223,7 @@ impl Builder {
             ("ParentImage", Val::s(&p.parent.2)),
             ("ParentCommandLine", Val::s(&p.parent.3)),
             ("ParentUser", Val::s(&p.user)),
-        ];
+        ]);
         self.push(&SYSMON, 1, 5, t, data)
     }
 
@@ -254,11 +261,8 @@ impl Builder {
         dst_host: &str,
     ) -> usize {
         let sport = self.rng.range(49152, 65000) as u16;
-        let data = vec![
-            ("RuleName", Val::s("-")),
-            ("UtcTime", Val::s(sysmon_utc(t))),
-            ("ProcessGuid", Val::Guid(p.guid.clone())),
-            ("ProcessId", Val::U32(p.pid)),
+        let mut data = sysmon_head(p, t);
+        data.extend([
             ("Image", Val::s(&p.image)),
             ("User", Val::s(&p.user)),
             ("Protocol", Val::s(proto)),
@@ -273,7 +277,7 @@ impl Builder {
             ("DestinationHostname", Val::s(dst_host)),
             ("DestinationPort", Val::U16(dst.1)),
             ("DestinationPortName", Val::s(port_name(dst.1))),
-        ];
+        ]);
         self.push(&SYSMON, 3, 5, t, data)
     }
 
@@ -305,32 +309,26 @@ impl Builder {
 
     /// Sysmon 11: a file was created.
     pub fn sysmon_file(&mut self, p: &Proc, t: i64, target: &str) -> usize {
-        let data = vec![
-            ("RuleName", Val::s("-")),
-            ("UtcTime", Val::s(sysmon_utc(t))),
-            ("ProcessGuid", Val::Guid(p.guid.clone())),
-            ("ProcessId", Val::U32(p.pid)),
+        let mut data = sysmon_head(p, t);
+        data.extend([
             ("Image", Val::s(&p.image)),
             ("TargetFilename", Val::s(target)),
             ("CreationUtcTime", Val::s(sysmon_utc(t))),
             ("User", Val::s(&p.user)),
-        ];
+        ]);
         self.push(&SYSMON, 11, 2, t, data)
     }
 
     /// Sysmon 22: a DNS query made through the Windows resolver.
     pub fn sysmon_dns(&mut self, p: &Proc, t: i64, name: &str, results: &str) -> usize {
-        let data = vec![
-            ("RuleName", Val::s("-")),
-            ("UtcTime", Val::s(sysmon_utc(t))),
-            ("ProcessGuid", Val::Guid(p.guid.clone())),
-            ("ProcessId", Val::U32(p.pid)),
+        let mut data = sysmon_head(p, t);
+        data.extend([
             ("QueryName", Val::s(name)),
             ("QueryStatus", Val::s("0")),
             ("QueryResults", Val::s(results)),
             ("Image", Val::s(&p.image)),
             ("User", Val::s(&p.user)),
-        ];
+        ]);
         self.push(&SYSMON, 22, 5, t, data)
     }
 

@@ -20,22 +20,6 @@ fn read_back(bytes: Vec<u8>) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn by_channel(events: &[WinEvent]) -> Vec<Vec<WinEvent>> {
-    let mut channels: Vec<&str> = events.iter().map(|e| e.provider.channel).collect();
-    channels.sort_unstable();
-    channels.dedup();
-    channels
-        .iter()
-        .map(|c| {
-            events
-                .iter()
-                .filter(|e| e.provider.channel == *c)
-                .cloned()
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn every_scenario_reads_back_identically() {
     let opts = Options {
@@ -47,7 +31,7 @@ fn every_scenario_reads_back_identically() {
     for s in all() {
         for v in s.variants() {
             let g = generate(s, v, &opts);
-            for events in by_channel(&g.events) {
+            for (_, events) in portent_scenario::evtx::by_channel(&g.events) {
                 let bytes = portent_scenario::evtx::write(&events).unwrap();
                 let back = read_back(bytes);
                 assert_eq!(back.len(), events.len(), "{} {v:?}", s.id);

@@ -35,8 +35,10 @@ fn ident(name: &str, pos: Pos) -> Result<String, Error> {
     Ok(format!("\"{name}\""))
 }
 
-/// A LIKE pattern (escape character `\`) for pieces, with `%` around as asked.
-fn like(p: &[Piece], lead: bool, trail: bool) -> String {
+/// A LIKE pattern for pieces, with `%` around as asked. With `escaped`,
+/// literal `%`, `_` and `\` are escaped with `\` (for `ESCAPE '\'`); without
+/// (QRadar, whose LIKE has no escape), pieces must hold no literal `%` or `_`.
+fn like(p: &[Piece], lead: bool, trail: bool, escaped: bool) -> String {
     let mut s = String::new();
     if lead {
         s.push('%');
@@ -45,32 +47,12 @@ fn like(p: &[Piece], lead: bool, trail: bool) -> String {
         match piece {
             Piece::Text(t) => {
                 for c in t.chars() {
-                    if matches!(c, '%' | '_' | '\\') {
+                    if escaped && matches!(c, '%' | '_' | '\\') {
                         s.push('\\');
                     }
                     s.push(c);
                 }
             }
-            Piece::Many => s.push('%'),
-            Piece::One => s.push('_'),
-        }
-    }
-    if trail && !s.ends_with('%') {
-        s.push('%');
-    }
-    s
-}
-
-/// A LIKE pattern for a dialect with no escape character (QRadar): the
-/// pieces hold no literal `%` or `_` (those take [`regex_of`]).
-fn like_plain(p: &[Piece], lead: bool, trail: bool) -> String {
-    let mut s = String::new();
-    if lead {
-        s.push('%');
-    }
-    for piece in p {
-        match piece {
-            Piece::Text(t) => s.push_str(t),
             Piece::Many => s.push('%'),
             Piece::One => s.push('_'),
         }
@@ -357,9 +339,12 @@ impl Ctx<'_> {
                     .iter()
                     .any(|x| matches!(x, Piece::Text(t) if t.contains(['%', '_'])));
                 let e = match (self.qradar, literal_wildcard) {
-                    (false, _) => format!("{f} {op} {} ESCAPE '\\'", quote(&like(&p, lead, trail))),
+                    (false, _) => format!(
+                        "{f} {op} {} ESCAPE '\\'",
+                        quote(&like(&p, lead, trail, true))
+                    ),
                     // QRadar's LIKE has no escape: a backslash is itself.
-                    (true, false) => format!("{f} {op} {}", quote(&like_plain(&p, lead, trail))),
+                    (true, false) => format!("{f} {op} {}", quote(&like(&p, lead, trail, false))),
                     (true, true) => {
                         let m = if has(Cased) { "MATCHES" } else { "IMATCHES" };
                         format!("{f} {m} {}", quote(&regex_of(&p, lead, trail)))

@@ -7,6 +7,7 @@
 use portent_aql::ast::{
     BinaryOp, Expr, ExprKind, Literal, LogicalOp, MatchOp, Query, SelectItem, UnaryOp,
 };
+use portent_engine::similar::{regex_body, Dialect, Escape};
 use std::fmt::Write as _;
 
 /// A string test's shape.
@@ -195,20 +196,22 @@ fn similar_alternatives(p: &str) -> Option<Vec<String>> {
 }
 
 /// A LIKE pattern as a shape and its literal text, when it has one.
-fn like_shape(p: &str) -> Option<(Shape, String)> {
-    let lead = p.starts_with('%');
-    let body = p.strip_prefix('%').unwrap_or(p);
-    let trail = body.ends_with('%') && !body.ends_with("\\%");
-    let body = if trail { &body[..body.len() - 1] } else { body };
-    let mut text = String::new();
-    let mut chars = body.chars();
+fn like_shape(p: &str, escape: Option<char>) -> Option<(Shape, String)> {
+    // Pieces: literal characters, and the `%` / `_` wildcards.
+    let mut pieces: Vec<Option<char>> = Vec::new();
+    let mut chars = p.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => text.push(chars.next()?),
-            '%' | '_' => return None,
-            o => text.push(o),
+            c if Some(c) == escape => pieces.push(Some(chars.next()?)),
+            '%' | '_' => pieces.push(None),
+            o => pieces.push(Some(o)),
         }
     }
+    let lead = pieces.first() == Some(&None) && p.starts_with('%');
+    let trail =
+        pieces.len() > usize::from(lead) && pieces.last() == Some(&None) && p.ends_with('%');
+    let inner = &pieces[usize::from(lead)..pieces.len() - usize::from(trail)];
+    let text = inner.iter().copied().collect::<Option<String>>()?;
     let shape = match (lead, trail) {
         (true, true) => Shape::Contains,
         (true, false) => Shape::EndsWith,
@@ -216,37 +219,6 @@ fn like_shape(p: &str) -> Option<(Shape, String)> {
         (false, false) => Shape::Equals,
     };
     Some((shape, text))
-}
-
-/// SIMILAR TO as a whole-string regular expression.
-fn similar_regex(p: &str) -> String {
-    let mut re = String::new();
-    let mut chars = p.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    re.push_str(&regex_escape(&n.to_string()));
-                }
-            }
-            '%' => re.push_str(".*"),
-            '_' => re.push('.'),
-            '.' | '^' | '$' => re.push_str(&format!("\\{c}")),
-            o => re.push(o),
-        }
-    }
-    re
-}
-
-fn regex_escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 struct Conv<'a> {
@@ -425,9 +397,6 @@ impl Conv<'_> {
                 let Some(pat) = str_lit(pattern) else {
                     return unsupported("a pattern that is not a literal");
                 };
-                if escape.is_some() && *op != MatchOp::SimilarTo {
-                    return unsupported("an ESCAPE clause");
-                }
                 let ci = lowered || matches!(op, MatchOp::ILike | MatchOp::IMatches);
                 let p = match op {
                     MatchOp::Matches | MatchOp::IMatches => Pred::Regex {
@@ -436,12 +405,15 @@ impl Conv<'_> {
                         ci,
                     },
                     MatchOp::Like | MatchOp::ILike | MatchOp::SimilarTo => {
-                        let likes = match op {
-                            MatchOp::SimilarTo => similar_alternatives(pat),
-                            _ => Some(vec![pat.to_owned()]),
+                        // SIMILAR TO alternatives are spelled with `\\` escapes;
+                        // an AQL LIKE has none unless ESCAPE names one.
+                        let (likes, esc) = match (op, escape_of(escape)) {
+                            (MatchOp::SimilarTo, _) => (similar_alternatives(pat), Some('\\')),
+                            (_, Some(Escape::Char(c))) => (Some(vec![pat.to_owned()]), Some(c)),
+                            _ => (Some(vec![pat.to_owned()]), None),
                         };
                         let shaped: Option<Vec<(Shape, String)>> =
-                            likes.and_then(|ls| ls.iter().map(|l| like_shape(l)).collect());
+                            likes.and_then(|ls| ls.iter().map(|l| like_shape(l, esc)).collect());
                         match shaped {
                             Some(s) if !s.is_empty() && s.iter().all(|(sh, _)| *sh == s[0].0) => {
                                 Pred::Str {
@@ -454,15 +426,19 @@ impl Conv<'_> {
                                     cased: !ci,
                                 }
                             }
-                            _ => Pred::Regex {
-                                field,
-                                pattern: if *op == MatchOp::SimilarTo {
-                                    similar_regex(pat)
-                                } else {
-                                    like_regex(pat)
-                                },
-                                ci,
-                            },
+                            _ => {
+                                let dialect = match op {
+                                    MatchOp::SimilarTo => Dialect::Similar,
+                                    _ => Dialect::Like,
+                                };
+                                let Some(esc) = escape_of(escape) else {
+                                    return unsupported("an ESCAPE that is not one character");
+                                };
+                                match regex_body(pat, dialect, esc) {
+                                    Ok(pattern) => Pred::Regex { field, pattern, ci },
+                                    Err(m) => return unsupported(&m),
+                                }
+                            }
                         }
                     }
                 };
@@ -516,16 +492,17 @@ fn definite_operand(e: &Expr) -> Option<&Expr> {
     }
 }
 
-fn like_regex(p: &str) -> String {
-    let mut re = String::new();
-    for c in p.chars() {
-        match c {
-            '%' => re.push_str(".*"),
-            '_' => re.push('.'),
-            o => re.push_str(&regex_escape(&o.to_string())),
+/// The escape character an ESCAPE clause declares (`None`: not a one-character
+/// literal, which the engine rejects too).
+fn escape_of(e: &Option<Box<Expr>>) -> Option<Escape> {
+    match e.as_deref().map(|x| &x.unnested().kind) {
+        None => Some(Escape::Default),
+        Some(ExprKind::Literal(Literal::Str(s))) if s.is_empty() => Some(Escape::Disabled),
+        Some(ExprKind::Literal(Literal::Str(s))) if s.chars().count() == 1 => {
+            s.chars().next().map(Escape::Char)
         }
+        _ => None,
     }
-    re
 }
 
 /// The portable form of `q`'s WHERE, with the query's CASE labels naming
@@ -866,11 +843,20 @@ pub fn to_qradar(q: &Query, notes: &mut Vec<String>) -> String {
             } => {
                 rewrite(expr, notes);
                 if *op == MatchOp::SimilarTo {
-                    if let ExprKind::Literal(Literal::Str(p)) = &mut pattern.kind {
-                        // SIMILAR TO's % spans line breaks; Java's . does so with (?s).
-                        *p = format!("(?s){}", similar_regex(p));
-                        *op = MatchOp::Matches;
-                        *escape = None;
+                    let body = match (&pattern.kind, escape_of(escape)) {
+                        (ExprKind::Literal(Literal::Str(p)), Some(esc)) => {
+                            regex_body(p, Dialect::Similar, esc).ok()
+                        }
+                        _ => None,
+                    };
+                    match body {
+                        Some(b) => {
+                            // SIMILAR TO's % spans line breaks; Java's . does so with (?s).
+                            pattern.kind = ExprKind::Literal(Literal::Str(format!("(?s){b}")));
+                            *op = MatchOp::Matches;
+                            *escape = None;
+                        }
+                        None => notes.push(format!("`{}` is kept as SIMILAR TO: its pattern has no regular-expression form", pattern)),
                     }
                 }
                 if *negated {
@@ -1273,11 +1259,23 @@ mod tests {
         );
         assert_eq!(similar_alternatives("%(a|b)*%"), None);
         assert_eq!(
-            like_shape("%cmd.exe%"),
+            like_shape("%cmd.exe%", Some('\\')),
             Some((Shape::Contains, "cmd.exe".into()))
         );
-        assert_eq!(like_shape("%\\%x"), Some((Shape::EndsWith, "%x".into())));
-        assert_eq!(similar_regex("%(a|b)\\.exe%"), ".*(a|b)\\.exe.*");
+        assert_eq!(
+            like_shape("%\\%x", Some('\\')),
+            Some((Shape::EndsWith, "%x".into()))
+        );
+        // Without an escape character a backslash is itself (AQL LIKE).
+        assert_eq!(
+            like_shape("%\\certutil.exe", None),
+            Some((Shape::EndsWith, "\\certutil.exe".into()))
+        );
+        assert_eq!(like_shape("%a_b%", None), None);
+        assert_eq!(
+            regex_body("%(a|b)\\.exe%", Dialect::Similar, Escape::Default).unwrap(),
+            ".*(?:a|b)\\.exe.*"
+        );
         assert_eq!(sigma_str("C:\\Temp\\*"), "'C:\\Temp\\\\\\*'");
     }
 }

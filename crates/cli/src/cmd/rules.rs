@@ -79,6 +79,8 @@ enum Expect {
 
 struct Outcome {
     rule: String,
+    /// A fixture event's outcome (false: a whole file's or rule's problem).
+    event: bool,
     place: String,
     note: String,
     expect: Expect,
@@ -134,6 +136,7 @@ fn run_rule(
     let id = c.rule.meta.id.clone();
     let fail = |place: String, msg: String| Outcome {
         rule: id.clone(),
+        event: false,
         place,
         note: String::new(),
         expect: Expect::None,
@@ -215,6 +218,7 @@ fn run_rule(
             };
             out.push(Outcome {
                 rule: id.clone(),
+                event: true,
                 place,
                 note,
                 expect,
@@ -224,7 +228,7 @@ fn run_rule(
             });
         }
     }
-    let events = || out.iter().filter(|o| o.is_event());
+    let events = || out.iter().filter(|o| o.event);
     let positives = events()
         .filter(|o| matches!(o.expect, Expect::Hit(_)))
         .count();
@@ -253,7 +257,7 @@ fn table(rules: &[Compiled], outcomes: &[Outcome]) -> String {
         let count = |pos: bool| {
             let of: Vec<&&Outcome> = mine
                 .iter()
-                .filter(|o| matches!(o.expect, Expect::Hit(_)) == pos && o.is_event())
+                .filter(|o| matches!(o.expect, Expect::Hit(_)) == pos && o.event)
                 .collect();
             format!(
                 "{}/{}",
@@ -284,16 +288,6 @@ fn table(rules: &[Compiled], outcomes: &[Outcome]) -> String {
         ));
     }
     s
-}
-
-impl Outcome {
-    /// An outcome of a fixture event (not of a whole file or rule).
-    fn is_event(&self) -> bool {
-        self.place
-            .rsplit(':')
-            .next()
-            .is_some_and(|l| l.parse::<usize>().is_ok())
-    }
 }
 
 fn json_report(outcomes: &[Outcome]) -> J {

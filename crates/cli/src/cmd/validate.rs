@@ -219,11 +219,11 @@ pub fn run(a: Args) -> Result<Exit> {
             }
         }
     }
-    let report = json_report(&a, &results, &rule_ids, &failures);
+    let mut report = json_report(&a, &results, &rule_ids, &failures);
     if let Some(p) = &a.expect {
         failures.extend(regressions(p, &report)?);
+        report["failures"] = json!(failures);
     }
-    let report = json_report(&a, &results, &rule_ids, &failures);
     let text = match a.format {
         ReportFormat::Table => table(&results, &rules, &failures, a.background),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
@@ -271,17 +271,8 @@ fn write_layouts(g: &Generated, dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)
             .with_context(|| format!("cannot write {}", p.display()))?;
         out.push((layout.name().to_owned(), vec![p]));
     }
-    let mut channels: Vec<&str> = g.events.iter().map(|e| e.provider.channel).collect();
-    channels.sort_unstable();
-    channels.dedup();
     let mut files = Vec::new();
-    for c in channels {
-        let events: Vec<_> = g
-            .events
-            .iter()
-            .filter(|e| e.provider.channel == c)
-            .cloned()
-            .collect();
+    for (c, events) in portent_scenario::evtx::by_channel(&g.events) {
         let bytes = portent_scenario::evtx::write(&events)?;
         let p = dir.join("evtx").join(channel_file(c));
         std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
