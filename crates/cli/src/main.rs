@@ -54,6 +54,13 @@ enum Command {
     Lint(cmd::lint::Args),
     /// Show how a query is planned: fields, time window, matchers.
     Explain(cmd::explain::Args),
+    /// Run the rules continuously on live feeds: syslog (TCP/UDP), followed
+    /// files, stdin, NetFlow/IPFIX, NATS JetStream; alerts to files, stdout,
+    /// webhooks, LEEF syslog or NATS.
+    Watch(cmd::watch::Args),
+    /// Load generator: send evidence to a watcher as syslog (TCP/UDP) or to
+    /// NATS JetStream, at a given rate.
+    Replay(cmd::replay::Args),
 }
 
 /// `portent tune ...`.
@@ -116,6 +123,8 @@ fn main() -> ExitCode {
         Command::Sigma(SigmaCmd::Convert(a)) => cmd::sigma::convert(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Explain(a) => cmd::explain::run(a),
+        Command::Watch(a) => cmd::watch::run(a),
+        Command::Replay(a) => cmd::replay::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

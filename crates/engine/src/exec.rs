@@ -165,6 +165,16 @@ impl<'q, S: Sink> Run<'q, S> {
             .collect();
     }
 
+    /// The sink, for a streaming caller that takes rows out as they come.
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
+    /// What the run has seen so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
     /// The window in force, if any.
     pub fn window(&self) -> Option<Window> {
         self.window

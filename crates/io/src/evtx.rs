@@ -18,7 +18,7 @@ pub const FILE_HEADER: u64 = 4096;
 pub const CHUNK: u64 = 65536;
 const FILE_MAGIC: &[u8] = b"ElfFile\0";
 
-fn settings() -> Arc<ParserSettings> {
+pub(crate) fn settings() -> Arc<ParserSettings> {
     static SETTINGS: OnceLock<Arc<ParserSettings>> = OnceLock::new();
     SETTINGS
         .get_or_init(|| {
@@ -236,7 +236,7 @@ fn parse<R: Read + Seek + Send + 'static>(
 }
 
 /// Reason and place of a parser error; chunk numbers are made file-relative.
-fn describe(e: &evtx::err::EvtxError, first: u64) -> (String, String) {
+pub(crate) fn describe(e: &evtx::err::EvtxError, first: u64) -> (String, String) {
     use evtx::err::EvtxError as E;
     let at = |n: u64| {
         format!(

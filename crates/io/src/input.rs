@@ -239,6 +239,7 @@ pub fn read_unit(
         emit,
         reports: &mut reports,
         lenient: unit.found_in_dir,
+        raw: None,
     };
     match unit.chunks {
         Some((first, count)) => {
@@ -268,12 +269,54 @@ pub fn read_bytes(
         emit,
         reports: &mut reports,
         lenient: false,
+        raw: None,
     };
     ctx.stream(
         name.to_owned(),
         Source::Stream(Box::new(Cursor::new(data))),
         0,
     );
+    reports
+}
+
+/// Reads `paths` like [`read_unit`] but hands over each event's own text, as
+/// a forwarder would send it: a JSON line as it is, a LEEF line as it is, an
+/// EVTX record rendered to JSON (the `evtx_dump -o jsonl` form). For `portent
+/// replay`, which sends evidence to a live watcher.
+pub fn read_raw(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    raw: &mut dyn FnMut(&str, &[u8]),
+) -> Vec<FileReport> {
+    let schema = Schema::qradar();
+    let (units, mut reports) = plan(paths, opts);
+    let mut done = std::collections::HashSet::new();
+    let mut nothing = |_: &str, _: Record<'static>| {};
+    for unit in units {
+        // Large EVTX files are planned as chunk ranges: read each file once.
+        if !done.insert(unit.path.clone()) {
+            continue;
+        }
+        let name = unit.path.display().to_string();
+        let file = match File::open(&unit.path) {
+            Ok(f) => f,
+            Err(e) => {
+                let mut r = FileReport::new(name);
+                r.fatal = Some(e.to_string());
+                reports.push(r);
+                continue;
+            }
+        };
+        let mut ctx = Ctx {
+            schema: &schema,
+            opts,
+            emit: &mut nothing,
+            reports: &mut reports,
+            lenient: unit.found_in_dir,
+            raw: Some(&mut *raw),
+        };
+        ctx.stream(name, Source::File(file), 0);
+    }
     reports
 }
 
@@ -289,6 +332,8 @@ struct Ctx<'a, 'e> {
     reports: &'e mut Vec<FileReport>,
     /// Unrecognised files are ignored, not errors (they were found in a folder).
     lenient: bool,
+    /// Hand over each event's own text instead of reading it ([`read_raw`]).
+    raw: Option<&'e mut dyn FnMut(&str, &[u8])>,
 }
 
 impl Ctx<'_, '_> {
@@ -311,6 +356,15 @@ impl Ctx<'_, '_> {
                     Sniffed::Format(Format::Evtx) => {
                         let mut r = FileReport::new(name);
                         r.format = "EVTX".into();
+                        if let Some(raw) = self.raw.as_mut() {
+                            use std::io::Seek;
+                            if let Err(e) = f.seek(std::io::SeekFrom::Start(0)) {
+                                return self.fatal(r.name, e.to_string());
+                            }
+                            crate::raw::evtx(f, &mut r, *raw);
+                            self.reports.push(r);
+                            return;
+                        }
                         let slots = f
                             .metadata()
                             .map(|m| evtx::chunk_slots(m.len()))
@@ -343,6 +397,11 @@ impl Ctx<'_, '_> {
                 r.format = "EVTX".into();
                 if let Err(e) = reader.read_to_end(&mut data) {
                     r.skip(format!("read error: {e}"), format!("byte {}", data.len()));
+                }
+                if let Some(raw) = self.raw.as_mut() {
+                    crate::raw::evtx(Cursor::new(data), &mut r, *raw);
+                    self.reports.push(r);
+                    return;
                 }
                 evtx::read_bytes(&data, self.schema, self.opts, &mut r, self.emit);
                 self.reports.push(r);
@@ -378,6 +437,11 @@ impl Ctx<'_, '_> {
             Sniffed::Format(f) => {
                 let mut r = FileReport::new(name);
                 let buf = BufReader::with_capacity(1 << 16, reader);
+                if let Some(raw) = self.raw.as_mut() {
+                    crate::raw::text(f, buf, &mut r, *raw);
+                    self.reports.push(r);
+                    return;
+                }
                 match f {
                     Format::Json => jsonfile::read(buf, self.schema, self.opts, &mut r, self.emit),
                     Format::Leef => leef::read(buf, self.schema, self.opts, &mut r, self.emit),

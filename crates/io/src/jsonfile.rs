@@ -97,7 +97,28 @@ pub fn read<R: BufRead>(
     };
 }
 
-fn trim(mut b: &[u8]) -> &[u8] {
+/// Reads one parsed JSON value (an object of any known layout, or an array of
+/// them) as a line of a JSON-lines file would be read.
+pub(crate) fn read_value(
+    v: J,
+    place: usize,
+    schema: &Schema,
+    opts: &ReadOptions,
+    report: &mut FileReport,
+    emit: &mut dyn FnMut(&str, Record<'static>),
+) {
+    let mut seen = BTreeSet::new();
+    Out {
+        schema,
+        opts,
+        report,
+        emit,
+        seen: &mut seen,
+    }
+    .value(v, place);
+}
+
+pub(crate) fn trim(mut b: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = b {
         if first.is_ascii_whitespace() {
             b = rest;

@@ -162,7 +162,7 @@ fn month(m: &str) -> Option<u32> {
 }
 
 /// Syslog time: ISO, or RFC 3164's year-less form read in the current year.
-fn syslog_time(t: &str, opts: &ReadOptions) -> Option<i64> {
+pub(crate) fn syslog_time(t: &str, opts: &ReadOptions) -> Option<i64> {
     if let Some(ms) = parse_time(t, &opts.input_zone) {
         return Some(ms);
     }
@@ -241,7 +241,8 @@ pub fn read<R: BufRead>(
     }
 }
 
-fn event(
+/// Normalises one parsed LEEF event and hands it on.
+pub(crate) fn event(
     leef: Leef,
     schema: &Schema,
     opts: &ReadOptions,

@@ -19,12 +19,15 @@ pub mod javatime;
 pub mod jsonfile;
 pub mod layout;
 pub mod leef;
+pub mod message;
+pub mod netflow;
+pub mod raw;
 pub mod report;
 pub mod windows;
 pub mod xml;
 pub mod zeek;
 
-pub use input::{plan, read_bytes, read_unit, Format, Unit};
+pub use input::{plan, read_bytes, read_raw, read_unit, Format, Unit};
 pub use report::FileReport;
 
 use portent_core::schema::ids;

@@ -6,9 +6,11 @@ pub mod explain;
 pub mod hunt;
 pub mod lint;
 pub mod query;
+pub mod replay;
 pub mod rules;
 pub mod sigma;
 pub mod validate;
+pub mod watch;
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;

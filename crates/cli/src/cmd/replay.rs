@@ -1,0 +1,136 @@
+//! `portent replay`: the load generator. Sends evidence (EVTX records as
+//! JSON, JSON lines, LEEF lines) to a watcher as syslog over TCP or UDP, or
+//! publishes it to NATS JetStream routed by host, at a given rate.
+
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Arguments of `portent replay`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Evidence to send: files, folders, archives (as `portent hunt` reads them).
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// Where: tcp://HOST:PORT, udp://HOST:PORT or nats://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    to: String,
+    /// Events per second (0: as fast as the receiver takes them).
+    #[arg(long, default_value = "0")]
+    rate: u64,
+    /// Send everything this many times.
+    #[arg(long, default_value = "1", value_name = "N")]
+    repeat: u64,
+    /// TCP framing: octet (RFC 6587 octet counting) or newline.
+    #[arg(long, default_value = "octet")]
+    framing: String,
+    /// NATS: partitions of the stream (events go to <subject>.<partition>.<host>).
+    #[arg(long, default_value = "4")]
+    partitions: u32,
+    /// NATS: the stream (created when missing).
+    #[arg(long, default_value = portent_serve::nats_names::STREAM)]
+    stream: String,
+}
+
+enum Out {
+    Tcp(std::io::BufWriter<std::net::TcpStream>, bool),
+    Udp(std::net::UdpSocket),
+    #[cfg(feature = "nats")]
+    Nats(portent_serve::nats::Publisher),
+}
+
+/// Runs the replay.
+pub fn run(a: Args) -> Result<crate::Exit> {
+    let (scheme, addr) = a
+        .to
+        .split_once("://")
+        .with_context(|| format!("--to: `{}` is not tcp://, udp:// or nats://HOST:PORT", a.to))?;
+    let mut out = match scheme {
+        "tcp" => {
+            let s = std::net::TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+            s.set_nodelay(true)?;
+            let octet = match a.framing.as_str() {
+                "octet" => true,
+                "newline" => false,
+                f => bail!("--framing takes octet or newline, not `{f}`"),
+            };
+            Out::Tcp(std::io::BufWriter::with_capacity(256 * 1024, s), octet)
+        }
+        "udp" => {
+            let s = std::net::UdpSocket::bind("0.0.0.0:0")?;
+            s.connect(addr).with_context(|| format!("cannot reach {addr}"))?;
+            Out::Udp(s)
+        }
+        #[cfg(feature = "nats")]
+        "nats" => Out::Nats(portent_serve::nats::Publisher::connect(&a.to, &a.stream, a.partitions)?),
+        other => bail!("--to: unknown scheme `{other}` (tcp, udp{})", if cfg!(feature = "nats") { ", nats" } else { "" }),
+    };
+    // Messages are read once and kept: the rate then measures sending, not reading.
+    let mut messages: Vec<Vec<u8>> = Vec::new();
+    let reports = portent_io::read_raw(&a.paths, &portent_io::ReadOptions::default(), &mut |_, m| {
+        messages.push(m.to_vec())
+    });
+    let mut unreadable = 0;
+    for r in &reports {
+        if r.fatal.is_some() || r.skipped_total() > 0 {
+            unreadable += 1;
+            eprintln!("portent: replay: {r}");
+        }
+    }
+    let header = |ts: &str| format!("<13>1 {ts} - portent-replay - - - ");
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut bytes = 0u64;
+    let mut ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let mut msg = Vec::with_capacity(64 * 1024);
+    for _ in 0..a.repeat {
+        for m in &messages {
+            if a.rate > 0 && sent % 64 == 0 {
+                let due = Duration::from_secs_f64(sent as f64 / a.rate as f64);
+                let now = started.elapsed();
+                if due > now {
+                    if let Out::Tcp(w, _) = &mut out {
+                        w.flush()?;
+                    }
+                    std::thread::sleep(due - now);
+                }
+                ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+            }
+            msg.clear();
+            msg.extend_from_slice(header(&ts).as_bytes());
+            msg.extend_from_slice(m);
+            match &mut out {
+                Out::Tcp(w, true) => {
+                    write!(w, "{} ", msg.len())?;
+                    w.write_all(&msg)?;
+                }
+                Out::Tcp(w, false) => {
+                    w.write_all(&msg)?;
+                    w.write_all(b"\n")?;
+                }
+                Out::Udp(s) => {
+                    s.send(&msg)?;
+                }
+                #[cfg(feature = "nats")]
+                Out::Nats(p) => p.publish(m)?,
+            }
+            sent += 1;
+            bytes += msg.len() as u64;
+        }
+    }
+    match &mut out {
+        Out::Tcp(w, _) => w.flush()?,
+        Out::Udp(_) => {}
+        #[cfg(feature = "nats")]
+        Out::Nats(p) => p.finish()?,
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "portent: replay: sent {sent} events ({:.1} MB) in {secs:.2} s: {:.0} events/s{}",
+        bytes as f64 / 1e6,
+        sent as f64 / secs.max(1e-9),
+        if unreadable > 0 { format!("; {unreadable} input(s) had unreadable parts (above)") } else { String::new() }
+    );
+    Ok(if unreadable > 0 { crate::Exit::PartialInput } else { crate::Exit::Ok })
+}

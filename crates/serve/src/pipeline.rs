@@ -1,0 +1,203 @@
+//! The evaluator: takes batches off the queue, runs the rules, hands alerts
+//! to the sinks, flushes them and then acknowledges the batch. Rules are
+//! reloaded between batches (so no event is dropped or seen twice across a
+//! reload), and on shutdown the queue is drained before the sinks' last flush.
+
+use crate::alert::Alert;
+use crate::detect::{Correlator, Detector, RuleSet};
+use crate::error::Error;
+use crate::metrics::{add, Metrics};
+use crate::sink::{Dedup, Sink};
+use crate::source::Batch;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Builds the rules (again, on SIGHUP).
+pub type Loader = Box<dyn FnMut() -> Result<RuleSet, String> + Send>;
+
+/// Signals the pipeline watches.
+#[derive(Clone, Default)]
+pub struct Flags {
+    /// Reload the rules at the next batch boundary.
+    pub reload: Arc<AtomicBool>,
+    /// Stop: sources stop reading; the queue is drained.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// What the evaluator needs besides the rules.
+pub struct Pipeline {
+    /// The queue.
+    pub rx: Receiver<Batch>,
+    /// Source names, by index.
+    pub sources: Vec<Arc<str>>,
+    /// The sinks.
+    pub sinks: Vec<Box<dyn Sink>>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Correlation state.
+    pub correlator: Correlator,
+    /// Repeat folding.
+    pub dedup: Dedup,
+    /// Signals.
+    pub flags: Flags,
+    /// NOW() is the wall clock (the rules' windows apply); false: no window.
+    pub live_window: bool,
+}
+
+enum Next {
+    Reload,
+    Done,
+}
+
+/// What a finished watch did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Events evaluated.
+    pub events: u64,
+    /// Alerts sent.
+    pub alerts: u64,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Pipeline {
+    /// Runs until every source has ended (after a stop, or stdin's end).
+    pub fn run(mut self, mut loader: Loader) -> Result<Outcome, Error> {
+        let mut set = loader().map_err(Error::config)?;
+        let mut outcome = Outcome::default();
+        loop {
+            match self.evaluate(&set, &mut outcome)? {
+                Next::Done => break,
+                Next::Reload => match loader() {
+                    Ok(s) => {
+                        self.metrics.reloads.fetch_add(1, Ordering::Relaxed);
+                        crate::log::info("rules reloaded", &[("rules", &s.rules.len())]);
+                        set = s;
+                    }
+                    Err(e) => {
+                        self.metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
+                        crate::log::error("reload failed; the old rules stay", &[("error", &e)]);
+                    }
+                },
+            }
+        }
+        let folded = self.dedup.expire(true);
+        self.deliver(folded, &mut outcome)?;
+        self.flush()?;
+        Ok(outcome)
+    }
+
+    fn evaluate(&mut self, set: &RuleSet, outcome: &mut Outcome) -> Result<Next, Error> {
+        let mut det = Detector::new(set, now_ms());
+        let correlate = set.needs_correlation();
+        let mut clock_at = Instant::now();
+        let mut alerts = Vec::new();
+        loop {
+            if self.flags.reload.swap(false, Ordering::Relaxed) {
+                det.report(&self.metrics);
+                return Ok(Next::Reload);
+            }
+            self.metrics.beat();
+            self.metrics.queue_depth.store(self.rx.len() as u64, Ordering::Relaxed);
+            let got = self.rx.recv_timeout(Duration::from_millis(50));
+            if self.live_window && clock_at.elapsed() >= Duration::from_millis(250) {
+                det.set_now(now_ms());
+                clock_at = Instant::now();
+            }
+            match got {
+                Ok(batch) => {
+                    self.batch(batch, &mut det, correlate, &mut alerts, outcome)?;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    det.tick(&mut alerts);
+                    det.report(&self.metrics);
+                    self.deliver(std::mem::take(&mut alerts), outcome)?;
+                    return Ok(Next::Done);
+                }
+            }
+            det.tick(&mut alerts);
+            let expired = self.dedup.expire(false);
+            alerts.extend(expired);
+            if !alerts.is_empty() {
+                self.deliver(std::mem::take(&mut alerts), outcome)?;
+                self.flush()?;
+            }
+            for s in &mut self.sinks {
+                if let Err(e) = s.tick() {
+                    add(&self.metrics.sink_errors, (s.name().to_owned(), e.to_string()), 1);
+                }
+            }
+        }
+    }
+
+    fn batch(
+        &mut self,
+        mut batch: Batch,
+        det: &mut Detector<'_>,
+        correlate: bool,
+        alerts: &mut Vec<Alert>,
+        outcome: &mut Outcome,
+    ) -> Result<(), Error> {
+        let source = self.sources.get(batch.source).cloned().unwrap_or_else(|| "?".into());
+        if batch.warm {
+            for ev in &batch.events {
+                self.correlator.remember(&ev.record);
+            }
+            return Ok(());
+        }
+        let n = batch.events.len() as u64;
+        for ev in &mut batch.events {
+            if correlate {
+                self.correlator.observe(&mut ev.record);
+            }
+            det.evaluate(ev, &source, alerts);
+            self.metrics.event_latency.observe(ev.received.elapsed());
+        }
+        self.metrics.evaluated.fetch_add(n, Ordering::Relaxed);
+        outcome.events += n;
+        let (size, evicted) = self.correlator.size();
+        self.metrics.index_size.store(size as u64, Ordering::Relaxed);
+        self.metrics.index_evicted.store(evicted, Ordering::Relaxed);
+        det.report(&self.metrics);
+        self.deliver(std::mem::take(alerts), outcome)?;
+        self.flush()?;
+        if let Some(ack) = batch.ack.take() {
+            ack()?;
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, alerts: Vec<Alert>, outcome: &mut Outcome) -> Result<(), Error> {
+        for a in alerts {
+            if !a.cells.iter().any(|(k, _)| k == "folded") && !self.dedup.admit(&a) {
+                add(&self.metrics.folded, a.rule.clone(), 1);
+                continue;
+            }
+            let line = a.to_json_line();
+            for s in &mut self.sinks {
+                s.send(&a, &line)?;
+            }
+            self.metrics.alert_latency.observe(a.received.elapsed());
+            add(&self.metrics.alerts, a.rule.clone(), 1);
+            outcome.alerts += 1;
+        }
+        Ok(())
+    }
+
+    /// Flushes every sink; a sink that cannot deliver stops the pipeline
+    /// before the batch is acknowledged (the events will be read again).
+    fn flush(&mut self) -> Result<(), Error> {
+        for s in &mut self.sinks {
+            if let Err(e) = s.flush() {
+                add(&self.metrics.sink_errors, (s.name().to_owned(), "flush failed".into()), 1);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
