@@ -77,14 +77,19 @@ pub fn split_syslog(line: &[u8]) -> (Header<'_>, &[u8]) {
     let after_host = words.at;
     // A payload can follow the time directly; only a word that is not
     // itself the payload's start is a host.
-    let payload_start = |w: &str| w.starts_with('{') || w.starts_with("LEEF:") || w.starts_with("MSWinEventLog");
+    let payload_start =
+        |w: &str| w.starts_with('{') || w.starts_with("LEEF:") || w.starts_with("MSWinEventLog");
     match host {
         Some(w) if !payload_start(w) && !w.ends_with(':') => {
             h.host = Some(w);
         }
         _ => words.at = before_host,
     }
-    let mut body_at = if h.host.is_some() { after_host } else { words.at };
+    let mut body_at = if h.host.is_some() {
+        after_host
+    } else {
+        words.at
+    };
     // TAG: letters up to `:` or `[pid]:`, then one space.
     let tag_from = body_at;
     if let Some(tag) = words.next() {
@@ -113,7 +118,9 @@ impl<'a> Iterator for Words<'a> {
         let rest = &self.text[self.at..];
         let skip = rest.len() - rest.trim_start_matches(' ').len();
         let start = self.at + skip;
-        let len = self.text[start..].find(' ').unwrap_or(self.text.len() - start);
+        let len = self.text[start..]
+            .find(' ')
+            .unwrap_or(self.text.len() - start);
         if len == 0 {
             return None;
         }
@@ -384,13 +391,17 @@ mod tests {
 
     #[test]
     fn json_payloads_of_any_layout_become_events() {
-        let (rows, report) = read(r#"<13>Dec  1 10:00:00 collector nxlog: {"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"WS1","Image":"C:\\Windows\\System32\\cmd.exe","DestinationPort":"443","EventTime":"2024-01-02 03:04:05"}"#);
+        let (rows, report) = read(
+            r#"<13>Dec  1 10:00:00 collector nxlog: {"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"WS1","Image":"C:\\Windows\\System32\\cmd.exe","DestinationPort":"443","EventTime":"2024-01-02 03:04:05"}"#,
+        );
         assert_eq!(rows.len(), 1, "{report}");
         let r = &rows[0];
         assert_eq!(r.get(ids::DESTINATIONPORT), Value::Int(443));
         // The event's own computer, not the collector of the syslog header.
         assert_eq!(r.get(ids::HOSTNAME), Value::str("WS1"));
-        let (rows, _) = read(r#"{"Event":{"System":{"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"H"},"EventData":{"DestinationPort":80}}}"#);
+        let (rows, _) = read(
+            r#"{"Event":{"System":{"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"H"},"EventData":{"DestinationPort":80}}}"#,
+        );
         assert_eq!(rows[0].get(ids::DESTINATIONPORT), Value::Int(80));
     }
 
@@ -428,6 +439,9 @@ mod tests {
         assert!(rows.is_empty());
         assert_eq!(report.skipped_total(), 1);
         let (_, report) = read("{broken");
-        assert_eq!(report.skipped["invalid JSON"].1[0].split(':').next(), Some("message 1"));
+        assert_eq!(
+            report.skipped["invalid JSON"].1[0].split(':').next(),
+            Some("message 1")
+        );
     }
 }

@@ -84,7 +84,10 @@ fn v5(p: &[u8], schema: &Schema, emit: &mut dyn FnMut(Record<'static>)) -> Resul
     let secs = be32(p, 8).ok_or_else(|| short("v5 header"))? as i64;
     let nsecs = be32(p, 12).ok_or_else(|| short("v5 header"))? as i64;
     if p.len() < 24 + count * 48 {
-        return Err(format!("v5 packet says {count} records but holds {} bytes", p.len()));
+        return Err(format!(
+            "v5 packet says {count} records but holds {} bytes",
+            p.len()
+        ));
     }
     let export_ms = secs * 1000 + nsecs / 1_000_000;
     for i in 0..count {
@@ -92,8 +95,14 @@ fn v5(p: &[u8], schema: &Schema, emit: &mut dyn FnMut(Record<'static>)) -> Resul
         let u32_at = |o: usize| u32::from_be_bytes([r[o], r[o + 1], r[o + 2], r[o + 3]]);
         let u16_at = |o: usize| u16::from_be_bytes([r[o], r[o + 1]]);
         let mut rec = new_flow(schema);
-        rec.set(ids::SOURCEIP, Value::Ip(IpAddr::V4(Ipv4Addr::from(u32_at(0)))));
-        rec.set(ids::DESTINATIONIP, Value::Ip(IpAddr::V4(Ipv4Addr::from(u32_at(4)))));
+        rec.set(
+            ids::SOURCEIP,
+            Value::Ip(IpAddr::V4(Ipv4Addr::from(u32_at(0)))),
+        );
+        rec.set(
+            ids::DESTINATIONIP,
+            Value::Ip(IpAddr::V4(Ipv4Addr::from(u32_at(4)))),
+        );
         rec.set(ids::SOURCEPACKETS, Value::Int(u32_at(16) as i64));
         rec.set(ids::SOURCEBYTES, Value::Int(u32_at(20) as i64));
         let first = export_ms - (uptime - u32_at(24) as i64);
@@ -136,7 +145,18 @@ fn v9(
         export_ms: secs * 1000,
         uptime_ms: Some(uptime),
     };
-    sets(p, 20, (0, 1), exporter, source, clock, templates, schema, emit, skips)
+    sets(
+        p,
+        20,
+        (0, 1),
+        exporter,
+        source,
+        clock,
+        templates,
+        schema,
+        emit,
+        skips,
+    )
 }
 
 fn ipfix(
@@ -157,7 +177,18 @@ fn ipfix(
         export_ms: secs * 1000,
         uptime_ms: None,
     };
-    sets(&p[..len], 16, (2, 3), exporter, domain, clock, templates, schema, emit, skips)
+    sets(
+        &p[..len],
+        16,
+        (2, 3),
+        exporter,
+        domain,
+        clock,
+        templates,
+        schema,
+        emit,
+        skips,
+    )
 }
 
 /// Walks the (flow)sets of a v9 or IPFIX packet. `ids.0` is the template set
@@ -180,7 +211,10 @@ fn sets(
         let id = be16(p, at).ok_or_else(|| short("set header"))?;
         let len = be16(p, at + 2).ok_or_else(|| short("set header"))? as usize;
         if len < 4 || at + len > p.len() {
-            return Err(format!("set at byte {at} has length {len}, {} bytes left", p.len() - at));
+            return Err(format!(
+                "set at byte {at} has length {len}, {} bytes left",
+                p.len() - at
+            ));
         }
         let body = &p[at + 4..at + len];
         if id == set_ids.0 {
@@ -246,7 +280,10 @@ fn data_set(
     schema: &Schema,
     emit: &mut dyn FnMut(Record<'static>),
 ) -> Result<(), String> {
-    let min_len: usize = spec.iter().map(|f| if f.len == 65535 { 1 } else { f.len as usize }).sum();
+    let min_len: usize = spec
+        .iter()
+        .map(|f| if f.len == 65535 { 1 } else { f.len as usize })
+        .sum();
     if min_len == 0 {
         return Err("template with no bytes per record".into());
     }
@@ -431,7 +468,13 @@ mod tests {
         let data_first = ipfix_packet(&[(300, d.clone())]);
         let with_template = ipfix_packet(&[(2, t), (300, d)]);
         let (rows, skips) = run(&[data_first, with_template]);
-        assert_eq!(skips, vec![Skip::NoTemplate { template: 300, records: 1 }]);
+        assert_eq!(
+            skips,
+            vec![Skip::NoTemplate {
+                template: 300,
+                records: 1
+            }]
+        );
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].get(ids::DESTINATIONPORT), Value::Int(53));
         assert_eq!(rows[0].get(ids::PROTOCOLID), Value::Int(17));
@@ -461,10 +504,16 @@ mod tests {
         let (rows, skips) = run(&[p.clone()]);
         assert!(skips.is_empty(), "{skips:?}");
         assert_eq!(rows[0].get(ids::DESTINATIONPORT), Value::Int(80));
-        assert_eq!(rows[0].get(ids::STARTTIME), Value::Int(1_700_000_000_000 - 5_000));
+        assert_eq!(
+            rows[0].get(ids::STARTTIME),
+            Value::Int(1_700_000_000_000 - 5_000)
+        );
         let mut bad = p;
         bad.extend([0, 0, 0, 99]);
         let (_, skips) = run(&[bad]);
-        assert!(matches!(&skips[0], Skip::Malformed(m) if m.contains("length 99")), "{skips:?}");
+        assert!(
+            matches!(&skips[0], Skip::Malformed(m) if m.contains("length 99")),
+            "{skips:?}"
+        );
     }
 }

@@ -10,7 +10,11 @@ use std::io::{BufRead, Read, Seek};
 /// Every record of an EVTX stream rendered to one line of JSON, with the same
 /// settings as the reader's own fallback path (so a watcher reading the line
 /// gets the event the file reader gets).
-pub fn evtx<R: Read + Seek + Send + 'static>(stream: R, report: &mut FileReport, raw: &mut dyn FnMut(&str, &[u8])) {
+pub fn evtx<R: Read + Seek + Send + 'static>(
+    stream: R,
+    report: &mut FileReport,
+    raw: &mut dyn FnMut(&str, &[u8]),
+) {
     let mut parser = match ::evtx::EvtxParser::from_read_seek(stream) {
         Ok(p) => p.with_configuration((*crate::evtx::settings()).clone()),
         Err(e) => return report.skip(format!("not a readable EVTX file: {e}"), "file header"),
@@ -33,10 +37,17 @@ pub fn evtx<R: Read + Seek + Send + 'static>(stream: R, report: &mut FileReport,
 /// Lines of a text format: JSON lines and LEEF as they are; a JSON document
 /// (an Ariel export, an array) split into its objects. CSV and Zeek TSV rows
 /// mean nothing without their header, so they are reported, not sent.
-pub fn text<R: BufRead>(format: Format, mut r: R, report: &mut FileReport, raw: &mut dyn FnMut(&str, &[u8])) {
+pub fn text<R: BufRead>(
+    format: Format,
+    mut r: R,
+    report: &mut FileReport,
+    raw: &mut dyn FnMut(&str, &[u8]),
+) {
     report.format = format!("{format:?} (raw)");
     if matches!(format, Format::Csv | Format::Zeek | Format::Evtx) {
-        report.fatal = Some(format!("{format:?} rows cannot be sent as syslog messages; convert them first"));
+        report.fatal = Some(format!(
+            "{format:?} rows cannot be sent as syslog messages; convert them first"
+        ));
         return;
     }
     let name = report.name.clone();
@@ -54,11 +65,18 @@ pub fn text<R: BufRead>(format: Format, mut r: R, report: &mut FileReport, raw: 
         }
         n += 1;
         let t = trim(&line);
-        let t = if n == 1 { t.strip_prefix(b"\xef\xbb\xbf").unwrap_or(t) } else { t };
+        let t = if n == 1 {
+            t.strip_prefix(b"\xef\xbb\xbf").unwrap_or(t)
+        } else {
+            t
+        };
         if t.is_empty() {
             continue;
         }
-        if format == Format::Json && n == 1 && serde_json::from_slice::<J>(t).is_err_and(|e| e.is_eof()) {
+        if format == Format::Json
+            && n == 1
+            && serde_json::from_slice::<J>(t).is_err_and(|e| e.is_eof())
+        {
             // One document over many lines.
             let mut doc = t.to_vec();
             doc.push(b'\n');
@@ -79,14 +97,20 @@ fn document(doc: &[u8], name: &str, report: &mut FileReport, raw: &mut dyn FnMut
     };
     for v in serde_json::Deserializer::from_slice(doc).into_iter::<J>() {
         match v {
-            Ok(J::Object(o)) => match ["events", "flows"].iter().find_map(|k| o.get(*k).and_then(J::as_array)) {
+            Ok(J::Object(o)) => match ["events", "flows"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(J::as_array))
+            {
                 Some(items) if o.len() <= 2 => items.iter().for_each(|i| send(i, report)),
                 _ => send(&J::Object(o), report),
             },
             Ok(J::Array(items)) => items.iter().for_each(|i| send(i, report)),
             Ok(_) => report.skip("not a JSON object", "document"),
             Err(e) => {
-                report.skip("invalid JSON", format!("line {}, column {}", e.line(), e.column()));
+                report.skip(
+                    "invalid JSON",
+                    format!("line {}, column {}", e.line(), e.column()),
+                );
                 break;
             }
         }

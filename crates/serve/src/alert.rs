@@ -126,9 +126,30 @@ mod tests {
             key: 0,
         };
         assert_eq!(a.to_json_line(), r#"{"z":1,"a":"b\"c"}"#);
-        let k1 = key_of("r", &J::from("h"), &[("event_time".into(), J::from(1)), ("p".into(), J::from("x"))]);
-        let k2 = key_of("r", &J::from("h"), &[("event_time".into(), J::from(2)), ("p".into(), J::from("x"))]);
-        let k3 = key_of("r", &J::from("h"), &[("event_time".into(), J::from(2)), ("p".into(), J::from("y"))]);
+        let k1 = key_of(
+            "r",
+            &J::from("h"),
+            &[
+                ("event_time".into(), J::from(1)),
+                ("p".into(), J::from("x")),
+            ],
+        );
+        let k2 = key_of(
+            "r",
+            &J::from("h"),
+            &[
+                ("event_time".into(), J::from(2)),
+                ("p".into(), J::from("x")),
+            ],
+        );
+        let k3 = key_of(
+            "r",
+            &J::from("h"),
+            &[
+                ("event_time".into(), J::from(2)),
+                ("p".into(), J::from("y")),
+            ],
+        );
         assert_eq!(k1, k2);
         assert_ne!(k1, k3);
         assert_eq!(rfc3339(0, &Zone::utc()), "1970-01-01T00:00:00.000+00:00");

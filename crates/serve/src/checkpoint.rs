@@ -89,13 +89,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = Checkpoints::open(dir.path(), false).unwrap();
         assert_eq!(c.get("f"), None);
-        let p = Position { path: "/x".into(), dev: 1, ino: 2, offset: 30 };
+        let p = Position {
+            path: "/x".into(),
+            dev: 1,
+            ino: 2,
+            offset: 30,
+        };
         c.commit("f", p.clone()).unwrap();
         drop(c);
         let c = Checkpoints::open(dir.path(), true).unwrap();
         assert_eq!(c.get("f"), Some(p));
         std::fs::write(dir.path().join("checkpoints.json"), "garbage").unwrap();
-        let e = Checkpoints::open(dir.path(), false).unwrap_err().to_string();
+        let e = Checkpoints::open(dir.path(), false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("checkpoints.json: not a checkpoint file"), "{e}");
     }
 }

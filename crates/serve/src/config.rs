@@ -58,6 +58,9 @@ pub struct WatchConfig {
     pub queue: Option<usize>,
     /// Processes the correlation index holds.
     pub index_capacity: Option<usize>,
+    /// How long an event that may alert waits for its process creation to
+    /// arrive (`0s`: not at all; default 2s).
+    pub join_wait: Option<String>,
     /// How often grouped rules report.
     pub aggregate_every: Option<String>,
     /// Sources.
@@ -164,9 +167,13 @@ impl WatchConfig {
 /// `500ms`, `10s`, `5m`, `2h`, `1d`.
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
-    let n: f64 = n.parse().map_err(|_| format!("`{s}` is not a duration (500ms, 10s, 5m, 2h)"))?;
+    let n: f64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (500ms, 10s, 5m, 2h)"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" | "" => n,
@@ -210,8 +217,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.source.len(), 2);
-        assert!(matches!(&c.sink[1], SinkConfig::Webhook { retries: Some(3), .. }));
-        let e = toml::from_str::<WatchConfig>("[[source]]\ntype = \"file\"\npaht = \"x\"").unwrap_err();
+        assert!(matches!(
+            &c.sink[1],
+            SinkConfig::Webhook {
+                retries: Some(3),
+                ..
+            }
+        ));
+        let e =
+            toml::from_str::<WatchConfig>("[[source]]\ntype = \"file\"\npaht = \"x\"").unwrap_err();
         assert!(e.to_string().contains("paht"), "{e}");
     }
 }

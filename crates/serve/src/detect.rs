@@ -8,8 +8,9 @@ use crate::metrics::{add, Metrics};
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Value, Zone};
 use portent_engine::tuning::{Exception, Tuning};
+use portent_engine::{Prefilter, State};
 use portent_engine::{Query, Row, Run};
-use portent_io::correlate::{creation_of, ProcessIndex, ENRICHED_FIELDS};
+use portent_io::correlate::{creation_of, Outcome, ProcessIndex, ENRICHED_FIELDS};
 use serde_json::Value as J;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,13 +78,22 @@ impl Correlator {
         }
     }
 
-    /// Remembers `rec` if it is a process creation, then fills the process
-    /// fields it lacks from the creation of its process.
-    pub fn observe(&mut self, rec: &mut Record<'static>) {
-        if let Some(c) = creation_of(rec) {
-            self.index.insert(c);
-        }
-        self.index.enrich(rec);
+    /// Remembers `rec` if it is a process creation (the `bool`), then fills
+    /// the process fields it lacks from the creation of its process.
+    pub fn observe(&mut self, rec: &mut Record<'static>) -> (bool, Outcome) {
+        let created = match creation_of(rec) {
+            Some(c) => {
+                self.index.insert(c);
+                true
+            }
+            None => false,
+        };
+        (created, self.index.enrich(rec))
+    }
+
+    /// Tries again to enrich an event whose creation was missing.
+    pub fn enrich(&self, rec: &mut Record<'static>) -> Outcome {
+        self.index.enrich(rec)
     }
 
     /// Remembers `rec` only if it is a creation (warming up after a restart).
@@ -108,6 +118,9 @@ pub struct Detector<'r> {
     reported: Vec<(u64, u64)>,
     aggregated_at: Instant,
     now: i64,
+    /// For the rules that read enriched fields: could the event match once enriched?
+    joins: Vec<Prefilter<'r>>,
+    join_state: State,
 }
 
 impl<'r> Detector<'r> {
@@ -124,15 +137,39 @@ impl<'r> Detector<'r> {
                 .rules
                 .iter()
                 .map(|r| {
-                    set.tuning
-                        .as_ref()
-                        .map_or_else(Vec::new, |t| t.for_rule(&r.meta.id).map(|(_, e)| e).collect())
+                    set.tuning.as_ref().map_or_else(Vec::new, |t| {
+                        t.for_rule(&r.meta.id).map(|(_, e)| e).collect()
+                    })
                 })
                 .collect(),
             reported: vec![(0, 0); set.rules.len()],
             aggregated_at: Instant::now(),
             now,
+            joins: set
+                .rules
+                .iter()
+                .filter(|r| {
+                    r.query.reads_all_fields()
+                        || r.query.fields().iter().any(|f| ENRICHED_FIELDS.contains(f))
+                })
+                .map(|r| {
+                    let filled: Vec<FieldId> = ENRICHED_FIELDS
+                        .iter()
+                        .copied()
+                        .filter(|f| *f != ids::ENRICHMENT)
+                        .collect();
+                    r.query.prefilter_filled(&[ids::ENRICHMENT], &filled)
+                })
+                .collect(),
+            join_state: State::new(now),
         }
+    }
+
+    /// True when a rule that reads enriched fields could match `rec` once its
+    /// process creation is known: worth waiting for that creation.
+    pub fn may_need_join(&mut self, rec: &Record<'static>) -> bool {
+        let state = &mut self.join_state;
+        self.joins.iter().any(|p| p.test(rec, state))
     }
 
     /// Moves NOW() (and so the rules' relative windows) to `now`.
@@ -181,7 +218,14 @@ impl<'r> Detector<'r> {
             let period = format!("agg-{}", self.now);
             for (n, row) in rows.into_iter().enumerate() {
                 let id = format!("{period}/{}/{n}", rule.meta.id);
-                out.push(alert(&rule.meta, row, id, "aggregate", Instant::now(), &zone));
+                out.push(alert(
+                    &rule.meta,
+                    row,
+                    id,
+                    "aggregate",
+                    Instant::now(),
+                    &zone,
+                ));
             }
         }
     }
@@ -192,15 +236,30 @@ impl<'r> Detector<'r> {
             let s = run.stats();
             let (sup, out) = self.reported[i];
             let id = &self.set.rules[i].meta.id;
-            add(&metrics.suppressed, id.clone(), s.suppressed - sup.min(s.suppressed));
-            add(&metrics.outside_window, id.clone(), s.outside_window - out.min(s.outside_window));
+            add(
+                &metrics.suppressed,
+                id.clone(),
+                s.suppressed - sup.min(s.suppressed),
+            );
+            add(
+                &metrics.outside_window,
+                id.clone(),
+                s.outside_window - out.min(s.outside_window),
+            );
             self.reported[i] = (s.suppressed, s.outside_window);
         }
     }
 }
 
 /// An alert from one row of `meta`'s rule.
-pub fn alert(meta: &RuleMeta, row: Row, id: String, source: &str, received: Instant, zone: &Zone) -> Alert {
+pub fn alert(
+    meta: &RuleMeta,
+    row: Row,
+    id: String,
+    source: &str,
+    received: Instant,
+    zone: &Zone,
+) -> Alert {
     let mut cells: Vec<(String, J)> = vec![
         ("rule_id".into(), meta.id.clone().into()),
         ("rule_title".into(), meta.title.clone().into()),
@@ -242,6 +301,9 @@ pub fn alert(meta: &RuleMeta, row: Row, id: String, source: &str, received: Inst
 /// Marks the record with where it came from, as the batch readers do.
 pub fn stamp_source(rec: &mut Record<'static>, source: &Arc<str>) {
     if rec.get(ids::SOURCE_FILE).is_null() {
-        rec.set(ids::SOURCE_FILE, Value::Str(std::borrow::Cow::Owned(source.to_string())));
+        rec.set(
+            ids::SOURCE_FILE,
+            Value::Str(std::borrow::Cow::Owned(source.to_string())),
+        );
     }
 }

@@ -77,10 +77,24 @@ impl Current {
 }
 
 /// Follows `path` on its own thread.
-pub fn follow(ctx: Context, path: PathBuf, checkpoints: Arc<Checkpoints>, opts: FollowOptions) -> std::thread::JoinHandle<()> {
+pub fn follow(
+    ctx: Context,
+    path: PathBuf,
+    checkpoints: Arc<Checkpoints>,
+    opts: FollowOptions,
+) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("follow {}", path.display()))
-        .spawn(move || Follower { parser: Parser::new(ctx.clone(), Arc::new(AtomicU64::new(0))), ctx, path, checkpoints, opts }.run())
+        .spawn(move || {
+            Follower {
+                parser: Parser::new(ctx.clone(), Arc::new(AtomicU64::new(0))),
+                ctx,
+                path,
+                checkpoints,
+                opts,
+            }
+            .run()
+        })
         .unwrap_or_else(|e| {
             crate::log::error("cannot start a follower thread", &[("error", &e)]);
             std::thread::spawn(|| {})
@@ -108,12 +122,18 @@ impl Follower {
             let Some(cur) = current.as_mut() else {
                 match Current::open(&self.path, self.start_offset()) {
                     Ok(c) => {
-                        crate::log::info("following", &[("file", &self.path.display()), ("from", &c.read_to)]);
+                        crate::log::info(
+                            "following",
+                            &[("file", &self.path.display()), ("from", &c.read_to)],
+                        );
                         current = Some(c);
                     }
                     Err(e) => {
                         if !waiting_logged {
-                            crate::log::warn("waiting for file", &[("file", &self.path.display()), ("error", &e)]);
+                            crate::log::warn(
+                                "waiting for file",
+                                &[("file", &self.path.display()), ("error", &e)],
+                            );
                             waiting_logged = true;
                         }
                         std::thread::sleep(self.opts.poll);
@@ -131,7 +151,10 @@ impl Follower {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    crate::log::warn("read failed; reopening", &[("file", &cur.path.display()), ("error", &e)]);
+                    crate::log::warn(
+                        "read failed; reopening",
+                        &[("file", &cur.path.display()), ("error", &e)],
+                    );
                     current = None;
                     std::thread::sleep(self.opts.poll);
                     continue;
@@ -142,7 +165,10 @@ impl Follower {
                 Ok(m) if (m.dev(), m.ino()) != (cur.dev, cur.ino) => {
                     // Rotated: the old file was read to its end just now.
                     self.unterminated(cur);
-                    crate::log::info("file rotated; following the new one", &[("file", &self.path.display())]);
+                    crate::log::info(
+                        "file rotated; following the new one",
+                        &[("file", &self.path.display())],
+                    );
                     match Current::open(&self.path, 0) {
                         Ok(c) => current = Some(c),
                         Err(_) => current = None,
@@ -150,7 +176,14 @@ impl Follower {
                     continue;
                 }
                 Ok(m) if m.len() < cur.read_to => {
-                    crate::log::warn("file truncated; reading it again from the start", &[("file", &self.path.display()), ("was", &cur.read_to), ("now", &m.len())]);
+                    crate::log::warn(
+                        "file truncated; reading it again from the start",
+                        &[
+                            ("file", &self.path.display()),
+                            ("was", &cur.read_to),
+                            ("now", &m.len()),
+                        ],
+                    );
                     if cur.file.seek(SeekFrom::Start(0)).is_ok() {
                         cur.read_to = 0;
                         cur.partial.clear();
@@ -174,11 +207,15 @@ impl Follower {
     /// current file from its start.
     fn resume(&mut self) -> Option<Current> {
         let cp = self.checkpoints.get(&self.key())?;
-        let same = |p: &Path| std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == (cp.dev, cp.ino));
+        let same =
+            |p: &Path| std::fs::metadata(p).is_ok_and(|m| (m.dev(), m.ino()) == (cp.dev, cp.ino));
         let found = if same(&self.path) {
             Some(self.path.clone())
         } else {
-            let dir = self.path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let dir = self
+                .path
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             std::fs::read_dir(&dir)
                 .ok()?
                 .flatten()
@@ -186,14 +223,20 @@ impl Follower {
                 .find(|p| same(p))
         };
         let Some(p) = found else {
-            crate::log::warn("the checkpointed file is gone; reading the current one from its start", &[("file", &self.path.display())]);
+            crate::log::warn(
+                "the checkpointed file is gone; reading the current one from its start",
+                &[("file", &self.path.display())],
+            );
             return Current::open(&self.path, 0).ok();
         };
         if self.opts.warm_up && cp.offset > 0 {
             self.warm(&p, cp.offset);
         }
         let c = Current::open(&p, cp.offset).ok()?;
-        crate::log::info("resuming at checkpoint", &[("file", &p.display()), ("offset", &cp.offset)]);
+        crate::log::info(
+            "resuming at checkpoint",
+            &[("file", &p.display()), ("offset", &cp.offset)],
+        );
         Some(c)
     }
 
@@ -207,7 +250,12 @@ impl Follower {
         let name = self.ctx.name.clone();
         for (i, line) in text.split(|b| *b == b'\n').enumerate() {
             if !line.iter().all(u8::is_ascii_whitespace) {
-                self.parser.message_at(line, Instant::now(), &|| format!("{name}, line {} (warm-up)", i + 1), "warm");
+                self.parser.message_at(
+                    line,
+                    Instant::now(),
+                    &|| format!("{name}, line {} (warm-up)", i + 1),
+                    "warm",
+                );
             }
             if self.parser.len() >= crate::source::BATCH && !self.parser.send(None, true) {
                 return;
@@ -236,7 +284,12 @@ impl Follower {
             if !line.iter().all(u8::is_ascii_whitespace) {
                 let id = format!("f{}:{}:{end}", cur.dev, cur.ino);
                 let path = cur.path.display();
-                self.parser.message_at(&line, received, &|| format!("{name} ({path}), bytes {line_start}..{end}"), &id);
+                self.parser.message_at(
+                    &line,
+                    received,
+                    &|| format!("{name} ({path}), bytes {line_start}..{end}"),
+                    &id,
+                );
             }
             line_start = end;
             if self.parser.len() >= crate::source::BATCH && !self.send_upto(cur, end) {
@@ -255,7 +308,8 @@ impl Follower {
             offset,
         };
         let (cps, key) = (self.checkpoints.clone(), self.key());
-        self.parser.send(Some(Box::new(move || cps.commit(&key, pos))), false)
+        self.parser
+            .send(Some(Box::new(move || cps.commit(&key, pos))), false)
     }
 
     /// A rotated file's last line without a newline is still a line.
@@ -267,7 +321,12 @@ impl Follower {
         let end = cur.read_to;
         let id = format!("f{}:{}:{end}", cur.dev, cur.ino);
         let name = self.ctx.name.clone();
-        self.parser.message_at(&line, Instant::now(), &|| format!("{name}, last line (no newline)"), &id);
+        self.parser.message_at(
+            &line,
+            Instant::now(),
+            &|| format!("{name}, last line (no newline)"),
+            &id,
+        );
         self.send_upto(cur, end);
     }
 }

@@ -136,7 +136,12 @@ mod tests {
         d.feed(b"11 <13>1 hello\n<13>plain line\r\n5 ab\ncd<13>x\0");
         assert_eq!(
             frames(&mut d),
-            vec![b"<13>1 hello".to_vec(), b"<13>plain line".to_vec(), b"ab\ncd".to_vec(), b"<13>x".to_vec()]
+            vec![
+                b"<13>1 hello".to_vec(),
+                b"<13>plain line".to_vec(),
+                b"ab\ncd".to_vec(),
+                b"<13>x".to_vec()
+            ]
         );
     }
 

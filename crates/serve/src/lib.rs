@@ -46,21 +46,34 @@ pub mod nats_names {
 }
 
 #[cfg(feature = "nats")]
-fn nats_source(ctx: source::Context, cfg: &config::SourceConfig) -> Result<std::thread::JoinHandle<()>, Error> {
+fn nats_source(
+    ctx: source::Context,
+    cfg: &config::SourceConfig,
+) -> Result<std::thread::JoinHandle<()>, Error> {
     nats::source(ctx, cfg)
 }
 
 #[cfg(not(feature = "nats"))]
-fn nats_source(_: source::Context, _: &config::SourceConfig) -> Result<std::thread::JoinHandle<()>, Error> {
-    Err(Error::config("this build has no NATS support (build with the `nats` feature)"))
+fn nats_source(
+    _: source::Context,
+    _: &config::SourceConfig,
+) -> Result<std::thread::JoinHandle<()>, Error> {
+    Err(Error::config(
+        "this build has no NATS support (build with the `nats` feature)",
+    ))
 }
 
 #[cfg(feature = "nats")]
 fn nats_sink(url: &str, subject: Option<&str>) -> Result<Box<dyn sink::Sink>, Error> {
-    Ok(Box::new(nats::AlertSink::connect(url, subject.unwrap_or(nats_names::ALERTS))?))
+    Ok(Box::new(nats::AlertSink::connect(
+        url,
+        subject.unwrap_or(nats_names::ALERTS),
+    )?))
 }
 
 #[cfg(not(feature = "nats"))]
 fn nats_sink(_: &str, _: Option<&str>) -> Result<Box<dyn sink::Sink>, Error> {
-    Err(Error::config("this build has no NATS support (build with the `nats` feature)"))
+    Err(Error::config(
+        "this build has no NATS support (build with the `nats` feature)",
+    ))
 }

@@ -27,9 +27,13 @@ impl Histogram {
     /// Records one observation.
     pub fn observe(&self, d: Duration) {
         let s = d.as_secs_f64();
-        let i = BUCKETS.iter().position(|b| s <= *b).unwrap_or(BUCKETS.len());
+        let i = BUCKETS
+            .iter()
+            .position(|b| s <= *b)
+            .unwrap_or(BUCKETS.len());
         self.counts[i].fetch_add(1, Ordering::Relaxed);
-        self.sum_us.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -117,6 +121,12 @@ pub struct Metrics {
     pub index_size: AtomicU64,
     /// Correlation index evictions.
     pub index_evicted: AtomicU64,
+    /// Events waiting for their process creation.
+    pub join_waiting: AtomicU64,
+    /// Waiting events whose creation then arrived.
+    pub join_late: AtomicU64,
+    /// Waiting events evaluated without it after the wait.
+    pub join_timeout: AtomicU64,
     /// Datagrams the kernel dropped on UDP sources' sockets (/proc/net/udp).
     pub udp_kernel_drops: AtomicU64,
     /// The evaluator's last sign of life.
@@ -142,7 +152,9 @@ pub fn snapshot<K: Ord + Clone>(m: &Mutex<BTreeMap<K, u64>>) -> BTreeMap<K, u64>
 }
 
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -181,58 +193,191 @@ impl Metrics {
         let counter = |o: &mut String, name: &str, help: &str| {
             o.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
         };
-        counter(&mut o, "portent_messages_received_total", "Messages received, by source.");
+        counter(
+            &mut o,
+            "portent_messages_received_total",
+            "Messages received, by source.",
+        );
         for s in &self.sources {
             let n = s.messages.load(Ordering::Relaxed);
-            o.push_str(&format!("portent_messages_received_total{{source=\"{}\"}} {n}\n", esc(&s.name)));
+            o.push_str(&format!(
+                "portent_messages_received_total{{source=\"{}\"}} {n}\n",
+                esc(&s.name)
+            ));
         }
-        counter(&mut o, "portent_events_parsed_total", "Events parsed, by source.");
+        counter(
+            &mut o,
+            "portent_events_parsed_total",
+            "Events parsed, by source.",
+        );
         for s in &self.sources {
             let n = s.events.load(Ordering::Relaxed);
-            o.push_str(&format!("portent_events_parsed_total{{source=\"{}\"}} {n}\n", esc(&s.name)));
+            o.push_str(&format!(
+                "portent_events_parsed_total{{source=\"{}\"}} {n}\n",
+                esc(&s.name)
+            ));
         }
-        counter(&mut o, "portent_bytes_received_total", "Bytes received, by source.");
+        counter(
+            &mut o,
+            "portent_bytes_received_total",
+            "Bytes received, by source.",
+        );
         for s in &self.sources {
             let n = s.bytes.load(Ordering::Relaxed);
-            o.push_str(&format!("portent_bytes_received_total{{source=\"{}\"}} {n}\n", esc(&s.name)));
+            o.push_str(&format!(
+                "portent_bytes_received_total{{source=\"{}\"}} {n}\n",
+                esc(&s.name)
+            ));
         }
-        counter(&mut o, "portent_dropped_total", "Messages or events not evaluated, by source and reason.");
+        counter(
+            &mut o,
+            "portent_dropped_total",
+            "Messages or events not evaluated, by source and reason.",
+        );
         for ((s, r), n) in snapshot(&self.dropped) {
-            o.push_str(&format!("portent_dropped_total{{source=\"{}\",reason=\"{}\"}} {n}\n", esc(&s), esc(&r)));
+            o.push_str(&format!(
+                "portent_dropped_total{{source=\"{}\",reason=\"{}\"}} {n}\n",
+                esc(&s),
+                esc(&r)
+            ));
         }
-        counter(&mut o, "portent_events_evaluated_total", "Events run through the rules.");
-        o.push_str(&format!("portent_events_evaluated_total {}\n", self.evaluated.load(Ordering::Relaxed)));
+        counter(
+            &mut o,
+            "portent_events_evaluated_total",
+            "Events run through the rules.",
+        );
+        o.push_str(&format!(
+            "portent_events_evaluated_total {}\n",
+            self.evaluated.load(Ordering::Relaxed)
+        ));
         for (name, help, m) in [
-            ("portent_alerts_total", "Alerts sent, by rule.", &self.alerts),
-            ("portent_alerts_folded_total", "Repeats folded into an earlier alert, by rule.", &self.folded),
-            ("portent_suppressed_total", "Matches held back by tuning exceptions, by rule.", &self.suppressed),
-            ("portent_outside_window_total", "Matches outside the rule's time window, by rule.", &self.outside_window),
+            (
+                "portent_alerts_total",
+                "Alerts sent, by rule.",
+                &self.alerts,
+            ),
+            (
+                "portent_alerts_folded_total",
+                "Repeats folded into an earlier alert, by rule.",
+                &self.folded,
+            ),
+            (
+                "portent_suppressed_total",
+                "Matches held back by tuning exceptions, by rule.",
+                &self.suppressed,
+            ),
+            (
+                "portent_outside_window_total",
+                "Matches outside the rule's time window, by rule.",
+                &self.outside_window,
+            ),
         ] {
             counter(&mut o, name, help);
             for (rule, n) in snapshot(m) {
                 o.push_str(&format!("{name}{{rule=\"{}\"}} {n}\n", esc(&rule)));
             }
         }
-        counter(&mut o, "portent_sink_errors_total", "Sink failures, by sink and kind.");
+        counter(
+            &mut o,
+            "portent_sink_errors_total",
+            "Sink failures, by sink and kind.",
+        );
         for ((s, k), n) in snapshot(&self.sink_errors) {
-            o.push_str(&format!("portent_sink_errors_total{{sink=\"{}\",kind=\"{}\"}} {n}\n", esc(&s), esc(&k)));
+            o.push_str(&format!(
+                "portent_sink_errors_total{{sink=\"{}\",kind=\"{}\"}} {n}\n",
+                esc(&s),
+                esc(&k)
+            ));
         }
         let gauge = |o: &mut String, name: &str, help: &str, v: u64| {
-            o.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"));
+            o.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"
+            ));
         };
-        gauge(&mut o, "portent_queue_depth", "Batches waiting for the evaluator.", self.queue_depth.load(Ordering::Relaxed));
-        gauge(&mut o, "portent_queue_capacity", "Batches the queue holds before sources wait.", self.queue_capacity.load(Ordering::Relaxed));
-        gauge(&mut o, "portent_correlation_processes", "Processes held by the correlation index.", self.index_size.load(Ordering::Relaxed));
-        counter(&mut o, "portent_correlation_evicted_total", "Processes evicted from the correlation index to stay in bounds.");
-        o.push_str(&format!("portent_correlation_evicted_total {}\n", self.index_evicted.load(Ordering::Relaxed)));
-        counter(&mut o, "portent_udp_kernel_drops_total", "Datagrams the kernel dropped on UDP sources' sockets.");
-        o.push_str(&format!("portent_udp_kernel_drops_total {}\n", self.udp_kernel_drops.load(Ordering::Relaxed)));
+        gauge(
+            &mut o,
+            "portent_queue_depth",
+            "Batches waiting for the evaluator.",
+            self.queue_depth.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut o,
+            "portent_queue_capacity",
+            "Batches the queue holds before sources wait.",
+            self.queue_capacity.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut o,
+            "portent_correlation_processes",
+            "Processes held by the correlation index.",
+            self.index_size.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut o,
+            "portent_correlation_evicted_total",
+            "Processes evicted from the correlation index to stay in bounds.",
+        );
+        o.push_str(&format!(
+            "portent_correlation_evicted_total {}\n",
+            self.index_evicted.load(Ordering::Relaxed)
+        ));
+        gauge(
+            &mut o,
+            "portent_join_waiting",
+            "Events waiting for their process creation to arrive.",
+            self.join_waiting.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut o,
+            "portent_join_late_total",
+            "Events whose process creation arrived after them, while they waited.",
+        );
+        o.push_str(&format!(
+            "portent_join_late_total {}\n",
+            self.join_late.load(Ordering::Relaxed)
+        ));
+        counter(
+            &mut o,
+            "portent_join_timeout_total",
+            "Events evaluated without their process creation after the wait.",
+        );
+        o.push_str(&format!(
+            "portent_join_timeout_total {}\n",
+            self.join_timeout.load(Ordering::Relaxed)
+        ));
+        counter(
+            &mut o,
+            "portent_udp_kernel_drops_total",
+            "Datagrams the kernel dropped on UDP sources' sockets.",
+        );
+        o.push_str(&format!(
+            "portent_udp_kernel_drops_total {}\n",
+            self.udp_kernel_drops.load(Ordering::Relaxed)
+        ));
         counter(&mut o, "portent_reloads_total", "Rule reloads.");
-        o.push_str(&format!("portent_reloads_total {}\n", self.reloads.load(Ordering::Relaxed)));
-        counter(&mut o, "portent_reload_failures_total", "Rule reloads that failed (the old rules stay).");
-        o.push_str(&format!("portent_reload_failures_total {}\n", self.reload_failures.load(Ordering::Relaxed)));
-        self.alert_latency.write(&mut o, "portent_alert_latency_seconds", "From receipt of the event to its alert handed to the sinks.");
-        self.event_latency.write(&mut o, "portent_event_latency_seconds", "From receipt of an event to its evaluation.");
+        o.push_str(&format!(
+            "portent_reloads_total {}\n",
+            self.reloads.load(Ordering::Relaxed)
+        ));
+        counter(
+            &mut o,
+            "portent_reload_failures_total",
+            "Rule reloads that failed (the old rules stay).",
+        );
+        o.push_str(&format!(
+            "portent_reload_failures_total {}\n",
+            self.reload_failures.load(Ordering::Relaxed)
+        ));
+        self.alert_latency.write(
+            &mut o,
+            "portent_alert_latency_seconds",
+            "From receipt of the event to its alert handed to the sinks.",
+        );
+        self.event_latency.write(
+            &mut o,
+            "portent_event_latency_seconds",
+            "From receipt of an event to its evaluation.",
+        );
         o
     }
 
@@ -272,12 +417,24 @@ fn answer(conn: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
     let path = line.split_whitespace().nth(1).unwrap_or("/");
     let (status, body, ctype) = match path {
         "/metrics" => ("200 OK", metrics.render(), "text/plain; version=0.0.4"),
-        "/healthz" if metrics.stopping.load(Ordering::Relaxed) => {
-            ("503 Service Unavailable", "stopping\n".to_owned(), "text/plain")
+        "/healthz" if metrics.stopping.load(Ordering::Relaxed) => (
+            "503 Service Unavailable",
+            "stopping\n".to_owned(),
+            "text/plain",
+        ),
+        "/healthz" if metrics.healthy(Duration::from_secs(10)) => {
+            ("200 OK", "ok\n".to_owned(), "text/plain")
         }
-        "/healthz" if metrics.healthy(Duration::from_secs(10)) => ("200 OK", "ok\n".to_owned(), "text/plain"),
-        "/healthz" => ("503 Service Unavailable", "evaluator stalled\n".to_owned(), "text/plain"),
-        _ => ("404 Not Found", "try /metrics or /healthz\n".to_owned(), "text/plain"),
+        "/healthz" => (
+            "503 Service Unavailable",
+            "evaluator stalled\n".to_owned(),
+            "text/plain",
+        ),
+        _ => (
+            "404 Not Found",
+            "try /metrics or /healthz\n".to_owned(),
+            "text/plain",
+        ),
     };
     let mut w = &conn;
     w.write_all(

@@ -4,12 +4,15 @@
 //! reload), and on shutdown the queue is drained before the sinks' last flush.
 
 use crate::alert::Alert;
-use crate::detect::{Correlator, Detector, RuleSet};
+use crate::detect::{Correlator, Detector, RuleSet, Stamped};
 use crate::error::Error;
 use crate::metrics::{add, Metrics};
 use crate::sink::{Dedup, Sink};
+use crate::source::Ack;
 use crate::source::Batch;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use portent_io::correlate::Outcome as Join;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,6 +47,25 @@ pub struct Pipeline {
     pub flags: Flags,
     /// NOW() is the wall clock (the rules' windows apply); false: no window.
     pub live_window: bool,
+    /// How long an event that may alert waits for its process creation (a
+    /// forwarder can deliver a connection before the creation of its process).
+    pub join_wait: Duration,
+    /// Events waiting at most; beyond, the oldest is evaluated without its creation.
+    pub max_waiting: usize,
+    /// Waiting events.
+    pub waiting: VecDeque<Waiting>,
+    /// Acknowledgements held until their batch's waiting events are evaluated.
+    pub acks: VecDeque<(u64, Ack)>,
+    /// Batches taken so far.
+    pub batches: u64,
+}
+
+/// An event waiting for its process creation.
+pub struct Waiting {
+    ev: Stamped,
+    source: Arc<str>,
+    since: Instant,
+    batch: u64,
 }
 
 enum Next {
@@ -102,7 +124,9 @@ impl Pipeline {
                 return Ok(Next::Reload);
             }
             self.metrics.beat();
-            self.metrics.queue_depth.store(self.rx.len() as u64, Ordering::Relaxed);
+            self.metrics
+                .queue_depth
+                .store(self.rx.len() as u64, Ordering::Relaxed);
             let got = self.rx.recv_timeout(Duration::from_millis(50));
             if self.live_window && clock_at.elapsed() >= Duration::from_millis(250) {
                 det.set_now(now_ms());
@@ -114,22 +138,33 @@ impl Pipeline {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
+                    self.expire_waiting(&mut det, &mut alerts, true);
                     det.tick(&mut alerts);
                     det.report(&self.metrics);
                     self.deliver(std::mem::take(&mut alerts), outcome)?;
+                    self.flush()?;
+                    self.run_acks()?;
                     return Ok(Next::Done);
                 }
             }
             det.tick(&mut alerts);
+            if !self.waiting.is_empty() {
+                self.expire_waiting(&mut det, &mut alerts, false);
+            }
             let expired = self.dedup.expire(false);
             alerts.extend(expired);
             if !alerts.is_empty() {
                 self.deliver(std::mem::take(&mut alerts), outcome)?;
                 self.flush()?;
             }
+            self.run_acks()?;
             for s in &mut self.sinks {
                 if let Err(e) = s.tick() {
-                    add(&self.metrics.sink_errors, (s.name().to_owned(), e.to_string()), 1);
+                    add(
+                        &self.metrics.sink_errors,
+                        (s.name().to_owned(), e.to_string()),
+                        1,
+                    );
                 }
             }
         }
@@ -143,31 +178,113 @@ impl Pipeline {
         alerts: &mut Vec<Alert>,
         outcome: &mut Outcome,
     ) -> Result<(), Error> {
-        let source = self.sources.get(batch.source).cloned().unwrap_or_else(|| "?".into());
+        let source = self
+            .sources
+            .get(batch.source)
+            .cloned()
+            .unwrap_or_else(|| "?".into());
         if batch.warm {
             for ev in &batch.events {
                 self.correlator.remember(&ev.record);
             }
             return Ok(());
         }
+        self.batches += 1;
+        let seq = self.batches;
         let n = batch.events.len() as u64;
-        for ev in &mut batch.events {
+        let mut created = false;
+        for mut ev in batch.events.drain(..) {
             if correlate {
-                self.correlator.observe(&mut ev.record);
+                let (c, join) = self.correlator.observe(&mut ev.record);
+                created |= c;
+                if join == Join::Missing
+                    && !self.join_wait.is_zero()
+                    && det.may_need_join(&ev.record)
+                {
+                    self.waiting.push_back(Waiting {
+                        ev,
+                        source: source.clone(),
+                        since: Instant::now(),
+                        batch: seq,
+                    });
+                    continue;
+                }
             }
-            det.evaluate(ev, &source, alerts);
+            det.evaluate(&ev, &source, alerts);
             self.metrics.event_latency.observe(ev.received.elapsed());
+        }
+        if created && !self.waiting.is_empty() {
+            self.rejoin(det, alerts);
         }
         self.metrics.evaluated.fetch_add(n, Ordering::Relaxed);
         outcome.events += n;
         let (size, evicted) = self.correlator.size();
-        self.metrics.index_size.store(size as u64, Ordering::Relaxed);
+        self.metrics
+            .index_size
+            .store(size as u64, Ordering::Relaxed);
         self.metrics.index_evicted.store(evicted, Ordering::Relaxed);
         det.report(&self.metrics);
+        if let Some(ack) = batch.ack.take() {
+            self.acks.push_back((seq, ack));
+        }
+        self.expire_waiting(det, alerts, false);
         self.deliver(std::mem::take(alerts), outcome)?;
         self.flush()?;
-        if let Some(ack) = batch.ack.take() {
-            ack()?;
+        self.run_acks()
+    }
+
+    /// Evaluates the waiting events whose creation has now arrived.
+    fn rejoin(&mut self, det: &mut Detector<'_>, alerts: &mut Vec<Alert>) {
+        let mut still = VecDeque::with_capacity(self.waiting.len());
+        for mut w in self.waiting.drain(..) {
+            if self.correlator.enrich(&mut w.ev.record) == Join::Found {
+                self.metrics.join_late.fetch_add(1, Ordering::Relaxed);
+                det.evaluate(&w.ev, &w.source, alerts);
+                self.metrics.event_latency.observe(w.ev.received.elapsed());
+            } else {
+                still.push_back(w);
+            }
+        }
+        self.waiting = still;
+    }
+
+    /// Evaluates, without their creation, the events that waited long enough
+    /// (all of them with `all`, or the oldest beyond the cap).
+    fn expire_waiting(&mut self, det: &mut Detector<'_>, alerts: &mut Vec<Alert>, all: bool) {
+        while let Some(w) = self.waiting.front() {
+            let due =
+                all || w.since.elapsed() >= self.join_wait || self.waiting.len() > self.max_waiting;
+            if !due {
+                break;
+            }
+            let Some(w) = self.waiting.pop_front() else {
+                break;
+            };
+            self.metrics.join_timeout.fetch_add(1, Ordering::Relaxed);
+            det.evaluate(&w.ev, &w.source, alerts);
+            self.metrics.event_latency.observe(w.ev.received.elapsed());
+        }
+        self.metrics
+            .join_waiting
+            .store(self.waiting.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Acknowledges, in order, the batches none of whose events still wait.
+    fn run_acks(&mut self) -> Result<(), Error> {
+        let oldest_waiting = self
+            .waiting
+            .iter()
+            .map(|w| w.batch)
+            .min()
+            .unwrap_or(u64::MAX);
+        while self
+            .acks
+            .front()
+            .is_some_and(|(seq, _)| *seq < oldest_waiting)
+        {
+            if let Some((_, ack)) = self.acks.pop_front() {
+                ack()?;
+            }
         }
         Ok(())
     }
@@ -194,7 +311,11 @@ impl Pipeline {
     fn flush(&mut self) -> Result<(), Error> {
         for s in &mut self.sinks {
             if let Err(e) = s.flush() {
-                add(&self.metrics.sink_errors, (s.name().to_owned(), "flush failed".into()), 1);
+                add(
+                    &self.metrics.sink_errors,
+                    (s.name().to_owned(), "flush failed".into()),
+                    1,
+                );
                 return Err(e);
             }
         }

@@ -53,7 +53,9 @@ impl Fsync {
             "never" => Ok(Fsync::Never),
             _ => match s.strip_prefix("interval:") {
                 Some(d) => crate::config::duration(d).map(Fsync::Interval),
-                None => Err(format!("fsync policy `{s}`: use always, batch, never or interval:DURATION")),
+                None => Err(format!(
+                    "fsync policy `{s}`: use always, batch, never or interval:DURATION"
+                )),
             },
         }
     }
@@ -86,7 +88,12 @@ impl JsonlSink {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let mut file = OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .map_err(io)?;
         let written = existing_ids(&mut file).map_err(io)?;
         Ok(JsonlSink {
             name: format!("jsonl:{}", path.display()),
@@ -107,7 +114,9 @@ impl JsonlSink {
         }
         // One write of whole lines: with O_APPEND no other writer can land
         // inside an alert.
-        self.file.write_all(&self.buf).map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| Error::io(&self.path, e))?;
         self.buf.clear();
         self.dirty = true;
         Ok(())
@@ -115,7 +124,9 @@ impl JsonlSink {
 
     fn sync(&mut self) -> Result<(), Error> {
         if self.dirty {
-            self.file.sync_data().map_err(|e| Error::io(&self.path, e))?;
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io(&self.path, e))?;
             self.dirty = false;
             self.synced_at = Instant::now();
         }
@@ -207,7 +218,9 @@ impl Sink for StdoutSink {
         writeln!(self.out, "{line}").map_err(|e| Error::io(Path::new("<stdout>"), e))
     }
     fn flush(&mut self) -> Result<(), Error> {
-        self.out.flush().map_err(|e| Error::io(Path::new("<stdout>"), e))
+        self.out
+            .flush()
+            .map_err(|e| Error::io(Path::new("<stdout>"), e))
     }
 }
 
@@ -250,7 +263,12 @@ pub struct WebhookSink {
 
 impl WebhookSink {
     /// Starts the sender thread.
-    pub fn start(url: String, retry: Retry, dead_letter: PathBuf, metrics: Arc<Metrics>) -> WebhookSink {
+    pub fn start(
+        url: String,
+        retry: Retry,
+        dead_letter: PathBuf,
+        metrics: Arc<Metrics>,
+    ) -> WebhookSink {
         let (tx, rx) = bounded::<(String, String)>(1024);
         let (done_tx, done) = bounded(4096);
         let name = format!("webhook:{url}");
@@ -266,7 +284,10 @@ impl WebhookSink {
                 for (id, body) in rx {
                     if let Err(why) = post(&agent, &url, &id, &body, &retry) {
                         add(&metrics.sink_errors, (sink_name.clone(), why.clone()), 1);
-                        crate::log::warn("webhook gave up on an alert", &[("alert_id", &id), ("why", &why)]);
+                        crate::log::warn(
+                            "webhook gave up on an alert",
+                            &[("alert_id", &id), ("why", &why)],
+                        );
                         let _ = append_line(&dead_letter, &body);
                     }
                     if done_tx.send(()).is_err() {
@@ -325,7 +346,10 @@ impl Sink for WebhookSink {
         &self.name
     }
     fn send(&mut self, alert: &Alert, line: &str) -> Result<(), Error> {
-        let tx = self.tx.as_ref().ok_or_else(|| Error::sink(&self.name, "stopped"))?;
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or_else(|| Error::sink(&self.name, "stopped"))?;
         tx.send((alert.id.clone(), line.to_owned()))
             .map_err(|_| Error::sink(&self.name, "sender thread ended"))?;
         self.pending += 1;
@@ -400,7 +424,8 @@ impl LeefSink {
                 }
             }
             Transport::Tcp => {
-                self.buf.extend_from_slice(format!("{} ", msg.len()).as_bytes());
+                self.buf
+                    .extend_from_slice(format!("{} ", msg.len()).as_bytes());
                 self.buf.extend_from_slice(msg);
             }
         }
@@ -460,12 +485,18 @@ pub fn leef_line(alert: &Alert, host: &str) -> String {
             serde_json::Value::Null => continue,
             other => other.to_string(),
         };
-        let key = map.iter().find(|(a, _)| a == k).map_or(k.as_str(), |(_, b)| b);
+        let key = map
+            .iter()
+            .find(|(a, _)| a == k)
+            .map_or(k.as_str(), |(_, b)| b);
         attrs.push((key.replace([' ', '=', '\t'], "_"), value));
     }
     if let Some(t) = alert.get("time").and_then(|t| t.as_str()) {
         attrs.push(("devTime".into(), t.to_owned()));
-        attrs.push(("devTimeFormat".into(), "yyyy-MM-dd'T'HH:mm:ss.SSSXXX".into()));
+        attrs.push((
+            "devTimeFormat".into(),
+            "yyyy-MM-dd'T'HH:mm:ss.SSSXXX".into(),
+        ));
     }
     let body: Vec<String> = attrs
         .into_iter()
@@ -575,7 +606,9 @@ impl Dedup {
             .collect();
         let mut out = Vec::new();
         for k in closing {
-            let Some(f) = self.open.remove(&k) else { continue };
+            let Some(f) = self.open.remove(&k) else {
+                continue;
+            };
             if f.count < 2 {
                 continue;
             }
@@ -634,7 +667,12 @@ mod tests {
         let text = std::fs::read_to_string(&p).unwrap();
         let ids: Vec<String> = text
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["alert_id"].as_str().unwrap().to_owned())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["alert_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(ids, ["a", "b", "c"]);
     }
@@ -663,7 +701,12 @@ mod tests {
         assert_eq!(leef.vendor, "Portent");
         assert_eq!(leef.event_id, "r1");
         assert_eq!(leef.host.as_deref(), Some("sensor"));
-        let get = |k: &str| leef.attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            leef.attrs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("dstPort"), Some("443"));
         assert_eq!(get("sev"), Some("8"));
     }
@@ -697,7 +740,12 @@ mod tests {
                 r.read_exact(&mut body).unwrap();
                 let status = if n == 0 { "503 Busy" } else { "200 OK" };
                 (&conn)
-                    .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes())
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    )
                     .unwrap();
             }
             seen

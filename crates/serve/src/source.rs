@@ -50,7 +50,10 @@ impl SchemaCell {
     }
     /// The current schema.
     pub fn get(&self) -> Arc<Schema> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
     /// Replaces it.
     pub fn set(&self, schema: Schema) {
@@ -115,26 +118,45 @@ impl Parser {
 
     /// Parses one message whose events are called `id` (`id.1`, `id.2`, ...
     /// when it holds several): stable ids, for sources that can be re-read.
-    pub fn message_at(&mut self, msg: &[u8], received: Instant, place: &dyn Fn() -> String, id: &str) {
+    pub fn message_at(
+        &mut self,
+        msg: &[u8],
+        received: Instant,
+        place: &dyn Fn() -> String,
+        id: &str,
+    ) {
         self.message_with(msg, received, place, Some(id));
     }
 
-    fn message_with(&mut self, msg: &[u8], received: Instant, place: &dyn Fn() -> String, id: Option<&str>) {
+    fn message_with(
+        &mut self,
+        msg: &[u8],
+        received: Instant,
+        place: &dyn Fn() -> String,
+        id: Option<&str>,
+    ) {
         let m = &self.ctx.metrics.sources[self.ctx.index];
         m.messages.fetch_add(1, Ordering::Relaxed);
         m.bytes.fetch_add(msg.len() as u64, Ordering::Relaxed);
         let (name, counter, run) = (&self.ctx.name, &self.counter, &self.ctx.run_id);
         let events = &mut self.events;
         let mut k = 0;
-        portent_io::message::read_message(msg, place, &self.schema, &self.ctx.read, &mut self.report, &mut |_, rec| {
-            let id: Arc<str> = match id {
-                Some(base) if k == 0 => base.into(),
-                Some(base) => format!("{base}.{k}").into(),
-                None => format!("{run}-{}", counter.fetch_add(1, Ordering::Relaxed)).into(),
-            };
-            k += 1;
-            events.push(stamped(rec, name, received, id));
-        });
+        portent_io::message::read_message(
+            msg,
+            place,
+            &self.schema,
+            &self.ctx.read,
+            &mut self.report,
+            &mut |_, rec| {
+                let id: Arc<str> = match id {
+                    Some(base) if k == 0 => base.into(),
+                    Some(base) => format!("{base}.{k}").into(),
+                    None => format!("{run}-{}", counter.fetch_add(1, Ordering::Relaxed)).into(),
+                };
+                k += 1;
+                events.push(stamped(rec, name, received, id));
+            },
+        );
     }
 
     /// Adds an event already parsed.
@@ -154,21 +176,33 @@ impl Parser {
 
     /// Counts `n` dropped for `reason`.
     pub fn dropped(&self, reason: &str, n: u64) {
-        add(&self.ctx.metrics.dropped, (self.ctx.name.to_string(), reason.to_owned()), n);
+        add(
+            &self.ctx.metrics.dropped,
+            (self.ctx.name.to_string(), reason.to_owned()),
+            n,
+        );
     }
 
     /// Moves what could not be read into the metrics and logs the first few
     /// of each reason with their place.
     fn account(&mut self) {
-        let report = std::mem::replace(&mut self.report, FileReport::new(self.ctx.name.to_string()));
+        let report =
+            std::mem::replace(&mut self.report, FileReport::new(self.ctx.name.to_string()));
         for (reason, (n, places)) in report.skipped.into_iter().chain(report.repaired) {
             self.dropped(&reason, n);
             let warned = self.warned.entry(reason.clone()).or_default();
             for p in places {
                 if *warned < WARN_PER_REASON {
                     *warned += 1;
-                    let last = if *warned == WARN_PER_REASON { " (further ones are only counted)" } else { "" };
-                    crate::log::warn(&format!("unreadable input{last}"), &[("source", &self.ctx.name), ("at", &p), ("reason", &reason)]);
+                    let last = if *warned == WARN_PER_REASON {
+                        " (further ones are only counted)"
+                    } else {
+                        ""
+                    };
+                    crate::log::warn(
+                        &format!("unreadable input{last}"),
+                        &[("source", &self.ctx.name), ("at", &p), ("reason", &reason)],
+                    );
                 }
             }
         }
@@ -206,45 +240,81 @@ impl Parser {
         }
         let b = self.take(None, false);
         let n = b.events.len() as u64;
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.ctx.tx.try_send(b) {
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.ctx.tx.try_send(b)
+        {
             self.dropped("queue full", n);
         }
     }
 }
 
-fn stamped(mut record: Record<'static>, name: &Arc<str>, received: Instant, id: Arc<str>) -> Stamped {
+fn stamped(
+    mut record: Record<'static>,
+    name: &Arc<str>,
+    received: Instant,
+    id: Arc<str>,
+) -> Stamped {
     stamp_source(&mut record, name);
-    Stamped { record, received, id }
+    Stamped {
+        record,
+        received,
+        id,
+    }
 }
 
 /// Syslog over TCP: one thread accepts, one thread per connection reads.
-pub fn tcp(ctx: Context, addr: &str, max_connections: usize) -> Result<(SocketAddr, std::thread::JoinHandle<()>), Error> {
+pub fn tcp(
+    ctx: Context,
+    addr: &str,
+    max_connections: usize,
+) -> Result<(SocketAddr, std::thread::JoinHandle<()>), Error> {
     let listener = TcpListener::bind(addr).map_err(|e| Error::bind(addr, e))?;
     let bound = listener.local_addr().map_err(|e| Error::bind(addr, e))?;
-    listener.set_nonblocking(true).map_err(|e| Error::bind(addr, e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::bind(addr, e))?;
     let counter = Arc::new(AtomicU64::new(0));
     let open = Arc::new(AtomicUsize::new(0));
     let handle = std::thread::Builder::new()
         .name(format!("tcp {bound}"))
         .spawn(move || {
             let mut conns = Vec::new();
-            while !ctx.stop.load(Ordering::Relaxed) {
+            loop {
+                // On stop, connections already made (in the backlog) are still
+                // taken and read: their data was sent before the stop.
+                let stopping = ctx.stop.load(Ordering::Relaxed);
                 match listener.accept() {
                     Ok((stream, peer)) => {
                         if open.load(Ordering::Relaxed) >= max_connections {
-                            add(&ctx.metrics.dropped, (ctx.name.to_string(), "connection refused: too many open".into()), 1);
+                            add(
+                                &ctx.metrics.dropped,
+                                (
+                                    ctx.name.to_string(),
+                                    "connection refused: too many open".into(),
+                                ),
+                                1,
+                            );
                             continue;
                         }
                         open.fetch_add(1, Ordering::Relaxed);
                         let (ctx, counter, open) = (ctx.clone(), counter.clone(), open.clone());
-                        let h = std::thread::Builder::new().name(format!("tcp {peer}")).spawn(move || {
-                            connection(ctx, stream, peer, counter);
-                            open.fetch_sub(1, Ordering::Relaxed);
-                        });
+                        let h = std::thread::Builder::new()
+                            .name(format!("tcp {peer}"))
+                            .spawn(move || {
+                                connection(ctx, stream, peer, counter);
+                                open.fetch_sub(1, Ordering::Relaxed);
+                            });
                         conns.extend(h.ok());
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if stopping {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
                     Err(e) => {
+                        if stopping {
+                            break;
+                        }
                         crate::log::warn("accept failed", &[("source", &ctx.name), ("error", &e)]);
                         std::thread::sleep(Duration::from_millis(100));
                     }
@@ -272,7 +342,12 @@ fn connection(ctx: Context, mut stream: TcpStream, peer: SocketAddr, counter: Ar
         let got = match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
                 // Nothing arrived for a while: the in-flight data was all read.
                 if stopping {
                     break;
@@ -281,7 +356,10 @@ fn connection(ctx: Context, mut stream: TcpStream, peer: SocketAddr, counter: Ar
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                crate::log::warn("connection failed", &[("source", &name), ("peer", &peer), ("error", &e)]);
+                crate::log::warn(
+                    "connection failed",
+                    &[("source", &name), ("peer", &peer), ("error", &e)],
+                );
                 break;
             }
         };
@@ -290,7 +368,9 @@ fn connection(ctx: Context, mut stream: TcpStream, peer: SocketAddr, counter: Ar
         while let Some(frame) = deframer.next_frame() {
             n_msg += 1;
             let at = n_msg;
-            parser.message(frame, received, &|| format!("{name} from {peer}, message {at}"));
+            parser.message(frame, received, &|| {
+                format!("{name} from {peer}, message {at}")
+            });
             if parser.len() >= BATCH && !parser.send(None, false) {
                 return;
             }
@@ -302,9 +382,14 @@ fn connection(ctx: Context, mut stream: TcpStream, peer: SocketAddr, counter: Ar
     if let Some(frame) = deframer.finish() {
         n_msg += 1;
         let at = n_msg;
-        parser.message(frame, Instant::now(), &|| format!("{name} from {peer}, message {at} (unterminated)"));
+        parser.message(frame, Instant::now(), &|| {
+            format!("{name} from {peer}, message {at} (unterminated)")
+        });
     }
-    for (n, reason) in [(deframer.oversized, "message over 1 MiB, cut"), (deframer.bad_counts, "bad octet count")] {
+    for (n, reason) in [
+        (deframer.oversized, "message over 1 MiB, cut"),
+        (deframer.bad_counts, "bad octet count"),
+    ] {
         parser.dropped(reason, n);
     }
     parser.send(None, false);
@@ -321,7 +406,11 @@ pub enum Datagrams {
 
 /// A UDP source. The kernel's own drops on the socket are read from
 /// `/proc/net/udp` and reported beside the queue's.
-pub fn udp(ctx: Context, addr: &str, kind: Datagrams) -> Result<(SocketAddr, std::thread::JoinHandle<()>), Error> {
+pub fn udp(
+    ctx: Context,
+    addr: &str,
+    kind: Datagrams,
+) -> Result<(SocketAddr, std::thread::JoinHandle<()>), Error> {
     let socket = UdpSocket::bind(addr).map_err(|e| Error::bind(addr, e))?;
     let bound = socket.local_addr().map_err(|e| Error::bind(addr, e))?;
     socket
@@ -350,7 +439,9 @@ pub fn udp(ctx: Context, addr: &str, kind: Datagrams) -> Result<(SocketAddr, std
                         match kind {
                             Datagrams::Syslog => {
                                 let at = n;
-                                parser.message(msg, received, &|| format!("{name} from {peer}, datagram {at}"))
+                                parser.message(msg, received, &|| {
+                                    format!("{name} from {peer}, datagram {at}")
+                                })
                             }
                             Datagrams::Flows => {
                                 let m = &metrics.sources[ctx.index];
@@ -358,18 +449,33 @@ pub fn udp(ctx: Context, addr: &str, kind: Datagrams) -> Result<(SocketAddr, std
                                 m.bytes.fetch_add(len as u64, Ordering::Relaxed);
                                 let schema = ctx.schema.get();
                                 let mut flows = Vec::new();
-                                let skips = portent_io::netflow::decode(msg, peer.ip(), &mut templates, &schema, &mut |r| flows.push(r));
+                                let skips = portent_io::netflow::decode(
+                                    msg,
+                                    peer.ip(),
+                                    &mut templates,
+                                    &schema,
+                                    &mut |r| flows.push(r),
+                                );
                                 for rec in flows {
                                     let id = counter.fetch_add(1, Ordering::Relaxed);
-                                    parser.push(rec, received, format!("{}-{id}", ctx.run_id).into());
+                                    parser.push(
+                                        rec,
+                                        received,
+                                        format!("{}-{id}", ctx.run_id).into(),
+                                    );
                                 }
                                 for s in skips {
                                     match s {
                                         portent_io::netflow::Skip::Malformed(m) => {
                                             parser.dropped("malformed flow packet", 1);
-                                            crate::log::warn("malformed flow packet", &[("source", &name), ("from", &peer), ("why", &m)]);
+                                            crate::log::warn(
+                                                "malformed flow packet",
+                                                &[("source", &name), ("from", &peer), ("why", &m)],
+                                            );
                                         }
-                                        portent_io::netflow::Skip::NoTemplate { records, .. } => {
+                                        portent_io::netflow::Skip::NoTemplate {
+                                            records, ..
+                                        } => {
                                             parser.dropped("flow data before its template", records)
                                         }
                                     }
@@ -377,10 +483,18 @@ pub fn udp(ctx: Context, addr: &str, kind: Datagrams) -> Result<(SocketAddr, std
                             }
                         }
                     }
-                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                    Err(e) => crate::log::warn("receive failed", &[("source", &name), ("error", &e)]),
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(e) => {
+                        crate::log::warn("receive failed", &[("source", &name), ("error", &e)])
+                    }
                 }
-                if parser.len() >= BATCH || first_at.is_some_and(|t| t.elapsed() >= Duration::from_millis(5)) {
+                if parser.len() >= BATCH
+                    || first_at.is_some_and(|t| t.elapsed() >= Duration::from_millis(5))
+                {
                     parser.try_send();
                     first_at = None;
                 }
@@ -388,7 +502,9 @@ pub fn udp(ctx: Context, addr: &str, kind: Datagrams) -> Result<(SocketAddr, std
                     drops_read = Instant::now();
                     if let Some(d) = kernel_drops(bound.port()) {
                         let base = *kernel_base.get_or_insert(d);
-                        metrics.udp_kernel_drops.fetch_max(d.saturating_sub(base), Ordering::Relaxed);
+                        metrics
+                            .udp_kernel_drops
+                            .fetch_max(d.saturating_sub(base), Ordering::Relaxed);
                     }
                 }
             }
@@ -403,7 +519,9 @@ fn kernel_drops(port: u16) -> Option<u64> {
     let want = format!(":{port:04X}");
     let mut total = None;
     for table in ["/proc/net/udp", "/proc/net/udp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
         for line in text.lines().skip(1) {
             let cols: Vec<&str> = line.split_whitespace().collect();
             if cols.get(1).is_some_and(|local| local.ends_with(&want)) {

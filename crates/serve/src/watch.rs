@@ -8,7 +8,9 @@ use crate::error::Error;
 use crate::follow::{follow, FollowOptions, Start};
 use crate::metrics::Metrics;
 use crate::pipeline::{Flags, Loader, Outcome, Pipeline};
-use crate::sink::{Dedup, Fsync, JsonlSink, LeefSink, Retry, Sink, StdoutSink, Transport, WebhookSink};
+use crate::sink::{
+    Dedup, Fsync, JsonlSink, LeefSink, Retry, Sink, StdoutSink, Transport, WebhookSink,
+};
 use crate::source::{self, Context, Datagrams, SchemaCell};
 use portent_core::Schema;
 use portent_io::ReadOptions;
@@ -57,11 +59,16 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
     if cfg.source.is_empty() {
         return Err(Error::config("no sources: give --listen-tcp, --listen-udp, --follow, --stdin, --netflow or --nats (or [[source]] in the config)"));
     }
-    let state_dir = cfg.state_dir.clone().unwrap_or_else(|| PathBuf::from(STATE_DIR));
+    let state_dir = cfg
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(STATE_DIR));
     let names: Vec<String> = cfg.source.iter().map(name_of).collect();
     let metrics = Arc::new(Metrics::new(names.clone()));
     let queue = cfg.queue.unwrap_or(64).max(1);
-    metrics.queue_capacity.store(queue as u64, std::sync::atomic::Ordering::Relaxed);
+    metrics
+        .queue_capacity
+        .store(queue as u64, std::sync::atomic::Ordering::Relaxed);
     let (tx, rx) = crossbeam_channel::bounded(queue);
     let flags = w.flags.clone();
     for (sig, flag) in [
@@ -69,13 +76,16 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
         (signal_hook::consts::SIGINT, &flags.stop),
         (signal_hook::consts::SIGHUP, &flags.reload),
     ] {
-        signal_hook::flag::register(sig, flag.clone()).map_err(|e| Error::config(format!("cannot handle signal {sig}: {e}")))?;
+        signal_hook::flag::register(sig, flag.clone())
+            .map_err(|e| Error::config(format!("cannot handle signal {sig}: {e}")))?;
     }
     let metrics_addr = match cfg.metrics.as_deref() {
         Some("off") => None,
         other => {
             let addr = other.unwrap_or("127.0.0.1:9464");
-            let sa = addr.parse().map_err(|_| Error::config(format!("--metrics: `{addr}` is not an address")))?;
+            let sa = addr
+                .parse()
+                .map_err(|_| Error::config(format!("--metrics: `{addr}` is not an address")))?;
             Some(crate::metrics::serve(sa, metrics.clone()).map_err(|e| Error::bind(addr, e))?)
         }
     };
@@ -99,22 +109,47 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
             run_id: run_id.clone(),
         };
         match s {
-            SourceConfig::SyslogTcp { listen, max_connections } => {
+            SourceConfig::SyslogTcp {
+                listen,
+                max_connections,
+            } => {
                 let (bound, h) = source::tcp(ctx, listen, max_connections.unwrap_or(1024))?;
-                crate::log::info("listening", &[("source", &names[index]), ("protocol", &"tcp"), ("address", &bound)]);
+                crate::log::info(
+                    "listening",
+                    &[
+                        ("source", &names[index]),
+                        ("protocol", &"tcp"),
+                        ("address", &bound),
+                    ],
+                );
                 handles.push(h);
             }
             SourceConfig::SyslogUdp { listen } | SourceConfig::Netflow { listen } => {
-                let kind = if matches!(s, SourceConfig::Netflow { .. }) { Datagrams::Flows } else { Datagrams::Syslog };
+                let kind = if matches!(s, SourceConfig::Netflow { .. }) {
+                    Datagrams::Flows
+                } else {
+                    Datagrams::Syslog
+                };
                 let (bound, h) = source::udp(ctx, listen, kind)?;
-                crate::log::info("listening", &[("source", &names[index]), ("protocol", &"udp"), ("address", &bound)]);
+                crate::log::info(
+                    "listening",
+                    &[
+                        ("source", &names[index]),
+                        ("protocol", &"udp"),
+                        ("address", &bound),
+                    ],
+                );
                 handles.push(h);
             }
             SourceConfig::File { path, start } => {
                 let start = match start.as_deref() {
                     None | Some("beginning") => Start::Beginning,
                     Some("end") => Start::End,
-                    Some(o) => return Err(Error::config(format!("file start `{o}`: use beginning or end"))),
+                    Some(o) => {
+                        return Err(Error::config(format!(
+                            "file start `{o}`: use beginning or end"
+                        )))
+                    }
                 };
                 let cps = match &checkpoints {
                     Some(c) => c.clone(),
@@ -124,7 +159,10 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
                         c
                     }
                 };
-                let opts = FollowOptions { start, ..FollowOptions::default() };
+                let opts = FollowOptions {
+                    start,
+                    ..FollowOptions::default()
+                };
                 handles.push(follow(ctx, path.clone(), cps, opts));
             }
             SourceConfig::Stdin => handles.push(source::stdin(ctx)),
@@ -145,12 +183,22 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
         dedup: Dedup::new(dedup, 100_000),
         flags: flags.clone(),
         live_window: cfg.window.as_deref() != Some("ignore"),
+        join_wait: match &cfg.join_wait {
+            Some(d) => duration(d).map_err(Error::config)?,
+            None => std::time::Duration::from_secs(2),
+        },
+        max_waiting: 100_000,
+        waiting: Default::default(),
+        acks: Default::default(),
+        batches: 0,
     };
     crate::log::info("watching", &[("sources", &names.join(", "))]);
     let result = pipeline.run(w.loader);
     // On a sink failure the evaluator is gone: sources must stop too.
     flags.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    metrics.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    metrics
+        .stopping
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     for h in handles {
         let _ = h.join();
     }
@@ -158,25 +206,42 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
     let dropped = metrics.dropped_total();
     crate::log::info(
         "stopped",
-        &[("events", &outcome.events), ("alerts", &outcome.alerts), ("dropped_or_unreadable", &dropped)],
+        &[
+            ("events", &outcome.events),
+            ("alerts", &outcome.alerts),
+            ("dropped_or_unreadable", &dropped),
+        ],
     );
     Ok(outcome)
 }
 
 fn sinks_sync(cfg: &WatchConfig) -> bool {
-    cfg.sink.iter().any(|s| matches!(s, SinkConfig::Jsonl { fsync: Some(f), .. } if f == "always" || f == "batch") || matches!(s, SinkConfig::Jsonl { fsync: None, .. }))
+    cfg.sink.iter().any(|s| {
+        matches!(s, SinkConfig::Jsonl { fsync: Some(f), .. } if f == "always" || f == "batch")
+            || matches!(s, SinkConfig::Jsonl { fsync: None, .. })
+    })
 }
 
-fn build_sinks(cfg: &WatchConfig, state_dir: &std::path::Path, metrics: &Arc<Metrics>) -> Result<Vec<Box<dyn Sink>>, Error> {
+fn build_sinks(
+    cfg: &WatchConfig,
+    state_dir: &std::path::Path,
+    metrics: &Arc<Metrics>,
+) -> Result<Vec<Box<dyn Sink>>, Error> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for s in &cfg.sink {
         sinks.push(match s {
             SinkConfig::Jsonl { path, fsync } => {
-                let policy = Fsync::parse(fsync.as_deref().unwrap_or("batch")).map_err(Error::config)?;
+                let policy =
+                    Fsync::parse(fsync.as_deref().unwrap_or("batch")).map_err(Error::config)?;
                 Box::new(JsonlSink::open(path, policy)?)
             }
             SinkConfig::Stdout => Box::new(StdoutSink::new()),
-            SinkConfig::Webhook { url, retries, backoff, timeout } => {
+            SinkConfig::Webhook {
+                url,
+                retries,
+                backoff,
+                timeout,
+            } => {
                 let mut r = Retry::default();
                 if let Some(n) = retries {
                     r.retries = *n;
@@ -188,13 +253,22 @@ fn build_sinks(cfg: &WatchConfig, state_dir: &std::path::Path, metrics: &Arc<Met
                     r.timeout = duration(t).map_err(Error::config)?;
                 }
                 std::fs::create_dir_all(state_dir).map_err(|e| Error::io(state_dir, e))?;
-                Box::new(WebhookSink::start(url.clone(), r, state_dir.join("webhook-dead-letter.jsonl"), metrics.clone()))
+                Box::new(WebhookSink::start(
+                    url.clone(),
+                    r,
+                    state_dir.join("webhook-dead-letter.jsonl"),
+                    metrics.clone(),
+                ))
             }
             SinkConfig::Leef { address, protocol } => {
                 let t = match protocol.as_deref() {
                     None | Some("udp") => Transport::Udp,
                     Some("tcp") => Transport::Tcp,
-                    Some(o) => return Err(Error::config(format!("LEEF protocol `{o}`: use udp or tcp"))),
+                    Some(o) => {
+                        return Err(Error::config(format!(
+                            "LEEF protocol `{o}`: use udp or tcp"
+                        )))
+                    }
                 };
                 Box::new(LeefSink::new(address, t))
             }

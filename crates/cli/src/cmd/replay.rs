@@ -48,7 +48,8 @@ pub fn run(a: Args) -> Result<crate::Exit> {
         .with_context(|| format!("--to: `{}` is not tcp://, udp:// or nats://HOST:PORT", a.to))?;
     let mut out = match scheme {
         "tcp" => {
-            let s = std::net::TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+            let s = std::net::TcpStream::connect(addr)
+                .with_context(|| format!("cannot connect to {addr}"))?;
             s.set_nodelay(true)?;
             let octet = match a.framing.as_str() {
                 "octet" => true,
@@ -59,18 +60,28 @@ pub fn run(a: Args) -> Result<crate::Exit> {
         }
         "udp" => {
             let s = std::net::UdpSocket::bind("0.0.0.0:0")?;
-            s.connect(addr).with_context(|| format!("cannot reach {addr}"))?;
+            s.connect(addr)
+                .with_context(|| format!("cannot reach {addr}"))?;
             Out::Udp(s)
         }
         #[cfg(feature = "nats")]
-        "nats" => Out::Nats(portent_serve::nats::Publisher::connect(&a.to, &a.stream, a.partitions)?),
-        other => bail!("--to: unknown scheme `{other}` (tcp, udp{})", if cfg!(feature = "nats") { ", nats" } else { "" }),
+        "nats" => Out::Nats(portent_serve::nats::Publisher::connect(
+            &a.to,
+            &a.stream,
+            a.partitions,
+        )?),
+        other => bail!(
+            "--to: unknown scheme `{other}` (tcp, udp{})",
+            if cfg!(feature = "nats") { ", nats" } else { "" }
+        ),
     };
     // Messages are read once and kept: the rate then measures sending, not reading.
     let mut messages: Vec<Vec<u8>> = Vec::new();
-    let reports = portent_io::read_raw(&a.paths, &portent_io::ReadOptions::default(), &mut |_, m| {
-        messages.push(m.to_vec())
-    });
+    let reports = portent_io::read_raw(
+        &a.paths,
+        &portent_io::ReadOptions::default(),
+        &mut |_, m| messages.push(m.to_vec()),
+    );
     let mut unreadable = 0;
     for r in &reports {
         if r.fatal.is_some() || r.skipped_total() > 0 {
@@ -82,7 +93,9 @@ pub fn run(a: Args) -> Result<crate::Exit> {
     let started = Instant::now();
     let mut sent = 0u64;
     let mut bytes = 0u64;
-    let mut ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let mut ts = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
     let mut msg = Vec::with_capacity(64 * 1024);
     for _ in 0..a.repeat {
         for m in &messages {
@@ -95,7 +108,9 @@ pub fn run(a: Args) -> Result<crate::Exit> {
                     }
                     std::thread::sleep(due - now);
                 }
-                ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+                ts = chrono::Utc::now()
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string();
             }
             msg.clear();
             msg.extend_from_slice(header(&ts).as_bytes());
@@ -130,7 +145,15 @@ pub fn run(a: Args) -> Result<crate::Exit> {
         "portent: replay: sent {sent} events ({:.1} MB) in {secs:.2} s: {:.0} events/s{}",
         bytes as f64 / 1e6,
         sent as f64 / secs.max(1e-9),
-        if unreadable > 0 { format!("; {unreadable} input(s) had unreadable parts (above)") } else { String::new() }
+        if unreadable > 0 {
+            format!("; {unreadable} input(s) had unreadable parts (above)")
+        } else {
+            String::new()
+        }
     );
-    Ok(if unreadable > 0 { crate::Exit::PartialInput } else { crate::Exit::Ok })
+    Ok(if unreadable > 0 {
+        crate::Exit::PartialInput
+    } else {
+        crate::Exit::Ok
+    })
 }

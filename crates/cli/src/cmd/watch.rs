@@ -110,6 +110,10 @@ pub struct Args {
     /// Queue capacity, in batches of up to 512 events.
     #[arg(long, value_name = "N")]
     queue: Option<usize>,
+    /// How long an event that may alert waits for its process creation, when
+    /// the creation comes later (default 2s; 0s: never wait).
+    #[arg(long, value_name = "DURATION")]
+    join_wait: Option<String>,
     /// Processes the correlation index holds before it evicts the oldest.
     #[arg(long, value_name = "N")]
     index_capacity: Option<usize>,
@@ -128,11 +132,26 @@ impl Args {
         if let Some(z) = &self.input_tz {
             c.input_zone = Some(z.clone());
         }
-        over!(window, tz, state_dir, metrics, log_format, dedup, queue, index_capacity, rules, tuning);
+        over!(
+            join_wait,
+            window,
+            tz,
+            state_dir,
+            metrics,
+            log_format,
+            dedup,
+            queue,
+            index_capacity,
+            rules,
+            tuning
+        );
         c.rule.extend(self.rule.iter().cloned());
         c.sigma.extend(self.sigma.iter().cloned());
         for l in &self.listen_tcp {
-            c.source.push(SourceConfig::SyslogTcp { listen: l.clone(), max_connections: None });
+            c.source.push(SourceConfig::SyslogTcp {
+                listen: l.clone(),
+                max_connections: None,
+            });
         }
         for l in &self.listen_udp {
             c.source.push(SourceConfig::SyslogUdp { listen: l.clone() });
@@ -142,7 +161,10 @@ impl Args {
         }
         for p in &self.follow {
             let start = self.from_end.then(|| "end".to_owned());
-            c.source.push(SourceConfig::File { path: p.clone(), start });
+            c.source.push(SourceConfig::File {
+                path: p.clone(),
+                start,
+            });
         }
         if self.stdin {
             c.source.push(SourceConfig::Stdin);
@@ -157,19 +179,33 @@ impl Args {
             });
         }
         if let Some(p) = &self.alerts {
-            c.sink.push(SinkConfig::Jsonl { path: p.clone(), fsync: self.fsync.clone() });
+            c.sink.push(SinkConfig::Jsonl {
+                path: p.clone(),
+                fsync: self.fsync.clone(),
+            });
         }
         if self.stdout {
             c.sink.push(SinkConfig::Stdout);
         }
         if let Some(url) = &self.webhook {
-            c.sink.push(SinkConfig::Webhook { url: url.clone(), retries: None, backoff: None, timeout: None });
+            c.sink.push(SinkConfig::Webhook {
+                url: url.clone(),
+                retries: None,
+                backoff: None,
+                timeout: None,
+            });
         }
         if let Some(a) = &self.leef_to {
-            c.sink.push(SinkConfig::Leef { address: a.clone(), protocol: self.leef_protocol.clone() });
+            c.sink.push(SinkConfig::Leef {
+                address: a.clone(),
+                protocol: self.leef_protocol.clone(),
+            });
         }
         if let Some(url) = &self.nats_alerts {
-            c.sink.push(SinkConfig::Nats { url: url.clone(), subject: self.alerts_subject.clone() });
+            c.sink.push(SinkConfig::Nats {
+                url: url.clone(),
+                subject: self.alerts_subject.clone(),
+            });
         }
         Ok(c)
     }
@@ -238,7 +274,11 @@ impl Recipe {
         if failed > 0 {
             bail!("{failed} rule(s) do not compile");
         }
-        let tuning = super::TuneArgs { tuning: self.tuning.clone(), show_suppressed: false }.load(schema)?;
+        let tuning = super::TuneArgs {
+            tuning: self.tuning.clone(),
+            show_suppressed: false,
+        }
+        .load(schema)?;
         Ok(RuleSet {
             rules: out,
             tuning,
@@ -252,7 +292,8 @@ impl Recipe {
 pub fn run(a: Args) -> Result<crate::Exit> {
     let cfg = a.config()?;
     let zone = Zone::parse(cfg.tz.as_deref().unwrap_or("UTC")).map_err(anyhow::Error::msg)?;
-    let input_zone = Zone::parse(cfg.input_zone.as_deref().unwrap_or("UTC")).map_err(|e| anyhow::anyhow!("--input-tz: {e}"))?;
+    let input_zone = Zone::parse(cfg.input_zone.as_deref().unwrap_or("UTC"))
+        .map_err(|e| anyhow::anyhow!("--input-tz: {e}"))?;
     let window = match cfg.window.as_deref().unwrap_or("as-written") {
         "as-written" => WindowPolicy::AsWritten,
         "ignore" => WindowPolicy::Ignore,

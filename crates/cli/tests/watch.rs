@@ -1,0 +1,600 @@
+//! End-to-end tests of `portent watch` with real sockets on loopback and real
+//! files: a stream gives the alerts `portent hunt` gives on the same events;
+//! a followed file survives restarts, kill -9 and rotation with nothing lost
+//! or repeated; rules reload on SIGHUP; metrics and health answer.
+
+mod common;
+use common::{corpus, root};
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_portent");
+
+/// A running watcher and what it has logged.
+struct Watcher {
+    child: Child,
+    log: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Watcher {
+    fn start(args: &[&str], stdin: Stdio) -> Watcher {
+        let mut child = Command::new(BIN)
+            .arg("watch")
+            .args(args)
+            .current_dir(root())
+            .stdin(stdin)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (err, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(v) => sink.lock().unwrap().push(v),
+                    Err(_) => eprintln!("watch: {line}"),
+                }
+            }
+        });
+        Watcher { child, log }
+    }
+
+    /// Waits for a log line with `msg` and returns it.
+    fn logged(&self, msg: &str) -> Value {
+        let until = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < until {
+            if let Some(v) = self.log.lock().unwrap().iter().find(|v| v["msg"] == msg) {
+                return v.clone();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "watcher never logged {msg:?}: {:?}",
+            self.log.lock().unwrap()
+        );
+    }
+
+    fn tcp_addr(&self) -> String {
+        let v = self.logged("listening");
+        v["address"].as_str().unwrap().to_owned()
+    }
+
+    fn metrics_url(&self) -> String {
+        let v = self.logged("metrics");
+        v["address"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://")
+            .trim_end_matches("/metrics")
+            .to_owned()
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// SIGTERM, and the exit status.
+    fn stop(mut self) -> i32 {
+        self.signal("-TERM");
+        self.child.wait().unwrap().code().unwrap_or(-1)
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// GET `path` from the metrics server: status line and body.
+fn http_get(addr: &str, path: &str) -> (String, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+/// A counter of the metrics text (summed over labels).
+fn metric(addr: &str, name: &str) -> u64 {
+    let (_, body) = http_get(addr, "/metrics");
+    body.lines()
+        .filter(|l| {
+            l.starts_with(name)
+                && (l[name.len()..].starts_with(' ') || l[name.len()..].starts_with('{'))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(120);
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Alerts as comparable text: everything but where and how they arrived.
+fn comparable(rows: impl Iterator<Item = Value>) -> Vec<String> {
+    let mut out: Vec<String> = rows
+        .filter(|r| r.get("rule_id").is_some())
+        .map(|mut r| {
+            let o = r.as_object_mut().unwrap();
+            for k in ["source_file", "source", "alert_id", "schema_version"] {
+                o.remove(k);
+            }
+            // A hunt's rows have every rule's columns; a rule's own absent ones are null.
+            o.retain(|_, v| !v.is_null());
+            let sorted: BTreeMap<_, _> = o.iter().collect();
+            serde_json::to_string(&sorted).unwrap()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Equal multisets, or a short account of the difference.
+fn assert_same(got: &[String], want: &[String], what: &str) {
+    if got == want {
+        return;
+    }
+    let mut missing: Vec<&String> = want.iter().collect();
+    let mut extra = Vec::new();
+    for g in got {
+        match missing.iter().position(|w| *w == g) {
+            Some(i) => {
+                missing.remove(i);
+            }
+            None => extra.push(g),
+        }
+    }
+    let cut = |v: &[&String]| {
+        v.iter()
+            .take(2)
+            .map(|s| s.chars().take(400).collect::<String>())
+            .collect::<Vec<_>>()
+    };
+    panic!(
+        "{what}: {} alerts, want {}; {} missing, e.g. {:?}; {} extra, e.g. {:?}",
+        got.len(),
+        want.len(),
+        missing.len(),
+        cut(&missing),
+        extra.len(),
+        cut(&extra)
+    );
+}
+
+fn read_jsonl(p: &Path) -> Vec<Value> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `portent hunt` over `inputs`, every hit (no window, no limit), as JSON rows.
+fn hunt(inputs: &[&Path]) -> Vec<Value> {
+    let out = Command::new(BIN)
+        .args(["hunt", "-q", "--format", "jsonl"])
+        .args(inputs)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap() <= 3,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn replay(inputs: &[&Path], to: &str, extra: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("replay")
+        .args(inputs)
+        .args(["--to", to])
+        .args(extra)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success() || out.status.code() == Some(3),
+        "{err}"
+    );
+    err
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// Replays `inputs` through syslog TCP into a watcher and checks its alerts
+/// are exactly the hunt's.
+fn stream_equals_hunt(inputs: &[&Path], framing: &str) -> usize {
+    let dir = tmp();
+    let alerts = dir.path().join("alerts.jsonl");
+    let state = dir.path().join("state");
+    let w = Watcher::start(
+        &[
+            "--listen-tcp",
+            "127.0.0.1:0",
+            "--window",
+            "ignore",
+            "--metrics",
+            "off",
+            "--alerts",
+            alerts.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let addr = w.tcp_addr();
+    replay(inputs, &format!("tcp://{addr}"), &["--framing", framing]);
+    // SIGTERM drains: what the socket holds is read and evaluated first.
+    assert_eq!(w.stop(), 0);
+    let got = comparable(read_jsonl(&alerts).into_iter());
+    let want = comparable(hunt(inputs).into_iter());
+    assert!(!want.is_empty());
+    assert_same(&got, &want, "stream vs hunt");
+    let ids: std::collections::HashSet<String> = read_jsonl(&alerts)
+        .iter()
+        .map(|a| a["alert_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), got.len(), "alert ids are unique");
+    got.len()
+}
+
+#[test]
+fn syslog_tcp_stream_gives_the_hunts_alerts_on_the_shipped_examples() {
+    let ex = root().join("examples");
+    for framing in ["octet", "newline"] {
+        stream_equals_hunt(&[&ex], framing);
+    }
+}
+
+#[test]
+fn replaying_the_corpus_over_tcp_gives_exactly_the_hunts_alerts() {
+    let Some(dir) = corpus() else { return };
+    let n = stream_equals_hunt(&[&dir], "octet");
+    eprintln!("corpus over syslog TCP: {n} alerts, identical to portent hunt");
+}
+
+#[test]
+fn stdin_and_udp_sources_and_a_leef_forwarder() {
+    let ex = root().join("examples/t1043-events.jsonl");
+    let want = comparable(hunt(&[&ex]).into_iter());
+    // stdin: the watch ends with its input.
+    let dir = tmp();
+    let alerts = dir.path().join("a.jsonl");
+    let mut w = Watcher::start(
+        &[
+            "--stdin",
+            "--window",
+            "ignore",
+            "--metrics",
+            "off",
+            "--alerts",
+            alerts.to_str().unwrap(),
+            "--state-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Stdio::piped(),
+    );
+    let mut input = w.child.stdin.take().unwrap();
+    input.write_all(&std::fs::read(&ex).unwrap()).unwrap();
+    input.write_all(b"this line is not an event\n").unwrap();
+    drop(input);
+    assert_eq!(w.child.wait().unwrap().code(), Some(0));
+    assert_same(
+        &comparable(read_jsonl(&alerts).into_iter()),
+        &want,
+        "stdin vs hunt",
+    );
+    let bad = w.logged("unreadable input");
+    assert!(
+        bad["at"].as_str().unwrap().starts_with("stdin, line 19"),
+        "{bad}"
+    );
+
+    // UDP in, LEEF out over UDP to a collector we hold.
+    let collector = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    collector
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let to = collector.local_addr().unwrap().to_string();
+    let w = Watcher::start(
+        &[
+            "--listen-udp",
+            "127.0.0.1:0",
+            "--window",
+            "ignore",
+            "--metrics",
+            "127.0.0.1:0",
+            "--leef-to",
+            &to,
+            "--state-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let addr = w.tcp_addr();
+    let metrics = w.metrics_url();
+    replay(&[&ex], &format!("udp://{addr}"), &["--rate", "2000"]);
+    let mut leef = Vec::new();
+    let mut buf = [0u8; 65536];
+    while leef.len() < want.len() {
+        let n = collector.recv(&mut buf).unwrap();
+        leef.push(portent_io::leef::parse_line(std::str::from_utf8(&buf[..n]).unwrap()).unwrap());
+    }
+    let rules: std::collections::BTreeSet<String> = want
+        .iter()
+        .map(|a| {
+            serde_json::from_str::<Value>(a).unwrap()["rule_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        leef.iter()
+            .all(|l| l.vendor == "Portent" && rules.contains(&l.event_id)),
+        "{leef:?}"
+    );
+    wait_for("every datagram", || {
+        metric(&metrics, "portent_events_evaluated_total") == 18
+    });
+    assert_eq!(metric(&metrics, "portent_dropped_total"), 0);
+    assert_eq!(w.stop(), 0);
+}
+
+/// Lines of the shipped examples, made distinct, `n` times over.
+fn event_lines(n: usize) -> Vec<String> {
+    let base: Vec<String> = std::fs::read_to_string(root().join("examples/t1043-events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (0..n).flat_map(|_| base.clone()).collect()
+}
+
+fn append(path: &Path, lines: &[String]) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for l in lines {
+        writeln!(f, "{l}").unwrap();
+    }
+}
+
+fn checkpoint_offset(state: &Path) -> u64 {
+    let Ok(text) = std::fs::read_to_string(state.join("checkpoints.json")) else {
+        return 0;
+    };
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v.as_object()
+        .unwrap()
+        .values()
+        .map(|p| p["offset"].as_u64().unwrap())
+        .next()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_followed_file_survives_restart_kill_9_and_rotation_without_loss_or_duplicates() {
+    let dir = tmp();
+    let log = dir.path().join("events.jsonl");
+    let state = dir.path().join("state");
+    let alerts = dir.path().join("alerts.jsonl");
+    let args = |m: &str| -> Vec<String> {
+        [
+            "--follow",
+            log.to_str().unwrap(),
+            "--window",
+            "ignore",
+            "--metrics",
+            m,
+            "--alerts",
+            alerts.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let start = || {
+        let a = args("127.0.0.1:0");
+        Watcher::start(
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            Stdio::null(),
+        )
+    };
+    let lines = event_lines(3000);
+    let (first, rest) = lines.split_at(lines.len() / 3);
+    append(&log, first);
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+
+    // 1. Read the first third, stop cleanly.
+    let w = start();
+    wait_for("the first third", || {
+        checkpoint_offset(&state) == size(&log)
+    });
+    assert_eq!(w.stop(), 0);
+
+    // 2. More lines arrive, written as a live log is; kill -9 it in the middle of them.
+    let w = start();
+    let m = w.metrics_url();
+    let writer = {
+        let (log, rest) = (log.clone(), rest.to_vec());
+        std::thread::spawn(move || {
+            for chunk in rest.chunks(300) {
+                append(&log, chunk);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    wait_for("part of the rest", || {
+        metric(&m, "portent_events_evaluated_total") > 1000
+    });
+    w.kill9();
+    writer.join().unwrap();
+    let mid = checkpoint_offset(&state);
+    assert!(
+        mid < size(&log),
+        "killed before the end ({mid} of {})",
+        size(&log)
+    );
+
+    // 3. Rotation while down: the file is renamed and a new one started.
+    let rotated = dir.path().join("events.jsonl.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    let fresh = event_lines(50);
+    append(&log, &fresh[..fresh.len() / 2]);
+    let caught_up = || {
+        std::fs::read_to_string(state.join("checkpoints.json"))
+            .is_ok_and(|t| t.contains("events.jsonl\""))
+            && checkpoint_offset(&state) == size(&log)
+    };
+    let w = start();
+    wait_for("the rotated file and the new one", caught_up);
+    // 4. Rotation while running, the old file's last line without its newline.
+    let (last, more) = fresh[fresh.len() / 2..].split_last().unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(last.as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::rename(&log, dir.path().join("events.jsonl.2")).unwrap();
+    append(&log, more);
+    wait_for("the second rotation", caught_up);
+    assert_eq!(w.stop(), 0);
+
+    let got = read_jsonl(&alerts);
+    let ids: std::collections::HashSet<&str> = got
+        .iter()
+        .map(|a| a["alert_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), got.len(), "an alert was written twice");
+    let all = [rotated.as_path(), &dir.path().join("events.jsonl.2"), &log];
+    let want = comparable(hunt(&all).into_iter());
+    assert_same(&comparable(got.into_iter()), &want, "followed file vs hunt");
+}
+
+#[test]
+fn sighup_reloads_rules_and_metrics_and_health_answer() {
+    let dir = tmp();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    let rule = |id: &str, port: u16| {
+        std::fs::write(
+            rules.join(format!("{id}.aql")),
+            format!("SELECT destinationport FROM events WHERE destinationport = {port}"),
+        )
+        .unwrap();
+        std::fs::write(rules.join(format!("{id}.toml")), format!("id = \"{id}\"\ntitle = \"port {port}\"\nquery = \"{id}.aql\"\nseverity = \"low\"\n")).unwrap();
+    };
+    rule("port-443", 443);
+    let alerts = dir.path().join("a.jsonl");
+    let w = Watcher::start(
+        &[
+            "--listen-tcp",
+            "127.0.0.1:0",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--window",
+            "ignore",
+            "--metrics",
+            "127.0.0.1:0",
+            "--alerts",
+            alerts.to_str().unwrap(),
+            "--state-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let (addr, m) = (w.tcp_addr(), w.metrics_url());
+    let send = |port: u16| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        writeln!(s, r#"<13>1 - - - - - - {{"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"H","DestinationPort":"{port}"}}"#).unwrap();
+    };
+    send(443);
+    send(80);
+    wait_for("two events", || {
+        metric(&m, "portent_events_evaluated_total") == 2
+    });
+    assert_eq!(metric(&m, "portent_alerts_total"), 1);
+    rule("port-80", 80);
+    w.signal("-HUP");
+    wait_for("the reload", || metric(&m, "portent_reloads_total") == 1);
+    send(80);
+    wait_for("the third event", || {
+        metric(&m, "portent_events_evaluated_total") == 3
+    });
+    assert_eq!(metric(&m, "portent_alerts_total"), 2);
+    // A broken rule keeps the old rules running.
+    std::fs::write(rules.join("port-80.aql"), "SELECT FROM WHERE").unwrap();
+    w.signal("-HUP");
+    wait_for("the failed reload", || {
+        metric(&m, "portent_reload_failures_total") == 1
+    });
+    send(80);
+    wait_for("the fourth event", || {
+        metric(&m, "portent_events_evaluated_total") == 4
+    });
+    assert_eq!(metric(&m, "portent_alerts_total"), 3);
+    let (status, body) = http_get(&m, "/healthz");
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        ("HTTP/1.1 200 OK", "ok\n")
+    );
+    let (_, text) = http_get(&m, "/metrics");
+    for name in [
+        "portent_queue_depth",
+        "portent_alert_latency_seconds_bucket",
+        "portent_messages_received_total{source=\"tcp:127.0.0.1:0\"} 4",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+    assert_eq!(w.stop(), 0);
+    let rules_seen: Vec<String> = read_jsonl(&alerts)
+        .iter()
+        .map(|a| a["rule_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rules_seen, ["port-443", "port-80", "port-80"]);
+}
+
+#[test]
+fn bad_configuration_is_refused_before_anything_starts() {
+    let (code, _, err) = common::portent(&["watch", "--window", "ignore"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no sources"), "{err}");
+    let dir = tmp();
+    let cfg = dir.path().join("w.toml");
+    std::fs::write(&cfg, "[[source]]\ntype = \"file\"\npaht = \"x\"\n").unwrap();
+    let (code, _, err) = common::portent(&["watch", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("w.toml") && err.contains("paht"), "{err}");
+    let _ = PathBuf::new();
+}
