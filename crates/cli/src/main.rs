@@ -57,7 +57,7 @@ enum Command {
     /// Run the rules continuously on live feeds: syslog (TCP/UDP), followed
     /// files, stdin, NetFlow/IPFIX, NATS JetStream; alerts to files, stdout,
     /// webhooks, LEEF syslog or NATS.
-    Watch(cmd::watch::Args),
+    Watch(Box<cmd::watch::Args>),
     /// Load generator: send evidence to a watcher as syslog (TCP/UDP) or to
     /// NATS JetStream, at a given rate.
     Replay(cmd::replay::Args),
@@ -123,7 +123,7 @@ fn main() -> ExitCode {
         Command::Sigma(SigmaCmd::Convert(a)) => cmd::sigma::convert(a),
         Command::Lint(a) => cmd::lint::run(a),
         Command::Explain(a) => cmd::explain::run(a),
-        Command::Watch(a) => cmd::watch::run(a),
+        Command::Watch(a) => cmd::watch::run(*a),
         Command::Replay(a) => cmd::replay::run(a),
     };
     match result {

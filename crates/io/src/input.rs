@@ -333,8 +333,11 @@ struct Ctx<'a, 'e> {
     /// Unrecognised files are ignored, not errors (they were found in a folder).
     lenient: bool,
     /// Hand over each event's own text instead of reading it ([`read_raw`]).
-    raw: Option<&'e mut dyn FnMut(&str, &[u8])>,
+    raw: Option<&'e mut RawEmit<'e>>,
 }
+
+/// Takes a stream's name and one event's own text.
+type RawEmit<'e> = dyn FnMut(&str, &[u8]) + 'e;
 
 impl Ctx<'_, '_> {
     fn fatal(&mut self, name: String, msg: String) {

@@ -37,7 +37,7 @@ enum Out {
     Tcp(std::io::BufWriter<std::net::TcpStream>, bool),
     Udp(std::net::UdpSocket),
     #[cfg(feature = "nats")]
-    Nats(portent_serve::nats::Publisher),
+    Nats(Box<portent_serve::nats::Publisher>),
 }
 
 /// Runs the replay.
@@ -65,11 +65,11 @@ pub fn run(a: Args) -> Result<crate::Exit> {
             Out::Udp(s)
         }
         #[cfg(feature = "nats")]
-        "nats" => Out::Nats(portent_serve::nats::Publisher::connect(
+        "nats" => Out::Nats(Box::new(portent_serve::nats::Publisher::connect(
             &a.to,
             &a.stream,
             a.partitions,
-        )?),
+        )?)),
         other => bail!(
             "--to: unknown scheme `{other}` (tcp, udp{})",
             if cfg!(feature = "nats") { ", nats" } else { "" }
