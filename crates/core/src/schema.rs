@@ -89,6 +89,16 @@ pub struct FieldDef {
 pub struct Schema {
     defs: Vec<FieldDef>,
     by_name: HashMap<String, FieldId, NameHash>,
+    /// Changes whenever the schema does; equal stamps mean equal schemas
+    /// (a clone keeps it), so readers can cache name lookups by it.
+    stamp: u64,
+}
+
+/// Hands out schema stamps.
+static STAMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_stamp() -> u64 {
+    STAMPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 macro_rules! standard_fields {
@@ -206,6 +216,7 @@ impl Schema {
         let mut schema = Schema {
             defs: Vec::new(),
             by_name: HashMap::default(),
+            stamp: next_stamp(),
         };
         for (i, (name, ty)) in STANDARD.iter().enumerate() {
             let kind = if (i as u32) < FIRST_PROPERTY {
@@ -227,7 +238,13 @@ impl Schema {
         schema
     }
 
+    /// Identifies this schema's content: see the field's documentation.
+    pub fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
     fn push(&mut self, def: FieldDef) -> FieldId {
+        self.stamp = next_stamp();
         let id = FieldId(self.defs.len() as u32);
         self.by_name.insert(fold(&def.name), id);
         self.defs.push(def);

@@ -59,6 +59,13 @@ pub fn read<R: BufRead>(
             out.evtx_dump_records(&rest, number);
             break;
         }
+        let (schema, keep_all) = (out.schema, out.opts.keep_unknown);
+        let mut keep = |name: &str| keep_all || crate::windows::Known::wanted(name, schema);
+        if let Some((layout, ev)) = crate::layout::fast_flat(text, &mut keep) {
+            out.seen.insert(layout);
+            emit_windows(ev, out.schema, out.opts, out.report, out.emit);
+            continue;
+        }
         match serde_json::from_slice::<J>(text) {
             Ok(v) => out.value(v, number),
             Err(e) if number == 1 && e.is_eof() => {

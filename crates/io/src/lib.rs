@@ -71,6 +71,8 @@ pub(crate) fn emit_windows(
     report: &mut FileReport,
     emit: &mut dyn FnMut(&str, Record<'static>),
 ) {
+    let mut ev = ev;
+    windows::Known::fill(&mut ev, schema);
     let rec = windows::to_record(ev, schema, opts);
     emit_record(rec, report, emit);
 }

@@ -38,6 +38,11 @@ pub fn split_syslog(line: &[u8]) -> (Header<'_>, &[u8]) {
     // The header is in the first few hundred bytes; a cut there may split a
     // character, so only the valid part is read.
     let head = &rest[..rest.len().min(512)];
+    // A JSON payload starts the message body; the header is what comes before.
+    let head = match head.iter().position(|b| *b == b'{') {
+        Some(at) => &head[..at],
+        None => head,
+    };
     let text = match std::str::from_utf8(head) {
         Ok(t) => t,
         Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
@@ -214,6 +219,10 @@ pub fn read_message(
             Ok(ev) => return emit_windows(ev, schema, opts, report, &mut fill),
             Err(e) => return report.skip("invalid JSON", format!("{}: {e}", place())),
         }
+    }
+    let mut keep = |name: &str| opts.keep_unknown || crate::windows::Known::wanted(name, schema);
+    if let Some((_, ev)) = crate::layout::fast_flat(payload, &mut keep) {
+        return emit_windows(ev, schema, opts, report, &mut fill);
     }
     if payload.starts_with(b"{") || payload.starts_with(b"[") {
         return match serde_json::from_slice::<J>(payload) {

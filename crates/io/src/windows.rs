@@ -46,7 +46,68 @@ pub struct Known {
     pub source: Option<(u8, bool)>,
 }
 
+thread_local! {
+    /// What each source field name means, for the schema of the given stamp:
+    /// JSON readers meet the same few hundred names in every event.
+    static KNOWN: std::cell::RefCell<(u64, KnownMap)> =
+        std::cell::RefCell::new((0, KnownMap::default()));
+}
+
+// SipHash: the names come from the input, and this map grows from them.
+type KnownMap = std::collections::HashMap<String, Known>;
+
+/// Names cached per thread at most; beyond, the cache starts again.
+const KNOWN_CAPACITY: usize = 8192;
+
 impl Known {
+    /// [`Known::of`] for every data name of `ev`, from a per-thread cache.
+    pub fn fill(ev: &mut WinEvent, schema: &Schema) {
+        if ev.known.len() == ev.data.len() {
+            return;
+        }
+        KNOWN.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.0 != schema.stamp() || cache.1.len() > KNOWN_CAPACITY {
+                cache.1.clear();
+                cache.0 = schema.stamp();
+            }
+            ev.known.clear();
+            ev.known.reserve(ev.data.len());
+            for (name, _) in &ev.data {
+                let k = match cache.1.get(name.as_str()) {
+                    Some(k) => *k,
+                    None => {
+                        let k = Known::of(name, schema);
+                        cache.1.insert(name.clone(), k);
+                        k
+                    }
+                };
+                ev.known.push(k);
+            }
+        });
+    }
+
+    /// Whether a source field named `name` can end up in the record: the
+    /// schema knows it or normalisation reads it (cached per thread).
+    pub fn wanted(name: &str, schema: &Schema) -> bool {
+        KNOWN.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.0 != schema.stamp() || cache.1.len() > KNOWN_CAPACITY {
+                cache.1.clear();
+                cache.0 = schema.stamp();
+            }
+            let k = match cache.1.get(name) {
+                Some(k) => *k,
+                None => {
+                    let k = Known::of(name, schema);
+                    cache.1.insert(name.to_owned(), k);
+                    k
+                }
+            };
+            k.id.is_some() || k.source.is_some()
+        })
+    }
+
     /// Works out what a source field name means, once.
     pub fn of(name: &str, schema: &Schema) -> Known {
         Known {
@@ -159,7 +220,8 @@ pub fn kind(event_id: Option<i64>, channel: Option<&str>, provider: Option<&str>
     let Some(id) = event_id else {
         return Kind::Other;
     };
-    let is = |v: Option<&str>, s: &str| v.is_some_and(|x| x.eq_ignore_ascii_case(s));
+    // The canonical spelling is the common one: an exact compare first.
+    let is = |v: Option<&str>, s: &str| v.is_some_and(|x| x == s || x.eq_ignore_ascii_case(s));
     let channel_known = channel.is_some_and(|c| !c.is_empty());
     if is(channel, "Microsoft-Windows-Sysmon/Operational")
         || (!channel_known && is(provider, "Microsoft-Windows-Sysmon"))

@@ -71,7 +71,7 @@ pub struct JsonlSink {
     file: File,
     fsync: Fsync,
     buf: Vec<u8>,
-    written: HashSet<String>,
+    written: Recent,
     synced_at: Instant,
     dirty: bool,
     /// Alerts not written because the file already had them.
@@ -80,6 +80,35 @@ pub struct JsonlSink {
 
 /// How much of an existing alerts file is read for the ids it holds.
 const ID_SCAN_BYTES: u64 = 256 << 20;
+
+/// Alert ids remembered: the newest ones. Reprocessing after a restart or a
+/// redelivery covers the events after the last acknowledgement, which are
+/// far fewer; an unbounded set would grow for as long as the service runs.
+const RECENT_IDS: usize = 200_000;
+
+/// The newest alert ids, in a bounded set.
+#[derive(Debug, Default)]
+struct Recent {
+    set: HashSet<String>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl Recent {
+    /// Adds `id`; false when it was already there.
+    fn insert(&mut self, id: String) -> bool {
+        if self.set.contains(&id) {
+            return false;
+        }
+        if self.order.len() >= RECENT_IDS {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        self.set.insert(id.clone());
+        self.order.push_back(id);
+        true
+    }
+}
 
 impl JsonlSink {
     /// Opens (creates) `path` for appending.
@@ -136,13 +165,13 @@ impl JsonlSink {
 
 /// The `alert_id`s of the alerts in the last [`ID_SCAN_BYTES`] of the file.
 /// A torn last line (the process died mid-write on a full disk) is ignored.
-fn existing_ids(file: &mut File) -> std::io::Result<HashSet<String>> {
+fn existing_ids(file: &mut File) -> std::io::Result<Recent> {
     let len = file.metadata()?.len();
     let from = len.saturating_sub(ID_SCAN_BYTES);
     file.seek(SeekFrom::Start(from))?;
     let mut text = Vec::new();
     file.take(len - from).read_to_end(&mut text)?;
-    let mut ids = HashSet::new();
+    let mut ids = Recent::default();
     for line in text.split(|b| *b == b'\n') {
         if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice(line) {
             if let Some(serde_json::Value::String(id)) = o.get("alert_id") {
@@ -675,6 +704,20 @@ mod tests {
             })
             .collect();
         assert_eq!(ids, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn the_id_memory_is_bounded_and_forgets_the_oldest() {
+        let mut r = Recent::default();
+        for i in 0..=RECENT_IDS {
+            assert!(r.insert(i.to_string()));
+        }
+        assert!(
+            !r.insert(RECENT_IDS.to_string()),
+            "a recent id is remembered"
+        );
+        assert!(r.insert("0".into()), "the oldest was forgotten");
+        assert_eq!(r.set.len(), RECENT_IDS);
     }
 
     #[test]

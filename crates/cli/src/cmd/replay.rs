@@ -13,7 +13,8 @@ pub struct Args {
     /// Evidence to send: files, folders, archives (as `portent hunt` reads them).
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
-    /// Where: tcp://HOST:PORT, udp://HOST:PORT or nats://HOST:PORT.
+    /// Where: tcp://HOST:PORT, udp://HOST:PORT, nats://HOST:PORT, or `null`
+    /// (nothing is sent: counts the events and measures the generator).
     #[arg(long, value_name = "URL")]
     to: String,
     /// Events per second (0: as fast as the receiver takes them).
@@ -34,6 +35,7 @@ pub struct Args {
 }
 
 enum Out {
+    Null,
     Tcp(std::io::BufWriter<std::net::TcpStream>, bool),
     Udp(std::net::UdpSocket),
     #[cfg(feature = "nats")]
@@ -42,11 +44,19 @@ enum Out {
 
 /// Runs the replay.
 pub fn run(a: Args) -> Result<crate::Exit> {
-    let (scheme, addr) = a
-        .to
-        .split_once("://")
-        .with_context(|| format!("--to: `{}` is not tcp://, udp:// or nats://HOST:PORT", a.to))?;
+    let (scheme, addr) = if a.to == "null" {
+        Some(("null", ""))
+    } else {
+        a.to.split_once("://")
+    }
+    .with_context(|| {
+        format!(
+            "--to: `{}` is not tcp://, udp:// or nats://HOST:PORT, or null",
+            a.to
+        )
+    })?;
     let mut out = match scheme {
+        "null" => Out::Null,
         "tcp" => {
             let s = std::net::TcpStream::connect(addr)
                 .with_context(|| format!("cannot connect to {addr}"))?;
@@ -116,6 +126,7 @@ pub fn run(a: Args) -> Result<crate::Exit> {
             msg.extend_from_slice(header(&ts).as_bytes());
             msg.extend_from_slice(m);
             match &mut out {
+                Out::Null => {}
                 Out::Tcp(w, true) => {
                     write!(w, "{} ", msg.len())?;
                     w.write_all(&msg)?;
@@ -136,7 +147,7 @@ pub fn run(a: Args) -> Result<crate::Exit> {
     }
     match &mut out {
         Out::Tcp(w, _) => w.flush()?,
-        Out::Udp(_) => {}
+        Out::Udp(_) | Out::Null => {}
         #[cfg(feature = "nats")]
         Out::Nats(p) => p.finish()?,
     }
