@@ -586,6 +586,56 @@ fn sighup_reloads_rules_and_metrics_and_health_answer() {
 }
 
 #[test]
+fn grouped_rules_report_their_groups() {
+    let dir = tmp();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("g.aql"),
+        r#"SELECT "Process Name" AS process, COUNT(*) AS connections FROM events WHERE destinationport IS NOT NULL GROUP BY "Process Name" HAVING COUNT(*) >= 2"#,
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("g.toml"),
+        "id = \"by-process\"\ntitle = \"t\"\nquery = \"g.aql\"\n",
+    )
+    .unwrap();
+    let alerts = dir.path().join("a.jsonl");
+    let out = Command::new(BIN)
+        .args([
+            "watch",
+            "--stdin",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--window",
+            "ignore",
+            "--metrics",
+            "off",
+        ])
+        .args([
+            "--alerts",
+            alerts.to_str().unwrap(),
+            "--state-dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdin(std::fs::File::open(root().join("examples/t1043-events.jsonl")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = read_jsonl(&alerts);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["connections"], 3);
+    assert!(rows[0]["process"]
+        .as_str()
+        .unwrap()
+        .ends_with("powershell.exe"));
+}
+
+#[test]
 fn bad_configuration_is_refused_before_anything_starts() {
     let (code, _, err) = common::portent(&["watch", "--window", "ignore"]);
     assert_eq!(code, 2);

@@ -200,9 +200,10 @@ impl<'r> Detector<'r> {
         }
     }
 
-    /// Grouped rules report their groups once per period; call often.
-    pub fn tick(&mut self, out: &mut Vec<Alert>) {
-        if self.aggregated_at.elapsed() < self.set.aggregate_every {
+    /// Grouped rules report their groups once per period (and with `now`, at
+    /// once: at a reload or the end); call often.
+    pub fn tick(&mut self, out: &mut Vec<Alert>, now: bool) {
+        if !now && self.aggregated_at.elapsed() < self.set.aggregate_every {
             return;
         }
         self.aggregated_at = Instant::now();
@@ -215,7 +216,9 @@ impl<'r> Detector<'r> {
             let done = std::mem::replace(&mut self.runs[i], fresh);
             self.reported[i] = (0, 0);
             let Ok((rows, _)) = done.finish();
-            let period = format!("agg-{}", self.now);
+            // Each period has its own ids (the wall clock, not NOW(), which
+            // stands still when windows are ignored).
+            let period = format!("agg-{}", chrono::Utc::now().timestamp_millis());
             for (n, row) in rows.into_iter().enumerate() {
                 let id = format!("{period}/{}/{n}", rule.meta.id);
                 out.push(alert(

@@ -120,7 +120,12 @@ impl Pipeline {
         let mut alerts = Vec::new();
         loop {
             if self.flags.reload.swap(false, Ordering::Relaxed) {
+                // Groups of the old rules report now; waiting events are kept
+                // and meet the new rules.
+                det.tick(&mut alerts, true);
                 det.report(&self.metrics);
+                self.deliver(std::mem::take(&mut alerts), outcome)?;
+                self.flush()?;
                 return Ok(Next::Reload);
             }
             self.metrics.beat();
@@ -139,7 +144,7 @@ impl Pipeline {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     self.expire_waiting(&mut det, &mut alerts, true);
-                    det.tick(&mut alerts);
+                    det.tick(&mut alerts, true);
                     det.report(&self.metrics);
                     self.deliver(std::mem::take(&mut alerts), outcome)?;
                     self.flush()?;
@@ -147,7 +152,7 @@ impl Pipeline {
                     return Ok(Next::Done);
                 }
             }
-            det.tick(&mut alerts);
+            det.tick(&mut alerts, false);
             if !self.waiting.is_empty() {
                 self.expire_waiting(&mut det, &mut alerts, false);
             }

@@ -219,6 +219,7 @@ struct Recipe {
     tuning: Option<PathBuf>,
     window: WindowPolicy,
     zone: Zone,
+    aggregate_every: std::time::Duration,
 }
 
 impl Recipe {
@@ -283,7 +284,7 @@ impl Recipe {
             rules: out,
             tuning,
             zone: self.zone,
-            aggregate_every: std::time::Duration::from_secs(60),
+            aggregate_every: self.aggregate_every,
         })
     }
 }
@@ -306,6 +307,10 @@ pub fn run(a: Args) -> Result<crate::Exit> {
         tuning: cfg.tuning.clone(),
         window,
         zone,
+        aggregate_every: match &cfg.aggregate_every {
+            Some(d) => portent_serve::config::duration(d).map_err(anyhow::Error::msg)?,
+            None => std::time::Duration::from_secs(60),
+        },
     };
     // Compile once here so a broken pack fails before any socket opens, and
     // so the sources parse with the schema the rules were compiled against.
