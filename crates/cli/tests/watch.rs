@@ -586,6 +586,68 @@ fn sighup_reloads_rules_and_metrics_and_health_answer() {
 }
 
 #[test]
+fn netflow_v5_datagrams_feed_the_flows_table() {
+    let dir = tmp();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("f.aql"), "SELECT sourceip, destinationip, destinationport, sourcebytes FROM flows WHERE destinationport = 443").unwrap();
+    std::fs::write(
+        rules.join("f.toml"),
+        "id = \"tls-flow\"\ntitle = \"t\"\nquery = \"f.aql\"\n",
+    )
+    .unwrap();
+    let alerts = dir.path().join("a.jsonl");
+    let w = Watcher::start(
+        &[
+            "--netflow",
+            "127.0.0.1:0",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--window",
+            "ignore",
+            "--metrics",
+            "127.0.0.1:0",
+            "--alerts",
+            alerts.to_str().unwrap(),
+            "--state-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let (addr, m) = (w.tcp_addr(), w.metrics_url());
+    // One v5 packet, two records: to 443 and to 80.
+    let mut p = vec![0, 5, 0, 2];
+    p.extend(60_000u32.to_be_bytes());
+    p.extend(1_700_000_000u32.to_be_bytes());
+    p.extend([0; 12]);
+    for port in [443u16, 80] {
+        let mut r = vec![10, 0, 0, 5, 93, 184, 216, 34, 0, 0, 0, 0, 0, 1, 0, 2];
+        r.extend(3u32.to_be_bytes());
+        r.extend(1500u32.to_be_bytes());
+        r.extend(50_000u32.to_be_bytes());
+        r.extend(59_000u32.to_be_bytes());
+        r.extend(51_000u16.to_be_bytes());
+        r.extend(port.to_be_bytes());
+        r.extend([0, 0x18, 6, 0, 0, 0, 0, 0, 24, 24, 0, 0]);
+        p.extend(r);
+    }
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.send_to(&p, &addr).unwrap();
+    s.send_to(b"\x00\x07 not a flow packet", &addr).unwrap();
+    wait_for("both flows", || {
+        metric(&m, "portent_events_evaluated_total") == 2
+    });
+    wait_for("the bad packet counted", || {
+        metric(&m, "portent_dropped_total") == 1
+    });
+    assert_eq!(w.stop(), 0);
+    let rows = read_jsonl(&alerts);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["destinationip"], "93.184.216.34");
+    assert_eq!(rows[0]["sourcebytes"], 1500);
+}
+
+#[test]
 fn grouped_rules_report_their_groups() {
     let dir = tmp();
     let rules = dir.path().join("rules");
