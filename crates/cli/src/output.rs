@@ -3,7 +3,6 @@
 //! atomically: a failed run never leaves a file that looks like a clean result.
 
 use anyhow::{Context, Result};
-use portent_core::Value;
 use portent_engine::{Row, Sink};
 use serde_json::Value as J;
 use std::io::Write;
@@ -92,17 +91,8 @@ impl Sink for Sheet {
     }
 }
 
-/// JSON value of an engine value.
-pub fn json(v: &Value<'_>) -> J {
-    match v {
-        Value::Null => J::Null,
-        Value::Bool(b) => (*b).into(),
-        Value::Int(i) => (*i).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-        Value::Str(s) => s.as_ref().into(),
-        Value::Ip(ip) => ip.to_string().into(),
-    }
-}
+/// JSON value of an engine value (the same as in watch alerts).
+pub use portent_serve::alert::json;
 
 /// Writing options.
 #[derive(Clone, Debug, Default)]

@@ -138,16 +138,7 @@ pub struct Summary {
 }
 
 /// RFC 3339 with the offset of `zone`.
-pub fn rfc3339(ms: i64, zone: &Zone) -> String {
-    let offset = zone.offset_at(ms);
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t
-            .with_timezone(&offset)
-            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
-            .to_string(),
-        None => ms.to_string(),
-    }
-}
+pub use portent_serve::alert::rfc3339;
 
 impl Summary {
     /// The input part of a summary, from a scan.

@@ -144,13 +144,9 @@ fn worker(server: &Server, member: &str, dir: &Path) -> Worker {
             "--window",
             "ignore",
         ])
-        // Replayed evidence can deliver a connection thousands of events
-        // before its process's creation (files in another order than time).
         .args([
             "--metrics",
             "127.0.0.1:0",
-            "--join-wait",
-            "20s",
             "--nats-alerts",
             &server.url,
             "--alerts",

@@ -25,6 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How long a delivered message may stay unacknowledged before JetStream
+/// delivers it again (to a replacement worker, when this one died).
+pub const ACK_WAIT: Duration = Duration::from_secs(30);
+
 /// How long JetStream remembers message ids to drop duplicates.
 pub const DEDUP_WINDOW: Duration = Duration::from_secs(600);
 
@@ -139,9 +143,10 @@ pub fn source(ctx: Context, cfg: &SourceConfig) -> Result<std::thread::JoinHandl
                     pull::Config {
                         durable_name: Some(durable.clone()),
                         filter_subject: format!("{prefix}.{p}.>"),
-                        // Well above the longest join wait: a batch is acknowledged only
-                        // once its waiting events are evaluated.
-                        ack_wait: Duration::from_secs(120),
+                        // Well above the longest join wait allowed with NATS (a batch
+                        // is acknowledged only once its waiting events are evaluated),
+                        // and short enough that a dead worker's messages come back soon.
+                        ack_wait: ACK_WAIT,
                         max_ack_pending: 20_000,
                         ..Default::default()
                     },

@@ -337,8 +337,17 @@ fn connection(ctx: Context, mut stream: TcpStream, peer: SocketAddr, counter: Ar
     let mut deframer = Deframer::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut n_msg = 0u64;
+    // On a stop, what the socket holds is read, for at most this long: a
+    // sender that never pauses must not hold the shutdown up.
+    let mut drain_until: Option<Instant> = None;
     loop {
         let stopping = ctx.stop.load(Ordering::Relaxed);
+        if stopping {
+            let until = *drain_until.get_or_insert_with(|| Instant::now() + Duration::from_secs(2));
+            if Instant::now() >= until {
+                break;
+            }
+        }
         let got = match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,

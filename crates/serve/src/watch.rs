@@ -174,6 +174,19 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
         Some(d) => duration(d).map_err(Error::config)?,
         None => std::time::Duration::ZERO,
     };
+    let join_wait = match &cfg.join_wait {
+        Some(d) => duration(d).map_err(Error::config)?,
+        None => std::time::Duration::from_secs(2),
+    };
+    if join_wait > std::time::Duration::from_secs(20)
+        && cfg
+            .source
+            .iter()
+            .any(|s| matches!(s, SourceConfig::Nats { .. }))
+    {
+        // Acknowledgements wait for the joins; JetStream would redeliver first.
+        return Err(Error::config("--join-wait over 20s cannot be used with --nats (JetStream redelivers unacknowledged messages after 30 s)"));
+    }
     let pipeline = Pipeline {
         rx,
         sources: names.iter().map(|n| Arc::from(n.as_str())).collect(),
@@ -183,10 +196,7 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
         dedup: Dedup::new(dedup, 100_000),
         flags: flags.clone(),
         live_window: cfg.window.as_deref() != Some("ignore"),
-        join_wait: match &cfg.join_wait {
-            Some(d) => duration(d).map_err(Error::config)?,
-            None => std::time::Duration::from_secs(2),
-        },
+        join_wait,
         max_waiting: 100_000,
         waiting: Default::default(),
         acks: Default::default(),

@@ -32,6 +32,45 @@ pub struct Args {
     /// NATS: the stream (created when missing).
     #[arg(long, default_value = portent_serve::nats_names::STREAM)]
     stream: String,
+    /// `time` (default): events in the order of their own times, as the
+    /// hosts logged them (evidence folders are read file by file, and a
+    /// process's creation can sit in a later file than its connections);
+    /// `input`: in the order read.
+    #[arg(long, default_value = "time")]
+    order: String,
+}
+
+/// Sorts `messages` by the time of the event each holds (read as a watcher
+/// reads it); a message without one keeps the time of the one before it.
+fn by_time(messages: &mut Vec<Vec<u8>>) {
+    use portent_core::Event;
+    let schema = portent_core::Schema::qradar();
+    let opts = portent_io::ReadOptions {
+        keep_unknown: false,
+        ..portent_io::ReadOptions::default()
+    };
+    let mut report = portent_io::FileReport::new("replay");
+    let mut last = i64::MIN;
+    let mut keyed: Vec<(i64, Vec<u8>)> = messages
+        .drain(..)
+        .map(|m| {
+            let mut t = None;
+            portent_io::message::read_message(
+                &m,
+                &String::new,
+                &schema,
+                &opts,
+                &mut report,
+                &mut |_, r| {
+                    t = t.or(r.get(portent_core::schema::ids::STARTTIME).to_i64());
+                },
+            );
+            last = t.unwrap_or(last);
+            (last, m)
+        })
+        .collect();
+    keyed.sort_by_key(|(t, _)| *t);
+    messages.extend(keyed.into_iter().map(|(_, m)| m));
 }
 
 enum Out {
@@ -92,6 +131,11 @@ pub fn run(a: Args) -> Result<crate::Exit> {
         &portent_io::ReadOptions::default(),
         &mut |_, m| messages.push(m.to_vec()),
     );
+    match a.order.as_str() {
+        "time" => by_time(&mut messages),
+        "input" => {}
+        o => bail!("--order takes time or input, not `{o}`"),
+    }
     let mut unreadable = 0;
     for r in &reports {
         if r.fatal.is_some() || r.skipped_total() > 0 {
