@@ -64,6 +64,10 @@ impl Server {
                 "-sd",
             ])
             .arg(dir.path())
+            // Its log goes to a file of its own, not to /dev/null (a plain
+            // file on some machines, where cargo later reads it as a program).
+            .arg("-l")
+            .arg(dir.path().join("nats.log"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
