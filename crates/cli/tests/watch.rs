@@ -647,6 +647,121 @@ fn netflow_v5_datagrams_feed_the_flows_table() {
     assert_eq!(rows[0]["sourcebytes"], 1500);
 }
 
+/// An HTTP endpoint that takes `delay` to answer each POST; returns its URL
+/// and the number of requests answered.
+fn slow_webhook(delay: Duration) -> (String, Arc<Mutex<u64>>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let count = Arc::new(Mutex::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            let mut r = BufReader::new(&conn);
+            let mut len = 0;
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if h.trim().is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            std::thread::sleep(delay);
+            let _ = (&conn)
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            *seen.lock().unwrap() += 1;
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn a_slow_sink_pushes_back_on_tcp_and_udp_losses_are_all_counted() {
+    let ex = root().join("examples");
+    let dir = tmp();
+    // TCP: the sender is slowed down, nothing is lost, every alert delivered.
+    let (url, delivered) = slow_webhook(Duration::from_millis(2));
+    let w = Watcher::start(
+        &[
+            "--listen-tcp",
+            "127.0.0.1:0",
+            "--window",
+            "ignore",
+            "--queue",
+            "1",
+            "--webhook",
+            &url,
+            "--metrics",
+            "127.0.0.1:0",
+            "--state-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let (addr, m) = (w.tcp_addr(), w.metrics_url());
+    replay(&[&ex], &format!("tcp://{addr}"), &["--repeat", "40"]);
+    wait_for("every event", || {
+        metric(&m, "portent_events_evaluated_total") == 1200
+    });
+    assert_eq!(metric(&m, "portent_dropped_total"), 0);
+    // (Events that wait for a process creation alert up to 2 s later.)
+    let alerts = 19 * 40;
+    wait_for("every alert", || {
+        metric(&m, "portent_alerts_total") == alerts
+    });
+    wait_for("every webhook call", || {
+        *delivered.lock().unwrap() == alerts
+    });
+    assert_eq!(w.stop(), 0);
+
+    // UDP: the sender cannot be slowed; what does not fit is dropped, and
+    // every datagram is either evaluated or counted as dropped.
+    let (url, _) = slow_webhook(Duration::from_millis(20));
+    let w = Watcher::start(
+        &[
+            "--listen-udp",
+            "127.0.0.1:0",
+            "--window",
+            "ignore",
+            "--queue",
+            "1",
+            "--webhook",
+            &url,
+            "--metrics",
+            "127.0.0.1:0",
+            "--state-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let (addr, m) = (w.tcp_addr(), w.metrics_url());
+    let sent = 30 * 200;
+    replay(&[&ex], &format!("udp://{addr}"), &["--repeat", "200"]);
+    let accounted =
+        || metric(&m, "portent_events_evaluated_total") + metric(&m, "portent_dropped_total");
+    wait_for("every datagram evaluated or counted", || {
+        accounted() == sent
+    });
+    let queue_full = {
+        let (_, body) = http_get(&m, "/metrics");
+        body.lines()
+            .filter(|l| l.starts_with("portent_dropped_total{") && l.contains("queue full"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    assert!(
+        queue_full > 0,
+        "a full queue must have dropped some datagrams"
+    );
+    assert_eq!(w.stop(), 0);
+}
+
 #[test]
 fn grouped_rules_report_their_groups() {
     let dir = tmp();

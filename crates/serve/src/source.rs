@@ -436,7 +436,19 @@ pub fn udp(
             let mut buf = vec![0u8; 65536];
             let mut first_at: Option<Instant> = None;
             let mut drops_read = Instant::now();
-            let mut kernel_base: Option<u64> = None;
+            // The kernel counts drops per socket from its creation: a fresh one starts at 0.
+            let mut kernel_seen = kernel_drops(bound.port()).unwrap_or(0);
+            let mut kernel_check = |parser: &Parser| {
+                if let Some(d) = kernel_drops(bound.port()) {
+                    if d > kernel_seen {
+                        parser.dropped("kernel receive buffer full", d - kernel_seen);
+                        metrics
+                            .udp_kernel_drops
+                            .fetch_add(d - kernel_seen, Ordering::Relaxed);
+                        kernel_seen = d;
+                    }
+                }
+            };
             let mut n = 0u64;
             while !ctx.stop.load(Ordering::Relaxed) {
                 match socket.recv_from(&mut buf) {
@@ -509,15 +521,11 @@ pub fn udp(
                 }
                 if drops_read.elapsed() >= Duration::from_secs(1) {
                     drops_read = Instant::now();
-                    if let Some(d) = kernel_drops(bound.port()) {
-                        let base = *kernel_base.get_or_insert(d);
-                        metrics
-                            .udp_kernel_drops
-                            .fetch_max(d.saturating_sub(base), Ordering::Relaxed);
-                    }
+                    kernel_check(&parser);
                 }
             }
             parser.try_send();
+            kernel_check(&parser);
         })
         .map_err(|e| Error::bind(addr, e))?;
     Ok((bound, handle))
