@@ -61,7 +61,7 @@ pub fn read<R: BufRead>(
         }
         let (schema, keep_all) = (out.schema, out.opts.keep_unknown);
         let mut keep = |name: &str| keep_all || crate::windows::Known::wanted(name, schema);
-        if let Some((layout, ev)) = crate::layout::fast_flat(text, &mut keep) {
+        if let Some((layout, ev)) = crate::layout::fast_json(text, &mut keep) {
             out.seen.insert(layout);
             emit_windows(ev, out.schema, out.opts, out.report, out.emit);
             continue;

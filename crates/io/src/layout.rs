@@ -397,6 +397,146 @@ pub fn fast_flat(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Lay
     Some((layout, ev))
 }
 
+/// [`fast_ecs`] for Winlogbeat 7+/ECS objects, else [`fast_flat`].
+pub fn fast_json(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layout, WinEvent)> {
+    if memchr::memmem::find(json, b"\"winlog\"").is_some() {
+        fast_ecs(json, keep)
+    } else {
+        fast_flat(json, keep)
+    }
+}
+
+/// Winlogbeat 7+ / ECS objects read in one pass, as [`fast_flat`] reads the
+/// flat layouts: the event data (`winlog.event_data`, then
+/// `winlog.user_data`) first, then the other `winlog.*` fields, then the
+/// rest of the document, as the general path orders them. `None` for
+/// anything else, and for nested event data (`#text`, `#attributes`, objects
+/// inside it), duplicate names or an `Event` member.
+pub fn fast_ecs(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layout, WinEvent)> {
+    use crate::flatjson::{walk, Scalar};
+    let mut event_data: Vec<(String, J)> = Vec::with_capacity(32);
+    let mut user_data: Vec<(String, J)> = Vec::new();
+    let mut winlog: Vec<(String, J)> = Vec::with_capacity(16);
+    let mut top: Vec<(String, J)> = Vec::with_capacity(32);
+    let mut direct: [Option<J>; 5] = Default::default();
+    let (mut code, mut timestamp): (Option<J>, Option<J>) = (None, None);
+    let (mut saw_winlog, mut bail) = (false, false);
+    let mut joined = String::new();
+    walk(json, &mut |_, _| true, &mut |path, v: Scalar<'_>| {
+        if bail {
+            return;
+        }
+        let join = |joined: &mut String, parts: &[std::borrow::Cow<'_, str>]| {
+            joined.clear();
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    joined.push('.');
+                }
+                joined.push_str(p);
+            }
+        };
+        match (path[0].as_ref(), path.len()) {
+            ("Event", _) => bail = true,
+            ("winlog", 1) => bail = true,
+            ("winlog", n) => {
+                saw_winlog = true;
+                match path[1].as_ref() {
+                    part @ ("event_data" | "user_data") => {
+                        if n != 3 || path[2].starts_with('#') {
+                            bail = true;
+                            return;
+                        }
+                        if keep(&path[2]) {
+                            let out = if part == "event_data" {
+                                &mut event_data
+                            } else {
+                                &mut user_data
+                            };
+                            out.push((path[2].to_string(), v.into_json()));
+                        }
+                    }
+                    key => {
+                        let slot = [
+                            "event_id",
+                            "channel",
+                            "provider_name",
+                            "computer_name",
+                            "record_id",
+                        ]
+                        .iter()
+                        .position(|k| *k == key)
+                        .filter(|_| n == 2);
+                        join(&mut joined, path);
+                        let kept = keep(&joined);
+                        match (slot, kept) {
+                            (Some(i), true) => {
+                                let j = v.into_json();
+                                direct[i] = Some(j.clone());
+                                winlog.push((joined.clone(), j));
+                            }
+                            (Some(i), false) => direct[i] = Some(v.into_json()),
+                            (None, true) => winlog.push((joined.clone(), v.into_json())),
+                            (None, false) => {}
+                        }
+                    }
+                }
+            }
+            _ => {
+                join(&mut joined, path);
+                let special = match joined.as_str() {
+                    "event.code" => Some(&mut code),
+                    "@timestamp" => Some(&mut timestamp),
+                    _ => None,
+                };
+                let kept = keep(&joined);
+                match (special, kept) {
+                    (Some(slot), true) => {
+                        let j = v.into_json();
+                        *slot = Some(j.clone());
+                        top.push((joined.clone(), j));
+                    }
+                    (Some(slot), false) => *slot = Some(v.into_json()),
+                    (None, true) => top.push((joined.clone(), v.into_json())),
+                    (None, false) => {}
+                }
+            }
+        }
+    })
+    .ok()?;
+    if bail || !saw_winlog {
+        return None;
+    }
+    let mut names: Vec<&str> = event_data
+        .iter()
+        .chain(&user_data)
+        .chain(&winlog)
+        .chain(&top)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    names.sort_unstable();
+    if names.windows(2).any(|w| w[0] == w[1]) {
+        return None;
+    }
+    let [event_id, channel, provider, computer, record_id] = direct;
+    let mut ev = WinEvent {
+        event_id: event_id.as_ref().and_then(json_int),
+        channel: channel.as_ref().and_then(json_text),
+        provider: provider.as_ref().and_then(json_text),
+        computer: computer.as_ref().and_then(json_text),
+        record_id: record_id.as_ref().and_then(json_int),
+        ..WinEvent::default()
+    };
+    if ev.event_id.is_none() {
+        ev.event_id = code.as_ref().and_then(json_int);
+    }
+    set_time(&mut ev, timestamp.as_ref());
+    event_data.extend(user_data);
+    event_data.extend(winlog);
+    event_data.extend(top);
+    ev.data = event_data;
+    Some((Layout::Ecs, ev))
+}
+
 /// Sets the event's time from `v` unless a zoned time is already known; a zone-less
 /// text is kept aside as the local time.
 fn set_time(ev: &mut WinEvent, v: Option<&J>) {

@@ -221,7 +221,7 @@ pub fn read_message(
         }
     }
     let mut keep = |name: &str| opts.keep_unknown || crate::windows::Known::wanted(name, schema);
-    if let Some((_, ev)) = crate::layout::fast_flat(payload, &mut keep) {
+    if let Some((_, ev)) = crate::layout::fast_json(payload, &mut keep) {
         return emit_windows(ev, schema, opts, report, &mut fill);
     }
     if payload.starts_with(b"{") || payload.starts_with(b"[") {

@@ -4,7 +4,7 @@
 
 use portent_core::event::FieldRef;
 use portent_core::{Event, Record, Schema};
-use portent_io::layout::{classify, fast_flat, win_event};
+use portent_io::layout::{classify, fast_json, win_event};
 use portent_io::{read_raw, ReadOptions};
 use std::path::{Path, PathBuf};
 
@@ -26,12 +26,22 @@ fn fields(r: &Record<'static>) -> Vec<String> {
 }
 
 fn compare(inputs: &[PathBuf]) -> (usize, usize) {
+    let mut texts = Vec::new();
+    read_raw(inputs, &ReadOptions::default(), &mut |_, m| {
+        if m.starts_with(b"{") {
+            texts.push(m.to_vec())
+        }
+    });
+    compare_texts(&texts)
+}
+
+fn compare_texts(texts: &[Vec<u8>]) -> (usize, usize) {
     let schema = Schema::qradar();
     let opts = ReadOptions::default();
     let (mut fast, mut all) = (0, 0);
     let mut checked = |text: &[u8]| {
         all += 1;
-        let Some((layout, ev)) = fast_flat(text, &mut |_| true) else {
+        let Some((layout, ev)) = fast_json(text, &mut |_| true) else {
             return;
         };
         fast += 1;
@@ -49,22 +59,57 @@ fn compare(inputs: &[PathBuf]) -> (usize, usize) {
             keep_unknown: false,
             ..ReadOptions::default()
         };
-        let (_, kept) = fast_flat(text, &mut |n| {
+        let (_, kept) = fast_json(text, &mut |n| {
             portent_io::windows::Known::wanted(n, &schema)
         })
         .unwrap();
-        let all = fast_flat(text, &mut |_| true).unwrap().1;
+        let all = fast_json(text, &mut |_| true).unwrap().1;
         assert_eq!(
             fields(&portent_io::windows::to_record(kept, &schema, &lean)),
             fields(&portent_io::windows::to_record(all, &schema, &lean))
         );
     };
-    read_raw(inputs, &opts, &mut |_, m| {
-        if m.starts_with(b"{") {
-            checked(m)
-        }
-    });
+    for t in texts {
+        checked(t);
+    }
     (fast, all)
+}
+
+#[test]
+fn fast_ecs_json_matches_the_general_path() {
+    use portent_scenario::{all, generate, layout::Layout, Options, Variant};
+    let mut texts = Vec::new();
+    for (i, s) in all().iter().enumerate() {
+        for v in [Variant::AsDescribed, Variant::Realistic] {
+            let g = generate(
+                s,
+                v,
+                &Options {
+                    seed: i as u64 + 3,
+                    start_us: 1_764_580_000_000_000,
+                    background: 400,
+                },
+            );
+            for ev in &g.events {
+                texts.push(Layout::Ecs.render(ev).to_string().into_bytes());
+            }
+        }
+    }
+    let generated = texts.len();
+    // The shipped ECS example, and shapes the one-pass reader must refuse or get right.
+    let ex = std::fs::read_to_string(root().join("examples/sysmon-ecs-t1043.jsonl")).unwrap();
+    texts.extend(ex.lines().map(|l| l.as_bytes().to_vec()));
+    for odd in [
+        r##"{"winlog":{"event_data":{"Data":{"#text":"x"}},"event_id":1,"channel":"Security"}}"##,
+        r#"{"winlog":{"user_data":{"A":"1"},"event_data":{"B":"2"},"channel":"Security","event_id":"4688"},"@timestamp":"2024-01-01T00:00:00Z"}"#,
+        r#"{"winlog":{"channel":"Security"},"event":{"code":"5156"},"host":{"name":"h"}}"#,
+        r#"{"winlog":{"event_data":{"X":"1","X":"2"},"channel":"Security","event_id":1}}"#,
+        r#"{"winlog":"flat","EventID":1}"#,
+    ] {
+        texts.push(odd.as_bytes().to_vec());
+    }
+    let (fast, all) = compare_texts(&texts);
+    assert!(fast >= generated, "{fast} of {all} took the one-pass path");
 }
 
 #[test]
