@@ -230,6 +230,32 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// The rules a run uses: the bundled pack or a rule folder (neither with
+/// `sigma_only`), plus Sigma rules, narrowed to `wanted` (or every enabled
+/// rule). Hunt and watch choose the same way.
+pub fn choose(
+    rules_dir: Option<&Path>,
+    sigma: &[PathBuf],
+    sigma_only: bool,
+    wanted: &[String],
+) -> Result<Vec<Rule>> {
+    let mut all = match (rules_dir, sigma_only) {
+        (_, true) => Vec::new(),
+        (Some(dir), false) => load_dir(dir)?,
+        (None, false) => bundled()?,
+    };
+    if !sigma.is_empty() {
+        let loaded = load_sigma(sigma)?;
+        loaded.report();
+        all.extend(loaded.rules);
+    }
+    let rules = select(all, wanted)?;
+    if rules.is_empty() {
+        bail!("no rules to run (all are off by default; name them with --rule)");
+    }
+    Ok(rules)
+}
+
 /// The rules to run: those named by `--rule`, else every enabled rule.
 pub fn select(rules: Vec<Rule>, wanted: &[String]) -> Result<Vec<Rule>> {
     let mut ids = std::collections::HashSet::new();

@@ -4,221 +4,25 @@
 //! or repeated; rules reload on SIGHUP; metrics and health answer.
 
 mod common;
+use common::stream::{
+    assert_same, comparable, http_get, hunt, metric, read_jsonl, replay, wait_for, Watcher, BIN,
+};
 use common::{corpus, root};
 
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_portent");
-
-/// A running watcher and what it has logged.
-struct Watcher {
-    child: Child,
-    log: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Watcher {
-    fn start(args: &[&str], stdin: Stdio) -> Watcher {
-        let mut child = Command::new(BIN)
-            .arg("watch")
-            .args(args)
-            .current_dir(root())
-            .stdin(stdin)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (err, sink) = (child.stderr.take().unwrap(), log.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(v) => sink.lock().unwrap().push(v),
-                    Err(_) => eprintln!("watch: {line}"),
-                }
-            }
-        });
-        Watcher { child, log }
-    }
-
-    /// Waits for a log line with `msg` and returns it.
-    fn logged(&self, msg: &str) -> Value {
-        let until = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < until {
-            if let Some(v) = self.log.lock().unwrap().iter().find(|v| v["msg"] == msg) {
-                return v.clone();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "watcher never logged {msg:?}: {:?}",
-            self.log.lock().unwrap()
-        );
-    }
-
-    fn tcp_addr(&self) -> String {
-        let v = self.logged("listening");
-        v["address"].as_str().unwrap().to_owned()
-    }
-
-    fn metrics_url(&self) -> String {
-        let v = self.logged("metrics");
-        v["address"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("http://")
-            .trim_end_matches("/metrics")
-            .to_owned()
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-
-    /// SIGTERM, and the exit status.
-    fn stop(mut self) -> i32 {
-        self.signal("-TERM");
-        self.child.wait().unwrap().code().unwrap_or(-1)
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-/// GET `path` from the metrics server: status line and body.
-fn http_get(addr: &str, path: &str) -> (String, String) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_owned(), body.to_owned())
-}
-
-/// A counter of the metrics text (summed over labels).
-fn metric(addr: &str, name: &str) -> u64 {
-    let (_, body) = http_get(addr, "/metrics");
-    body.lines()
-        .filter(|l| {
-            l.starts_with(name)
-                && (l[name.len()..].starts_with(' ') || l[name.len()..].starts_with('{'))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(120);
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Alerts as comparable text: everything but where and how they arrived.
-fn comparable(rows: impl Iterator<Item = Value>) -> Vec<String> {
-    let mut out: Vec<String> = rows
-        .filter(|r| r.get("rule_id").is_some())
-        .map(|mut r| {
-            let o = r.as_object_mut().unwrap();
-            for k in ["source_file", "source", "alert_id", "schema_version"] {
-                o.remove(k);
-            }
-            // A hunt's rows have every rule's columns; a rule's own absent ones are null.
-            o.retain(|_, v| !v.is_null());
-            let sorted: BTreeMap<_, _> = o.iter().collect();
-            serde_json::to_string(&sorted).unwrap()
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// Equal multisets, or a short account of the difference.
-fn assert_same(got: &[String], want: &[String], what: &str) {
-    if got == want {
-        return;
-    }
-    let mut missing: Vec<&String> = want.iter().collect();
-    let mut extra = Vec::new();
-    for g in got {
-        match missing.iter().position(|w| *w == g) {
-            Some(i) => {
-                missing.remove(i);
-            }
-            None => extra.push(g),
-        }
-    }
-    let cut = |v: &[&String]| {
-        v.iter()
-            .take(2)
-            .map(|s| s.chars().take(400).collect::<String>())
-            .collect::<Vec<_>>()
-    };
-    panic!(
-        "{what}: {} alerts, want {}; {} missing, e.g. {:?}; {} extra, e.g. {:?}",
-        got.len(),
-        want.len(),
-        missing.len(),
-        cut(&missing),
-        extra.len(),
-        cut(&extra)
-    );
-}
-
-fn read_jsonl(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// `portent hunt` over `inputs`, every hit (no window, no limit), as JSON rows.
-fn hunt(inputs: &[&Path]) -> Vec<Value> {
-    let out = Command::new(BIN)
-        .args(["hunt", "-q", "--format", "jsonl"])
-        .args(inputs)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.code().unwrap() <= 3,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn replay(inputs: &[&Path], to: &str, extra: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("replay")
-        .args(inputs)
-        .args(["--to", to])
-        .args(extra)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success() || out.status.code() == Some(3),
-        "{err}"
-    );
-    err
+/// Writes rule `id` (its AQL and its metadata) into the folder `dir`.
+fn write_rule(dir: &Path, id: &str, aql: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("{id}.aql")), aql).unwrap();
+    let meta =
+        format!("id = \"{id}\"\ntitle = \"{id}\"\nquery = \"{id}.aql\"\nseverity = \"low\"\n");
+    std::fs::write(dir.join(format!("{id}.toml")), meta).unwrap();
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -232,17 +36,14 @@ fn stream_equals_hunt(inputs: &[&Path], framing: &str) -> usize {
     let alerts = dir.path().join("alerts.jsonl");
     let state = dir.path().join("state");
     let w = Watcher::start(
+        &state,
         &[
             "--listen-tcp",
             "127.0.0.1:0",
-            "--window",
-            "ignore",
             "--metrics",
             "off",
             "--alerts",
             alerts.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
         ],
         Stdio::null(),
     );
@@ -285,16 +86,13 @@ fn stdin_and_udp_sources_and_a_leef_forwarder() {
     let dir = tmp();
     let alerts = dir.path().join("a.jsonl");
     let mut w = Watcher::start(
+        dir.path(),
         &[
             "--stdin",
-            "--window",
-            "ignore",
             "--metrics",
             "off",
             "--alerts",
             alerts.to_str().unwrap(),
-            "--state-dir",
-            dir.path().to_str().unwrap(),
         ],
         Stdio::piped(),
     );
@@ -321,17 +119,14 @@ fn stdin_and_udp_sources_and_a_leef_forwarder() {
         .unwrap();
     let to = collector.local_addr().unwrap().to_string();
     let w = Watcher::start(
+        dir.path(),
         &[
             "--listen-udp",
             "127.0.0.1:0",
-            "--window",
-            "ignore",
             "--metrics",
             "127.0.0.1:0",
             "--leef-to",
             &to,
-            "--state-dir",
-            dir.path().to_str().unwrap(),
         ],
         Stdio::null(),
     );
@@ -405,29 +200,15 @@ fn a_followed_file_survives_restart_kill_9_and_rotation_without_loss_or_duplicat
     let log = dir.path().join("events.jsonl");
     let state = dir.path().join("state");
     let alerts = dir.path().join("alerts.jsonl");
-    let args = |m: &str| -> Vec<String> {
-        [
+    let start = || {
+        let args = [
             "--follow",
             log.to_str().unwrap(),
-            "--window",
-            "ignore",
             "--metrics",
-            m,
-            "--alerts",
-            alerts.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
-    let start = || {
-        let a = args("127.0.0.1:0");
-        Watcher::start(
-            &a.iter().map(String::as_str).collect::<Vec<_>>(),
-            Stdio::null(),
-        )
+            "127.0.0.1:0",
+        ];
+        let alerts = ["--alerts", alerts.to_str().unwrap()];
+        Watcher::start(&state, &[&args[..], &alerts[..]].concat(), Stdio::null())
     };
     let lines = event_lines(3000);
     let (first, rest) = lines.split_at(lines.len() / 3);
@@ -506,31 +287,23 @@ fn a_followed_file_survives_restart_kill_9_and_rotation_without_loss_or_duplicat
 fn sighup_reloads_rules_and_metrics_and_health_answer() {
     let dir = tmp();
     let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
     let rule = |id: &str, port: u16| {
-        std::fs::write(
-            rules.join(format!("{id}.aql")),
-            format!("SELECT destinationport FROM events WHERE destinationport = {port}"),
-        )
-        .unwrap();
-        std::fs::write(rules.join(format!("{id}.toml")), format!("id = \"{id}\"\ntitle = \"port {port}\"\nquery = \"{id}.aql\"\nseverity = \"low\"\n")).unwrap();
+        let aql = format!("SELECT destinationport FROM events WHERE destinationport = {port}");
+        write_rule(&rules, id, &aql)
     };
     rule("port-443", 443);
     let alerts = dir.path().join("a.jsonl");
     let w = Watcher::start(
+        dir.path(),
         &[
             "--listen-tcp",
             "127.0.0.1:0",
             "--rules",
             rules.to_str().unwrap(),
-            "--window",
-            "ignore",
             "--metrics",
             "127.0.0.1:0",
             "--alerts",
             alerts.to_str().unwrap(),
-            "--state-dir",
-            dir.path().to_str().unwrap(),
         ],
         Stdio::null(),
     );
@@ -589,28 +362,20 @@ fn sighup_reloads_rules_and_metrics_and_health_answer() {
 fn netflow_v5_datagrams_feed_the_flows_table() {
     let dir = tmp();
     let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::write(rules.join("f.aql"), "SELECT sourceip, destinationip, destinationport, sourcebytes FROM flows WHERE destinationport = 443").unwrap();
-    std::fs::write(
-        rules.join("f.toml"),
-        "id = \"tls-flow\"\ntitle = \"t\"\nquery = \"f.aql\"\n",
-    )
-    .unwrap();
+    let aql = "SELECT sourceip, destinationip, destinationport, sourcebytes FROM flows WHERE destinationport = 443";
+    write_rule(&rules, "tls-flow", aql);
     let alerts = dir.path().join("a.jsonl");
     let w = Watcher::start(
+        dir.path(),
         &[
             "--netflow",
             "127.0.0.1:0",
             "--rules",
             rules.to_str().unwrap(),
-            "--window",
-            "ignore",
             "--metrics",
             "127.0.0.1:0",
             "--alerts",
             alerts.to_str().unwrap(),
-            "--state-dir",
-            dir.path().to_str().unwrap(),
         ],
         Stdio::null(),
     );
@@ -688,19 +453,16 @@ fn a_slow_sink_pushes_back_on_tcp_and_udp_losses_are_all_counted() {
     // TCP: the sender is slowed down, nothing is lost, every alert delivered.
     let (url, delivered) = slow_webhook(Duration::from_millis(2));
     let w = Watcher::start(
+        dir.path(),
         &[
             "--listen-tcp",
             "127.0.0.1:0",
-            "--window",
-            "ignore",
             "--queue",
             "1",
             "--webhook",
             &url,
             "--metrics",
             "127.0.0.1:0",
-            "--state-dir",
-            dir.path().to_str().unwrap(),
         ],
         Stdio::null(),
     );
@@ -724,19 +486,16 @@ fn a_slow_sink_pushes_back_on_tcp_and_udp_losses_are_all_counted() {
     // every datagram is either evaluated or counted as dropped.
     let (url, _) = slow_webhook(Duration::from_millis(20));
     let w = Watcher::start(
+        dir.path(),
         &[
             "--listen-udp",
             "127.0.0.1:0",
-            "--window",
-            "ignore",
             "--queue",
             "1",
             "--webhook",
             &url,
             "--metrics",
             "127.0.0.1:0",
-            "--state-dir",
-            dir.path().to_str().unwrap(),
         ],
         Stdio::null(),
     );
@@ -766,17 +525,8 @@ fn a_slow_sink_pushes_back_on_tcp_and_udp_losses_are_all_counted() {
 fn grouped_rules_report_their_groups() {
     let dir = tmp();
     let rules = dir.path().join("rules");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("g.aql"),
-        r#"SELECT "Process Name" AS process, COUNT(*) AS connections FROM events WHERE destinationport IS NOT NULL GROUP BY "Process Name" HAVING COUNT(*) >= 2"#,
-    )
-    .unwrap();
-    std::fs::write(
-        rules.join("g.toml"),
-        "id = \"by-process\"\ntitle = \"t\"\nquery = \"g.aql\"\n",
-    )
-    .unwrap();
+    let aql = r#"SELECT "Process Name" AS process, COUNT(*) AS connections FROM events WHERE destinationport IS NOT NULL GROUP BY "Process Name" HAVING COUNT(*) >= 2"#;
+    write_rule(&rules, "by-process", aql);
     let alerts = dir.path().join("a.jsonl");
     let out = Command::new(BIN)
         .args([
@@ -823,5 +573,4 @@ fn bad_configuration_is_refused_before_anything_starts() {
     let (code, _, err) = common::portent(&["watch", "--config", cfg.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("w.toml") && err.contains("paht"), "{err}");
-    let _ = PathBuf::new();
 }

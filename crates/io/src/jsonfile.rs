@@ -29,24 +29,7 @@ pub fn read<R: BufRead>(
     };
     let mut line = Vec::with_capacity(4096);
     let mut number = 0usize;
-    loop {
-        line.clear();
-        match r.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                out.report
-                    .skip(format!("read error: {e}"), format!("line {}", number + 1));
-                break;
-            }
-        }
-        number += 1;
-        let text = trim(&line);
-        let text = if number == 1 {
-            text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text)
-        } else {
-            text
-        };
+    while let Some(text) = next_line(&mut r, &mut line, &mut number, out.report) {
         if text.is_empty() {
             continue;
         }
@@ -59,9 +42,7 @@ pub fn read<R: BufRead>(
             out.evtx_dump_records(&rest, number);
             break;
         }
-        let (schema, keep_all) = (out.schema, out.opts.keep_unknown);
-        let mut keep = |name: &str| keep_all || crate::windows::Known::wanted(name, schema);
-        if let Some((layout, ev)) = crate::layout::fast_json(text, &mut keep) {
+        if let Some((layout, ev)) = crate::layout::fast_json(text, out.schema, out.opts) {
             out.seen.insert(layout);
             emit_windows(ev, out.schema, out.opts, out.report, out.emit);
             continue;
@@ -123,6 +104,32 @@ pub(crate) fn read_value(
         seen: &mut seen,
     }
     .value(v, place);
+}
+
+/// Reads the next line into `line` and returns it trimmed, without the UTF-8
+/// byte order mark a first line may start with; `None` at the end, or after
+/// a read error (counted in `report` at its line).
+pub(crate) fn next_line<'l, R: BufRead>(
+    r: &mut R,
+    line: &'l mut Vec<u8>,
+    number: &mut usize,
+    report: &mut FileReport,
+) -> Option<&'l [u8]> {
+    line.clear();
+    match r.read_until(b'\n', line) {
+        Ok(0) => return None,
+        Ok(_) => {}
+        Err(e) => {
+            report.skip(format!("read error: {e}"), format!("line {}", *number + 1));
+            return None;
+        }
+    }
+    *number += 1;
+    let text = trim(line);
+    Some(match *number {
+        1 => text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text),
+        _ => text,
+    })
 }
 
 pub(crate) fn trim(mut b: &[u8]) -> &[u8] {

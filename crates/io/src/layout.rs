@@ -5,7 +5,7 @@
 //! field names (Ariel exports, hand-made test sets).
 
 use crate::convert::{has_zone, json_int, json_text, json_value, parse_time};
-use crate::windows::WinEvent;
+use crate::windows::{Known, WinEvent};
 use crate::xml::event_data_xml;
 use crate::ReadOptions;
 use portent_core::{Record, Schema, Value};
@@ -320,11 +320,12 @@ const FLAT_NAMES: &[&str] = &[
 /// takes the general path.
 ///
 /// `keep` says which other fields the caller needs at all (the normalised
-/// record drops the rest anyway); the names this function reads itself are
-/// always kept.
-pub fn fast_flat(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layout, WinEvent)> {
+/// record drops the rest anyway), and what they mean; the names this
+/// function reads itself are always kept.
+fn fast_flat(json: &[u8], keep: &mut Keep<'_>) -> Option<(Layout, WinEvent)> {
     use crate::flatjson::{walk, Scalar};
     let mut leaves: Vec<(String, J)> = Vec::with_capacity(64);
+    let mut known: Vec<Known> = Vec::with_capacity(64);
     let mut nested_top: Vec<String> = Vec::new();
     let mut joined = String::new();
     walk(json, &mut |_, _| true, &mut |path, v: Scalar<'_>| {
@@ -338,9 +339,13 @@ pub fn fast_flat(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Lay
             }
             joined.push_str(p);
         }
-        if FLAT_NAMES.contains(&joined.as_str()) || keep(&joined) {
-            leaves.push((joined.clone(), v.into_json()));
-        }
+        let k = match keep(&joined) {
+            Some(k) => k,
+            None if FLAT_NAMES.contains(&joined.as_str()) => Known::default(),
+            None => return,
+        };
+        leaves.push((joined.clone(), v.into_json()));
+        known.push(k);
     })
     .ok()?;
     let has = |k: &str| leaves.iter().any(|(n, _)| n == k);
@@ -394,17 +399,31 @@ pub fn fast_flat(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Lay
         set_time(&mut ev, get(k));
     }
     ev.data = leaves;
+    ev.known = known;
     Some((layout, ev))
 }
 
-/// [`fast_ecs`] for Winlogbeat 7+/ECS objects, else [`fast_flat`].
-pub fn fast_json(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layout, WinEvent)> {
-    if memchr::memmem::find(json, b"\"winlog\"").is_some() {
-        fast_ecs(json, keep)
-    } else {
-        fast_flat(json, keep)
-    }
+/// [`fast_ecs`] for Winlogbeat 7+/ECS objects, else [`fast_flat`]. What each
+/// field name means is looked up once, here, and handed on in
+/// [`WinEvent::known`]; fields the record cannot use are not kept unless
+/// `opts.keep_unknown`.
+pub fn fast_json(json: &[u8], schema: &Schema, opts: &ReadOptions) -> Option<(Layout, WinEvent)> {
+    let ecs = memchr::memmem::find(json, b"\"winlog\"").is_some();
+    Known::with_cache(schema, |get| {
+        let mut keep = |name: &str| {
+            let k = get(name);
+            (opts.keep_unknown || k.wanted()).then_some(k)
+        };
+        if ecs {
+            fast_ecs(json, &mut keep)
+        } else {
+            fast_flat(json, &mut keep)
+        }
+    })
 }
+
+/// Decides for a field name whether to keep it, and what it means.
+type Keep<'k> = dyn FnMut(&str) -> Option<Known> + 'k;
 
 /// Winlogbeat 7+ / ECS objects read in one pass, as [`fast_flat`] reads the
 /// flat layouts: the event data (`winlog.event_data`, then
@@ -412,12 +431,12 @@ pub fn fast_json(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Lay
 /// rest of the document, as the general path orders them. `None` for
 /// anything else, and for nested event data (`#text`, `#attributes`, objects
 /// inside it), duplicate names or an `Event` member.
-pub fn fast_ecs(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layout, WinEvent)> {
+fn fast_ecs(json: &[u8], keep: &mut Keep<'_>) -> Option<(Layout, WinEvent)> {
     use crate::flatjson::{walk, Scalar};
-    let mut event_data: Vec<(String, J)> = Vec::with_capacity(32);
-    let mut user_data: Vec<(String, J)> = Vec::new();
-    let mut winlog: Vec<(String, J)> = Vec::with_capacity(16);
-    let mut top: Vec<(String, J)> = Vec::with_capacity(32);
+    let mut event_data: Vec<(String, J, Known)> = Vec::with_capacity(32);
+    let mut user_data: Vec<(String, J, Known)> = Vec::new();
+    let mut winlog: Vec<(String, J, Known)> = Vec::with_capacity(16);
+    let mut top: Vec<(String, J, Known)> = Vec::with_capacity(32);
     let mut direct: [Option<J>; 5] = Default::default();
     let (mut code, mut timestamp): (Option<J>, Option<J>) = (None, None);
     let (mut saw_winlog, mut bail) = (false, false);
@@ -446,13 +465,13 @@ pub fn fast_ecs(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layo
                             bail = true;
                             return;
                         }
-                        if keep(&path[2]) {
+                        if let Some(k) = keep(&path[2]) {
                             let out = if part == "event_data" {
                                 &mut event_data
                             } else {
                                 &mut user_data
                             };
-                            out.push((path[2].to_string(), v.into_json()));
+                            out.push((path[2].to_string(), v.into_json(), k));
                         }
                     }
                     key => {
@@ -469,14 +488,14 @@ pub fn fast_ecs(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layo
                         join(&mut joined, path);
                         let kept = keep(&joined);
                         match (slot, kept) {
-                            (Some(i), true) => {
+                            (Some(i), Some(k)) => {
                                 let j = v.into_json();
                                 direct[i] = Some(j.clone());
-                                winlog.push((joined.clone(), j));
+                                winlog.push((joined.clone(), j, k));
                             }
-                            (Some(i), false) => direct[i] = Some(v.into_json()),
-                            (None, true) => winlog.push((joined.clone(), v.into_json())),
-                            (None, false) => {}
+                            (Some(i), None) => direct[i] = Some(v.into_json()),
+                            (None, Some(k)) => winlog.push((joined.clone(), v.into_json(), k)),
+                            (None, None) => {}
                         }
                     }
                 }
@@ -490,14 +509,14 @@ pub fn fast_ecs(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layo
                 };
                 let kept = keep(&joined);
                 match (special, kept) {
-                    (Some(slot), true) => {
+                    (Some(slot), Some(k)) => {
                         let j = v.into_json();
                         *slot = Some(j.clone());
-                        top.push((joined.clone(), j));
+                        top.push((joined.clone(), j, k));
                     }
-                    (Some(slot), false) => *slot = Some(v.into_json()),
-                    (None, true) => top.push((joined.clone(), v.into_json())),
-                    (None, false) => {}
+                    (Some(slot), None) => *slot = Some(v.into_json()),
+                    (None, Some(k)) => top.push((joined.clone(), v.into_json(), k)),
+                    (None, None) => {}
                 }
             }
         }
@@ -511,7 +530,7 @@ pub fn fast_ecs(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layo
         .chain(&user_data)
         .chain(&winlog)
         .chain(&top)
-        .map(|(n, _)| n.as_str())
+        .map(|(n, _, _)| n.as_str())
         .collect();
     names.sort_unstable();
     if names.windows(2).any(|w| w[0] == w[1]) {
@@ -530,10 +549,15 @@ pub fn fast_ecs(json: &[u8], keep: &mut dyn FnMut(&str) -> bool) -> Option<(Layo
         ev.event_id = code.as_ref().and_then(json_int);
     }
     set_time(&mut ev, timestamp.as_ref());
-    event_data.extend(user_data);
-    event_data.extend(winlog);
-    event_data.extend(top);
-    ev.data = event_data;
+    for (name, value, known) in event_data
+        .into_iter()
+        .chain(user_data)
+        .chain(winlog)
+        .chain(top)
+    {
+        ev.data.push((name, value));
+        ev.known.push(known);
+    }
     Some((Layout::Ecs, ev))
 }
 

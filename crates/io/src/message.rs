@@ -220,8 +220,7 @@ pub fn read_message(
             Err(e) => return report.skip("invalid JSON", format!("{}: {e}", place())),
         }
     }
-    let mut keep = |name: &str| opts.keep_unknown || crate::windows::Known::wanted(name, schema);
-    if let Some((_, ev)) = crate::layout::fast_json(payload, &mut keep) {
+    if let Some((_, ev)) = crate::layout::fast_json(payload, schema, opts) {
         return emit_windows(ev, schema, opts, report, &mut fill);
     }
     if payload.starts_with(b"{") || payload.starts_with(b"[") {

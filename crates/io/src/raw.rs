@@ -2,7 +2,7 @@
 //! ([`crate::read_raw`]): what a forwarder would put in a syslog message.
 
 use crate::input::Format;
-use crate::jsonfile::trim;
+use crate::jsonfile::next_line;
 use crate::report::FileReport;
 use serde_json::Value as J;
 use std::io::{BufRead, Read, Seek};
@@ -53,23 +53,7 @@ pub fn text<R: BufRead>(
     let name = report.name.clone();
     let mut line = Vec::new();
     let mut n = 0;
-    loop {
-        line.clear();
-        match r.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                report.skip(format!("read error: {e}"), format!("line {}", n + 1));
-                break;
-            }
-        }
-        n += 1;
-        let t = trim(&line);
-        let t = if n == 1 {
-            t.strip_prefix(b"\xef\xbb\xbf").unwrap_or(t)
-        } else {
-            t
-        };
+    while let Some(t) = next_line(&mut r, &mut line, &mut n, report) {
         if t.is_empty() {
             continue;
         }

@@ -60,52 +60,43 @@ type KnownMap = std::collections::HashMap<String, Known>;
 const KNOWN_CAPACITY: usize = 8192;
 
 impl Known {
-    /// [`Known::of`] for every data name of `ev`, from a per-thread cache.
+    /// Runs `f` with a lookup of [`Known::of`] through the per-thread cache
+    /// (one cache access for a whole event).
+    pub fn with_cache<R>(schema: &Schema, f: impl FnOnce(&mut dyn FnMut(&str) -> Known) -> R) -> R {
+        KNOWN.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.0 != schema.stamp() || cache.1.len() > KNOWN_CAPACITY {
+                cache.1.clear();
+                cache.0 = schema.stamp();
+            }
+            let map = &mut cache.1;
+            let mut get = |name: &str| match map.get(name) {
+                Some(k) => *k,
+                None => {
+                    let k = Known::of(name, schema);
+                    map.insert(name.to_owned(), k);
+                    k
+                }
+            };
+            f(&mut get)
+        })
+    }
+
+    /// [`Known::of`] for every data name of `ev` that the reader did not work out.
     pub fn fill(ev: &mut WinEvent, schema: &Schema) {
         if ev.known.len() == ev.data.len() {
             return;
         }
-        KNOWN.with(|cache| {
-            let mut cache = cache.borrow_mut();
-            if cache.0 != schema.stamp() || cache.1.len() > KNOWN_CAPACITY {
-                cache.1.clear();
-                cache.0 = schema.stamp();
-            }
-            ev.known.clear();
-            ev.known.reserve(ev.data.len());
-            for (name, _) in &ev.data {
-                let k = match cache.1.get(name.as_str()) {
-                    Some(k) => *k,
-                    None => {
-                        let k = Known::of(name, schema);
-                        cache.1.insert(name.clone(), k);
-                        k
-                    }
-                };
-                ev.known.push(k);
-            }
+        let data = &ev.data;
+        ev.known = Known::with_cache(schema, |get| {
+            data.iter().map(|(name, _)| get(name)).collect()
         });
     }
 
-    /// Whether a source field named `name` can end up in the record: the
-    /// schema knows it or normalisation reads it (cached per thread).
-    pub fn wanted(name: &str, schema: &Schema) -> bool {
-        KNOWN.with(|cache| {
-            let mut cache = cache.borrow_mut();
-            if cache.0 != schema.stamp() || cache.1.len() > KNOWN_CAPACITY {
-                cache.1.clear();
-                cache.0 = schema.stamp();
-            }
-            let k = match cache.1.get(name) {
-                Some(k) => *k,
-                None => {
-                    let k = Known::of(name, schema);
-                    cache.1.insert(name.to_owned(), k);
-                    k
-                }
-            };
-            k.id.is_some() || k.source.is_some()
-        })
+    /// Whether a field so known can end up in the record: the schema knows it
+    /// or normalisation reads it.
+    pub fn wanted(self) -> bool {
+        self.id.is_some() || self.source.is_some()
     }
 
     /// Works out what a source field name means, once.

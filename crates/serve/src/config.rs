@@ -37,6 +37,8 @@ pub struct WatchConfig {
     /// Sigma rules (files or folders) to run beside the pack.
     #[serde(default)]
     pub sigma: Vec<PathBuf>,
+    /// Run only the Sigma rules, not the AQL pack.
+    pub sigma_only: Option<bool>,
     /// Tuning exceptions.
     pub tuning: Option<PathBuf>,
     /// `as-written` (default): the rules' windows against the wall clock;

@@ -92,20 +92,7 @@ pub fn run(a: Args) -> Result<Exit> {
 /// Reads the inputs and runs the rules: the hit rows, the summary, the rules run.
 fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
-    let mut all = match (&a.rules, a.sigma_only) {
-        (_, true) => Vec::new(),
-        (Some(dir), false) => pack::load_dir(dir)?,
-        (None, false) => pack::bundled()?,
-    };
-    if !a.sigma.is_empty() {
-        let sigma = pack::load_sigma(&a.sigma)?;
-        sigma.report();
-        all.extend(sigma.rules);
-    }
-    let rules = pack::select(all, &a.rule)?;
-    if rules.is_empty() {
-        bail!("no rules to run (all are off by default; name them with --rule)");
-    }
+    let rules = pack::choose(a.rules.as_deref(), &a.sigma, a.sigma_only, &a.rule)?;
     let limit = match a.limit.as_str() {
         "none" => None,
         "as-written" => Some(None),

@@ -1,7 +1,7 @@
 //! `portent watch`: the rule pack over live feeds (see `portent-serve`).
 
 use super::report_errors;
-use crate::pack::{self, Rule};
+use crate::pack;
 use anyhow::{bail, Context, Result};
 use portent_core::Schema;
 use portent_engine::{CompileOptions, Query, WindowPolicy, Zone};
@@ -82,6 +82,9 @@ pub struct Args {
     /// Sigma rules to run beside the pack.
     #[arg(long, value_name = "PATH")]
     sigma: Vec<PathBuf>,
+    /// Run only the Sigma rules, not the AQL pack.
+    #[arg(long, requires = "sigma")]
+    sigma_only: bool,
     /// Tuning exceptions (TOML), reloaded with the rules on SIGHUP.
     #[arg(long, value_name = "FILE")]
     tuning: Option<PathBuf>,
@@ -147,6 +150,9 @@ impl Args {
         );
         c.rule.extend(self.rule.iter().cloned());
         c.sigma.extend(self.sigma.iter().cloned());
+        if self.sigma_only {
+            c.sigma_only = Some(true);
+        }
         for l in &self.listen_tcp {
             c.source.push(SourceConfig::SyslogTcp {
                 listen: l.clone(),
@@ -216,6 +222,7 @@ struct Recipe {
     rules_dir: Option<PathBuf>,
     wanted: Vec<String>,
     sigma: Vec<PathBuf>,
+    sigma_only: bool,
     tuning: Option<PathBuf>,
     window: WindowPolicy,
     zone: Zone,
@@ -224,20 +231,12 @@ struct Recipe {
 
 impl Recipe {
     fn load(&self, schema: &mut Schema) -> Result<RuleSet> {
-        let mut all: Vec<Rule> = match &self.rules_dir {
-            Some(d) => pack::load_dir(d)?,
-            None if self.wanted.is_empty() && !self.sigma.is_empty() => Vec::new(),
-            None => pack::bundled()?,
-        };
-        if !self.sigma.is_empty() {
-            let s = pack::load_sigma(&self.sigma)?;
-            s.report();
-            all.extend(s.rules);
-        }
-        let rules = pack::select(all, &self.wanted)?;
-        if rules.is_empty() {
-            bail!("no rules to run (all are off by default; name them with --rule)");
-        }
+        let rules = pack::choose(
+            self.rules_dir.as_deref(),
+            &self.sigma,
+            self.sigma_only,
+            &self.wanted,
+        )?;
         let options = CompileOptions {
             zone: self.zone,
             window: self.window,
@@ -304,6 +303,7 @@ pub fn run(a: Args) -> Result<crate::Exit> {
         rules_dir: cfg.rules.clone(),
         wanted: cfg.rule.clone(),
         sigma: cfg.sigma.clone(),
+        sigma_only: cfg.sigma_only.unwrap_or(false),
         tuning: cfg.tuning.clone(),
         window,
         zone,
