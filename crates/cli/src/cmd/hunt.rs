@@ -26,19 +26,8 @@ pub struct Args {
     input: InputArgs,
     #[command(flatten)]
     tune: TuneArgs,
-    /// A rule directory (`*.toml` metadata beside `*.aql` queries) instead of the bundled pack.
-    #[arg(long, value_name = "DIR")]
-    rules: Option<PathBuf>,
-    /// Run only these rules (by id; also runs rules that are off by default).
-    #[arg(long = "rule", value_name = "ID")]
-    rule: Vec<String>,
-    /// Sigma rules (files or folders of .yml) to run beside the pack; each
-    /// alert carries the rule's title, id, level, tags and author.
-    #[arg(long, value_name = "PATH")]
-    sigma: Vec<PathBuf>,
-    /// Run only the Sigma rules, not the AQL pack.
-    #[arg(long, requires = "sigma")]
-    sigma_only: bool,
+    #[command(flatten)]
+    rules: super::RuleArgs,
     /// The rules' time windows. A hunt reads old evidence, so by default the
     /// rules' relative windows (`starttime > NOW() - 1 DAYS`) are not applied:
     /// `ignore`. `as-written` applies them against --now; `last:DURATION`
@@ -92,7 +81,12 @@ pub fn run(a: Args) -> Result<Exit> {
 /// Reads the inputs and runs the rules: the hit rows, the summary, the rules run.
 fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
-    let rules = pack::choose(a.rules.as_deref(), &a.sigma, a.sigma_only, &a.rule)?;
+    let rules = pack::choose(
+        a.rules.rules.as_deref(),
+        &a.rules.sigma,
+        a.rules.sigma_only,
+        &a.rules.rule,
+    )?;
     let limit = match a.limit.as_str() {
         "none" => None,
         "as-written" => Some(None),

@@ -202,6 +202,24 @@ pub fn load_catalog(
     Ok(std::sync::Arc::new(catalog))
 }
 
+/// Which rules run (hunt and watch).
+#[derive(clap::Args, Clone, Debug)]
+pub struct RuleArgs {
+    /// A rule directory (`*.toml` metadata beside `*.aql` queries) instead of the bundled pack.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Run only these rules (by id; also runs rules that are off by default).
+    #[arg(long = "rule", value_name = "ID")]
+    pub rule: Vec<String>,
+    /// Sigma rules (files or folders of .yml) to run beside the pack; each
+    /// alert carries the rule's title, id, level, tags and author.
+    #[arg(long, value_name = "PATH")]
+    pub sigma: Vec<PathBuf>,
+    /// Run only the Sigma rules, not the AQL pack.
+    #[arg(long, requires = "sigma")]
+    pub sigma_only: bool,
+}
+
 /// Tuning options shared by hunt and query.
 #[derive(clap::Args, Clone, Debug)]
 pub struct TuneArgs {

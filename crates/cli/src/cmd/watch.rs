@@ -73,18 +73,8 @@ pub struct Args {
     /// Subject for --nats-alerts.
     #[arg(long, value_name = "SUBJECT", requires = "nats_alerts")]
     alerts_subject: Option<String>,
-    /// A rule directory instead of the bundled pack.
-    #[arg(long, value_name = "DIR")]
-    rules: Option<PathBuf>,
-    /// Run only these rules (by id; also runs rules that are off by default).
-    #[arg(long = "rule", value_name = "ID")]
-    rule: Vec<String>,
-    /// Sigma rules to run beside the pack.
-    #[arg(long, value_name = "PATH")]
-    sigma: Vec<PathBuf>,
-    /// Run only the Sigma rules, not the AQL pack.
-    #[arg(long, requires = "sigma")]
-    sigma_only: bool,
+    #[command(flatten)]
+    rules: super::RuleArgs,
     /// Tuning exceptions (TOML), reloaded with the rules on SIGHUP.
     #[arg(long, value_name = "FILE")]
     tuning: Option<PathBuf>,
@@ -145,12 +135,14 @@ impl Args {
             dedup,
             queue,
             index_capacity,
-            rules,
             tuning
         );
-        c.rule.extend(self.rule.iter().cloned());
-        c.sigma.extend(self.sigma.iter().cloned());
-        if self.sigma_only {
+        if let Some(dir) = &self.rules.rules {
+            c.rules = Some(dir.clone());
+        }
+        c.rule.extend(self.rules.rule.iter().cloned());
+        c.sigma.extend(self.rules.sigma.iter().cloned());
+        if self.rules.sigma_only {
             c.sigma_only = Some(true);
         }
         for l in &self.listen_tcp {
