@@ -227,3 +227,12 @@ pub fn replay(inputs: &[&Path], to: &str, extra: &[&str]) -> String {
     );
     err
 }
+
+/// The events `portent replay` says it sent (from its stderr).
+pub fn sent(replay_stderr: &str) -> u64 {
+    replay_stderr
+        .split("sent ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count in replay's output: {replay_stderr}"))
+}
