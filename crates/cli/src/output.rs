@@ -216,8 +216,12 @@ pub fn write(
             }
             let mut w = csv::Writer::from_writer(out);
             w.write_record(&sheet.columns)?;
+            // One header for every rule: rows written before a later rule
+            // added its own columns are padded with empty cells.
+            let width = sheet.columns.len();
             for row in &sheet.rows {
-                w.write_record(row.iter().map(csv_cell))?;
+                let cells = row.iter().chain(std::iter::repeat(&J::Null));
+                w.write_record(cells.take(width).map(csv_cell))?;
             }
             w.flush()
         }

@@ -238,16 +238,27 @@ fn sigmahq_rules_load_run_and_name_their_authors() {
         eprintln!("SKIPPED: needs {}", rules.display());
         return;
     }
-    let r = rules.to_str().unwrap();
-    let (code, out, err) = portent(&["sigma", "check", r]);
+    // The hand-picked rules (the whole SigmaHQ Windows set beside them has
+    // its own test, with the rules Portent cannot run named).
+    let picked: Vec<String> = ["network_connection", "supporting"]
+        .iter()
+        .map(|d| rules.join(d).to_string_lossy().into_owned())
+        .collect();
+    let files: usize = picked
+        .iter()
+        .map(|d| std::fs::read_dir(d).unwrap().count())
+        .sum();
+    let (code, out, err) = portent(&["sigma", "check", &picked[0], &picked[1]]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         out.lines().filter(|l| l.starts_with("loaded")).count(),
-        25,
+        files,
         "{out}"
     );
     assert!(
-        err.contains("25 rule(s) loaded from 25 file(s), 0 rejected"),
+        err.contains(&format!(
+            "{files} rule(s) loaded from {files} file(s), 0 rejected"
+        )),
         "{err}"
     );
     let d = tmp("bad");
@@ -264,7 +275,9 @@ fn sigmahq_rules_load_run_and_name_their_authors() {
         "hunt",
         corpus.to_str().unwrap(),
         "--sigma",
-        r,
+        &picked[0],
+        "--sigma",
+        &picked[1],
         "--sigma-only",
         "--format",
         "jsonl",

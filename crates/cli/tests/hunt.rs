@@ -194,12 +194,16 @@ fn bad_paths_and_files_are_partial_input() {
     )
     .unwrap();
     std::fs::write(d.join("notes.txt"), "just notes").unwrap();
+    // A path typed on the command line that is not there is a usage error,
+    // before any work; what a folder holds is reported per file.
     let (code, _, err) = portent(&["hunt", d.to_str().unwrap(), "does/not/exist.evtx", "-q"]);
-    assert_eq!(code, 3, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("does/not/exist.evtx: not read: No such file"),
+        err.contains("input does/not/exist.evtx: No such file"),
         "{err}"
     );
+    let (code, _, err) = portent(&["hunt", d.to_str().unwrap(), "-q"]);
+    assert_eq!(code, 3, "{err}");
     assert!(
         err.contains("broken.json: JSON (QRadar fields), 1 events"),
         "{err}"

@@ -208,6 +208,24 @@ const ALIASES: &[(&str, &str)] = &[
     ("Event ID Code", "Event ID"),
     ("qidEventId", "Event ID"),
     ("Machine Identifier", "Hostname"),
+    // The Windows event header as raw EVTX, evtx_dump and Winlogbeat name
+    // it, and as Sigma rules (and Hayabusa and Chainsaw) write it: the same
+    // values the readers normalise, so a rule's `EventID: 4624` or
+    // `Provider_Name: ...` reads them whichever layout the event came in.
+    ("EventID", "Event ID"),
+    ("EventId", "Event ID"),
+    ("event_id", "Event ID"),
+    ("Provider_Name", "Provider"),
+    ("ProviderName", "Provider"),
+    ("provider_name", "Provider"),
+    ("SourceName", "Provider"),
+    ("Computer", "Hostname"),
+    ("ComputerName", "Hostname"),
+    ("computer_name", "Hostname"),
+    ("EventRecordID", "Record Number"),
+    ("EventRecordId", "Record Number"),
+    ("record_id", "Record Number"),
+    ("RecordNumber", "Record Number"),
 ];
 
 impl Schema {

@@ -134,79 +134,158 @@ impl Unit {
 
 /// Turns the user's paths into units of work, in a stable order (directories
 /// sorted by name). Paths that cannot be used get a report saying why.
+///
+/// Symbolic links found inside a folder are followed only when they stay in
+/// the tree the user named (or with [`ReadOptions::follow_links`]); a folder
+/// or file reached a second time (a link loop such as `ln -s . self`, or two
+/// links to one place) is read once and the second path is reported as
+/// passed over, so no event is counted twice and a loop cannot hang the run.
 pub fn plan(paths: &[PathBuf], opts: &ReadOptions) -> (Vec<Unit>, Vec<FileReport>) {
-    let mut units = Vec::new();
-    let mut reports = Vec::new();
+    let mut walker = Walker {
+        opts,
+        units: Vec::new(),
+        reports: Vec::new(),
+        seen: std::collections::HashMap::new(),
+        root: None,
+    };
     for p in paths {
-        walk(p, opts, false, &mut units, &mut reports);
+        walker.root = std::fs::canonicalize(p).ok().filter(|r| r.is_dir());
+        walker.walk(p, false);
     }
-    (units, reports)
+    (walker.units, walker.reports)
 }
 
-fn walk(
-    p: &Path,
-    opts: &ReadOptions,
-    in_dir: bool,
-    units: &mut Vec<Unit>,
-    reports: &mut Vec<FileReport>,
-) {
-    let meta = match std::fs::metadata(p) {
-        Ok(m) => m,
-        Err(e) => {
-            let mut r = FileReport::new(p.display().to_string());
-            r.fatal = Some(e.to_string());
-            reports.push(r);
+/// What identifies a file or folder whatever the path it is reached by.
+#[cfg(unix)]
+fn identity(_p: &Path, meta: &std::fs::Metadata) -> Option<(u64, u64, PathBuf)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino(), PathBuf::new()))
+}
+
+#[cfg(not(unix))]
+fn identity(p: &Path, _meta: &std::fs::Metadata) -> Option<(u64, u64, PathBuf)> {
+    std::fs::canonicalize(p).ok().map(|c| (0, 0, c))
+}
+
+struct Walker<'o> {
+    opts: &'o ReadOptions,
+    units: Vec<Unit>,
+    reports: Vec<FileReport>,
+    /// Files and folders already planned, with the path they were reached by.
+    seen: std::collections::HashMap<(u64, u64, PathBuf), PathBuf>,
+    /// The folder the user named, resolved, while walking it.
+    root: Option<PathBuf>,
+}
+
+impl Walker<'_> {
+    fn fail(&mut self, p: &Path, why: String) {
+        let mut r = FileReport::new(p.display().to_string());
+        r.fatal = Some(why);
+        self.reports.push(r);
+    }
+
+    fn pass_over(&mut self, p: &Path, why: String) {
+        let mut r = FileReport::new(p.display().to_string());
+        r.ignored = Some(why);
+        self.reports.push(r);
+    }
+
+    fn walk(&mut self, p: &Path, in_dir: bool) {
+        if in_dir {
+            match std::fs::symlink_metadata(p) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let target = match std::fs::canonicalize(p) {
+                        Ok(t) => t,
+                        Err(e) => return self.pass_over(p, format!("broken symbolic link: {e}")),
+                    };
+                    let inside = self.root.as_ref().is_some_and(|r| target.starts_with(r));
+                    if !inside && !self.opts.follow_links {
+                        return self.pass_over(
+                            p,
+                            format!(
+                                "symbolic link out of the folder (to {}); --follow-links reads it",
+                                target.display()
+                            ),
+                        );
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => return self.fail(p, e.to_string()),
+            }
+        }
+        let meta = match std::fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) => return self.fail(p, e.to_string()),
+        };
+        if let Some(id) = identity(p, &meta) {
+            if let Some(first) = self.seen.get(&id) {
+                let what = if meta.is_dir() { "folder" } else { "file" };
+                let why = format!("same {what} as {} (read once)", first.display());
+                return self.pass_over(p, why);
+            }
+            self.seen.insert(id, p.to_path_buf());
+        }
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
+                Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+                Err(e) => return self.fail(p, e.to_string()),
+            };
+            entries.sort();
+            for e in entries {
+                if is_resource_fork(&e.to_string_lossy()) {
+                    self.pass_over(&e, "macOS resource fork".into());
+                    continue;
+                }
+                self.walk(&e, true);
+            }
             return;
         }
-    };
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(e) => {
-                let mut r = FileReport::new(p.display().to_string());
-                r.fatal = Some(e.to_string());
-                reports.push(r);
-                return;
-            }
+        let opts = self.opts;
+        let per_unit = opts.evtx_chunks_per_unit.max(1);
+        let slots = evtx::chunk_slots(meta.len());
+        let evtx_file = matches!(opts.format, None | Some(Format::Evtx)) && slots > per_unit && {
+            let mut head = [0u8; 8];
+            File::open(p)
+                .and_then(|mut f| f.read_exact(&mut head))
+                .is_ok()
+                && evtx::is_evtx(&head)
         };
-        entries.sort();
-        for e in entries {
-            if is_resource_fork(&e.to_string_lossy()) {
-                let mut r = FileReport::new(e.display().to_string());
-                r.ignored = Some("macOS resource fork".into());
-                reports.push(r);
-                continue;
+        if evtx_file {
+            let mut first = 0;
+            while first < slots {
+                let count = per_unit.min(slots - first);
+                self.units.push(Unit {
+                    path: p.to_path_buf(),
+                    chunks: Some((first, count)),
+                    found_in_dir: in_dir,
+                });
+                first += count;
             }
-            walk(&e, opts, true, units, reports);
-        }
-        return;
-    }
-    let per_unit = opts.evtx_chunks_per_unit.max(1);
-    let slots = evtx::chunk_slots(meta.len());
-    let evtx_file = matches!(opts.format, None | Some(Format::Evtx)) && slots > per_unit && {
-        let mut head = [0u8; 8];
-        File::open(p)
-            .and_then(|mut f| f.read_exact(&mut head))
-            .is_ok()
-            && evtx::is_evtx(&head)
-    };
-    if evtx_file {
-        let mut first = 0;
-        while first < slots {
-            let count = per_unit.min(slots - first);
-            units.push(Unit {
+        } else {
+            self.units.push(Unit {
                 path: p.to_path_buf(),
-                chunks: Some((first, count)),
+                chunks: None,
                 found_in_dir: in_dir,
             });
-            first += count;
         }
-    } else {
-        units.push(Unit {
-            path: p.to_path_buf(),
-            chunks: None,
-            found_in_dir: in_dir,
-        });
+    }
+}
+
+/// Runs one reader over one input so that a bug in it (a panic) costs that
+/// input only: the events it already handed on stay, the report says how far
+/// it got, and the run goes on with every other input.
+pub(crate) fn guarded(r: &mut FileReport, read: impl FnOnce(&mut FileReport)) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&mut *r)));
+    if let Err(panic) = outcome {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        r.fatal = Some(format!(
+            "reader failed after {} events (a bug in Portent, please report it): {what}",
+            r.records
+        ));
     }
 }
 
@@ -245,7 +324,9 @@ pub fn read_unit(
         Some((first, count)) => {
             let mut r = FileReport::new(name);
             r.format = "EVTX".into();
-            evtx::read_chunks(file, first, count, schema, opts, &mut r, ctx.emit);
+            guarded(&mut r, |r| {
+                evtx::read_chunks(file, first, count, schema, opts, r, ctx.emit)
+            });
             ctx.reports.push(r);
         }
         None => ctx.stream(name, Source::File(file), 0),
@@ -364,7 +445,7 @@ impl Ctx<'_, '_> {
                             if let Err(e) = f.seek(std::io::SeekFrom::Start(0)) {
                                 return self.fatal(r.name, e.to_string());
                             }
-                            crate::raw::evtx(f, &mut r, *raw);
+                            guarded(&mut r, |r| crate::raw::evtx(f, r, *raw));
                             self.reports.push(r);
                             return;
                         }
@@ -372,7 +453,10 @@ impl Ctx<'_, '_> {
                             .metadata()
                             .map(|m| evtx::chunk_slots(m.len()))
                             .unwrap_or(0);
-                        evtx::read_chunks(f, 0, slots, self.schema, self.opts, &mut r, self.emit);
+                        let (schema, opts, emit) = (self.schema, self.opts, &mut *self.emit);
+                        guarded(&mut r, |r| {
+                            evtx::read_chunks(f, 0, slots, schema, opts, r, emit)
+                        });
                         self.reports.push(r);
                         return;
                     }
@@ -402,11 +486,12 @@ impl Ctx<'_, '_> {
                     r.skip(format!("read error: {e}"), format!("byte {}", data.len()));
                 }
                 if let Some(raw) = self.raw.as_mut() {
-                    crate::raw::evtx(Cursor::new(data), &mut r, *raw);
+                    guarded(&mut r, |r| crate::raw::evtx(Cursor::new(data), r, *raw));
                     self.reports.push(r);
                     return;
                 }
-                evtx::read_bytes(&data, self.schema, self.opts, &mut r, self.emit);
+                let (schema, opts, emit) = (self.schema, self.opts, &mut *self.emit);
+                guarded(&mut r, |r| evtx::read_bytes(&data, schema, opts, r, emit));
                 self.reports.push(r);
             }
             Sniffed::Zip => {
@@ -441,17 +526,18 @@ impl Ctx<'_, '_> {
                 let mut r = FileReport::new(name);
                 let buf = BufReader::with_capacity(1 << 16, reader);
                 if let Some(raw) = self.raw.as_mut() {
-                    crate::raw::text(f, buf, &mut r, *raw);
+                    guarded(&mut r, |r| crate::raw::text(f, buf, r, *raw));
                     self.reports.push(r);
                     return;
                 }
-                match f {
-                    Format::Json => jsonfile::read(buf, self.schema, self.opts, &mut r, self.emit),
-                    Format::Leef => leef::read(buf, self.schema, self.opts, &mut r, self.emit),
-                    Format::Csv => csvfile::read(buf, self.schema, self.opts, &mut r, self.emit),
-                    Format::Zeek => zeek::read_tsv(buf, self.schema, self.opts, &mut r, self.emit),
+                let (schema, opts, emit) = (self.schema, self.opts, &mut *self.emit);
+                guarded(&mut r, |r| match f {
+                    Format::Json => jsonfile::read(buf, schema, opts, r, emit),
+                    Format::Leef => leef::read(buf, schema, opts, r, emit),
+                    Format::Csv => csvfile::read(buf, schema, opts, r, emit),
+                    Format::Zeek => zeek::read_tsv(buf, schema, opts, r, emit),
                     Format::Evtx => {}
-                }
+                });
                 self.reports.push(r);
             }
             Sniffed::Unknown => {

@@ -215,6 +215,12 @@ impl Out<'_, '_> {
     }
 
     fn value(&mut self, v: J, place: usize) {
+        self.value_at(v, place, None)
+    }
+
+    /// `element`: the value's place in the array it came in, if any (a
+    /// whole file can be one array on one line).
+    fn value_at(&mut self, v: J, place: usize, element: Option<usize>) {
         match v {
             J::Object(mut obj) => {
                 // Ariel: {"events": [...]} or {"flows": [...]}.
@@ -233,13 +239,17 @@ impl Out<'_, '_> {
                 self.object(obj);
             }
             J::Array(items) => {
-                for item in items {
-                    self.value(item, place);
+                for (i, item) in items.into_iter().enumerate() {
+                    self.value_at(item, place, Some(i + 1));
                 }
             }
-            _ => self
-                .report
-                .skip("not a JSON object", format!("line {place}")),
+            _ => {
+                let at = match element {
+                    Some(i) => format!("line {place}, element {i}"),
+                    None => format!("line {place}"),
+                };
+                self.report.skip("not a JSON object", at)
+            }
         }
     }
 

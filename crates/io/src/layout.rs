@@ -408,6 +408,11 @@ fn fast_flat(json: &[u8], keep: &mut Keep<'_>) -> Option<(Layout, WinEvent)> {
 /// [`WinEvent::known`]; fields the record cannot use are not kept unless
 /// `opts.keep_unknown`.
 pub fn fast_json(json: &[u8], schema: &Schema, opts: &ReadOptions) -> Option<(Layout, WinEvent)> {
+    // Both passes read one object; an array (a whole file on one line, say)
+    // or a bare value takes the general path, which reads each element.
+    if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
     let ecs = memchr::memmem::find(json, b"\"winlog\"").is_some();
     Known::with_cache(schema, |get| {
         let mut keep = |name: &str| {
@@ -454,7 +459,11 @@ fn fast_ecs(json: &[u8], keep: &mut Keep<'_>) -> Option<(Layout, WinEvent)> {
                 joined.push_str(p);
             }
         };
-        match (path[0].as_ref(), path.len()) {
+        let Some(first) = path.first() else {
+            bail = true;
+            return;
+        };
+        match (first.as_ref(), path.len()) {
             ("Event", _) => bail = true,
             ("winlog", 1) => bail = true,
             ("winlog", n) => {

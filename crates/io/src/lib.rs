@@ -49,6 +49,9 @@ pub struct ReadOptions {
     /// ([`binxml`]); chunks it cannot read go to the `evtx` crate. `false`
     /// sends every chunk to the crate (the reference the fast path is tested against).
     pub evtx_fast: bool,
+    /// Follow symbolic links found in folders even when they lead out of
+    /// the folder named (links inside it are always followed, once).
+    pub follow_links: bool,
 }
 
 impl Default for ReadOptions {
@@ -59,6 +62,7 @@ impl Default for ReadOptions {
             format: None,
             evtx_chunks_per_unit: 64,
             evtx_fast: true,
+            follow_links: false,
         }
     }
 }

@@ -135,6 +135,7 @@ pub const NORMALISED_SOURCES: &[&str] = &[
     "UtcTime",
     "NewProcessName",
     "NewProcessId",
+    "ParentProcessName",
     "Application",
     "SourceAddress",
     "DestAddress",

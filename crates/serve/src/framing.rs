@@ -4,18 +4,42 @@
 //! choice is made per message: a frame that starts with a digit run and a
 //! space is octet-counted, since no syslog message starts that way.
 
-/// The longest message accepted; a longer frame is cut here and counted.
+/// The longest message accepted. A longer one is skipped whole and counted:
+/// an octet-counted frame by its count, a newline-framed one up to its
+/// newline. Its bytes are never buffered, so a sender cannot make the
+/// watcher hold more than this per connection, and the frames after it are
+/// read as sent.
 pub const MAX_MESSAGE: usize = 1 << 20;
+
+/// The longest octet count still taken for a real frame (and skipped when
+/// over [`MAX_MESSAGE`]); a larger number is not a count but text.
+const MAX_COUNTED_SKIP: usize = 1 << 30;
 
 /// Frames cut out of a stream, fed in pieces of any size.
 #[derive(Debug, Default)]
 pub struct Deframer {
     buf: Vec<u8>,
     start: usize,
-    /// Frames longer than [`MAX_MESSAGE`], cut to that length.
+    /// Frames longer than [`MAX_MESSAGE`], skipped.
     pub oversized: u64,
     /// Octet counts that were not numbers a frame can have.
     pub bad_counts: u64,
+    /// What is left of an oversized frame being skipped.
+    skipping: Skip,
+    /// Where the search for the current frame's newline goes on from: bytes
+    /// before it were searched already, so a sender trickling a long line a
+    /// byte at a time costs linear time, not quadratic.
+    scanned: usize,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    #[default]
+    No,
+    /// This many more bytes of an octet-counted frame.
+    Bytes(usize),
+    /// Everything up to and including the next newline or NUL.
+    ToNewline,
 }
 
 /// One frame: the message bytes.
@@ -28,12 +52,36 @@ impl Deframer {
     }
 
     /// Appends bytes received.
-    pub fn feed(&mut self, bytes: &[u8]) {
+    pub fn feed(&mut self, mut bytes: &[u8]) {
+        match self.skipping {
+            Skip::No => {}
+            Skip::Bytes(n) => {
+                let take = n.min(bytes.len());
+                bytes = &bytes[take..];
+                self.skipping = if take == n {
+                    Skip::No
+                } else {
+                    Skip::Bytes(n - take)
+                };
+            }
+            Skip::ToNewline => match bytes.iter().position(|b| matches!(b, b'\n' | b'\0')) {
+                Some(end) => {
+                    bytes = &bytes[end + 1..];
+                    self.skipping = Skip::No;
+                }
+                None => bytes = &[],
+            },
+        }
+        if bytes.is_empty() {
+            return;
+        }
         if self.start > 0 && self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
+            self.scanned = 0;
         } else if self.start > self.buf.len() / 2 && self.start > 64 * 1024 {
             self.buf.drain(..self.start);
+            self.scanned = self.scanned.saturating_sub(self.start);
             self.start = 0;
         }
         self.buf.extend_from_slice(bytes);
@@ -74,6 +122,19 @@ impl Deframer {
                         self.start = from + n;
                         return Some(&self.buf[from..from + n]);
                     }
+                    Some(n) if n <= MAX_COUNTED_SKIP => {
+                        // A real count, too long to take: skip exactly that many bytes.
+                        self.oversized += 1;
+                        let from = self.start + digits + 1;
+                        let held = self.buf.len() - from;
+                        if held >= n {
+                            self.start = from + n;
+                        } else {
+                            self.start = self.buf.len();
+                            self.skipping = Skip::Bytes(n - held);
+                        }
+                        continue;
+                    }
                     _ => {
                         // Not a count a frame can have: read it as newline framing.
                         self.bad_counts += 1;
@@ -84,7 +145,13 @@ impl Deframer {
                 return None;
             }
             let rest = &self.buf[self.start..];
-            match rest.iter().position(|b| matches!(b, b'\n' | b'\0')) {
+            let searched = self.scanned.saturating_sub(self.start).min(rest.len());
+            let newline = memchr::memchr2(b'\n', b'\0', &rest[searched..]).map(|i| searched + i);
+            match newline {
+                Some(end) if end > MAX_MESSAGE => {
+                    self.oversized += 1;
+                    self.start += end + 1;
+                }
                 Some(end) => {
                     let from = self.start;
                     self.start += end + 1;
@@ -96,17 +163,23 @@ impl Deframer {
                 }
                 None if rest.len() > MAX_MESSAGE => {
                     self.oversized += 1;
-                    let from = self.start;
-                    self.start += MAX_MESSAGE;
-                    return Some(&self.buf[from..from + MAX_MESSAGE]);
+                    self.start = self.buf.len();
+                    self.skipping = Skip::ToNewline;
+                    return None;
                 }
-                None => return None,
+                None => {
+                    self.scanned = self.buf.len();
+                    return None;
+                }
             }
         }
     }
 
     /// What is left when the stream ends: a last message without its newline.
     pub fn finish(&mut self) -> Option<Frame<'_>> {
+        if self.skipping != Skip::No {
+            return None;
+        }
         let rest = &self.buf[self.start..];
         if rest.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
             return None;
@@ -165,6 +238,52 @@ mod tests {
         d.feed(b"99999999999 x\n");
         assert_eq!(frames(&mut d), vec![b"99999999999 x".to_vec()]);
         assert_eq!(d.bad_counts, 1);
+    }
+
+    /// See issue 13 item 2: a 1.5 MB octet-counted message (replay's default
+    /// framing) took the frames after it with it. Skipped exactly, counted,
+    /// and the next frames are read as sent, however the reads are cut.
+    #[test]
+    fn oversized_frames_are_skipped_whole_in_both_framings() {
+        let big = vec![b'A'; MAX_MESSAGE + 500_000];
+        let mut stream = Vec::new();
+        stream.extend(b"6 <13>a1");
+        stream.extend(format!("{} ", big.len()).bytes());
+        stream.extend(&big);
+        stream.extend(b"6 <13>a2<13>b1\n");
+        stream.extend(&big);
+        stream.extend(b"\n<13>b2\n");
+        for cut in [1usize, 7, 4096, 256 * 1024, stream.len()] {
+            let mut d = Deframer::new();
+            let mut got = Vec::new();
+            let mut most_held = 0;
+            for piece in stream.chunks(cut) {
+                d.feed(piece);
+                most_held = most_held.max(d.pending());
+                got.extend(frames(&mut d));
+            }
+            assert!(d.finish().is_none());
+            // Shown by length and start, so a failure does not print megabytes.
+            let shown: Vec<(usize, String)> = got
+                .iter()
+                .map(|f| {
+                    (
+                        f.len(),
+                        String::from_utf8_lossy(&f[..f.len().min(8)]).into_owned(),
+                    )
+                })
+                .collect();
+            let want: Vec<(usize, String)> = ["<13>a1", "<13>a2", "<13>b1", "<13>b2"]
+                .iter()
+                .map(|f| (f.len(), f.to_string()))
+                .collect();
+            assert_eq!(shown, want, "cut {cut}");
+            assert_eq!((d.oversized, d.bad_counts), (2, 0), "cut {cut}");
+            assert!(
+                most_held <= MAX_MESSAGE + cut,
+                "cut {cut}: held {most_held}"
+            );
+        }
     }
 
     proptest! {

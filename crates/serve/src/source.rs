@@ -300,7 +300,19 @@ pub fn tcp(
                         let h = std::thread::Builder::new()
                             .name(format!("tcp {peer}"))
                             .spawn(move || {
-                                connection(ctx, stream, peer, counter);
+                                let (metrics, name) = (ctx.metrics.clone(), ctx.name.clone());
+                                // A bug in a parser costs this connection, not the watcher,
+                                // and it is logged and counted, not hidden.
+                                let run = std::panic::AssertUnwindSafe(|| {
+                                    connection(ctx, stream, peer, counter)
+                                });
+                                if std::panic::catch_unwind(run).is_err() {
+                                    crate::log::warn(
+                                        "connection reader failed (a bug in Portent, please report it)",
+                                        &[("source", &name), ("peer", &peer)],
+                                    );
+                                    add(&metrics.dropped, (name.to_string(), "connection reader failed".into()), 1);
+                                }
                                 open.fetch_sub(1, Ordering::Relaxed);
                             });
                         conns.extend(h.ok());
@@ -396,7 +408,7 @@ fn connection(ctx: Context, mut stream: TcpStream, peer: SocketAddr, counter: Ar
         });
     }
     for (n, reason) in [
-        (deframer.oversized, "message over 1 MiB, cut"),
+        (deframer.oversized, "message over 1 MiB, skipped"),
         (deframer.bad_counts, "bad octet count"),
     ] {
         parser.dropped(reason, n);

@@ -79,7 +79,11 @@ fn portent_agrees_with_rsigma_on_the_corpus() {
         return;
     };
     let mut files = Vec::new();
-    yml(&rules_dir, &mut files);
+    // The hand-picked rules; the whole SigmaHQ set beside them includes
+    // rules Portent rejects with a reason, tested on their own.
+    for d in ["network_connection", "supporting"] {
+        yml(&rules_dir.join(d), &mut files);
+    }
     let mut schema = Schema::qradar();
     let opts = CompileOptions {
         window: WindowPolicy::Ignore,

@@ -75,6 +75,10 @@ pub struct InputArgs {
     /// No progress display.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Follow symbolic links that lead out of the folders named (links
+    /// inside them are followed anyway; every file and folder is read once).
+    #[arg(long)]
+    pub follow_links: bool,
 }
 
 impl InputArgs {
@@ -83,6 +87,14 @@ impl InputArgs {
         let all: Vec<PathBuf> = self.paths.iter().chain(&self.inputs).cloned().collect();
         if all.is_empty() {
             bail!("no input: give files or directories to read");
+        }
+        // A path the user typed that is not there is a usage error, said
+        // before any work (a folder's own unreadable entries are reported
+        // per file instead, and the run goes on).
+        for p in &all {
+            if let Err(e) = std::fs::metadata(p) {
+                bail!("input {}: {e}", p.display());
+            }
         }
         Ok(all)
     }
@@ -106,6 +118,7 @@ impl InputArgs {
                 input_zone,
                 keep_unknown,
                 format,
+                follow_links: self.follow_links,
                 ..portent_io::ReadOptions::default()
             },
             index_capacity: 4_000_000,

@@ -1,0 +1,142 @@
+//! Regression tests for issue 13 ("never crash, never lose a case folder"),
+//! each named after the input that broke a run: the real binary on files
+//! made from the shipped example.
+
+mod common;
+use common::{portent, root};
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("portent-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const ECS: &str = "examples/sysmon-ecs-t1043.jsonl";
+
+fn hits(args: &[&str]) -> (i32, Vec<Value>, String) {
+    let mut all = vec!["hunt", "-q", "--format", "jsonl"];
+    all.extend_from_slice(args);
+    let (code, out, err) = portent(&all);
+    let rows = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (code, rows, err)
+}
+
+/// What identifies a hit whatever file it was read from.
+fn keys(rows: &[Value]) -> Vec<String> {
+    let mut k: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{} {} {}", r["rule_id"], r["record_id"], r["time"]))
+        .collect();
+    k.sort();
+    k
+}
+
+fn example_objects() -> Vec<Value> {
+    std::fs::read_to_string(root().join(ECS))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn json_array_on_one_line_reads_every_object() {
+    let dir = tmp("array-line");
+    let file = dir.join("ecs-array.json");
+    std::fs::write(&file, serde_json::to_string(&example_objects()).unwrap()).unwrap();
+    // The exact shape of the report: a one-element array whose object has a
+    // scalar `winlog` (it panicked the one-pass ECS reader).
+    std::fs::write(dir.join("winlog-scalar.json"), r#"[{"winlog":1}]"#).unwrap();
+    let (_, want, _) = hits(&[ECS]);
+    let (code, got, err) = hits(&[file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!want.is_empty());
+    assert_eq!(keys(&got), keys(&want));
+    let (code, _, err) = hits(&[dir.to_str().unwrap(), "--report"]);
+    assert!(code == 0 || code == 3, "{code}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("ecs-array.json"), "{err}");
+}
+
+#[test]
+fn json_array_of_scalars_on_one_line_names_each_element_skipped() {
+    let dir = tmp("scalars");
+    std::fs::write(dir.join("nums.json"), "[1,2,3]\n").unwrap();
+    let (code, _, err) = portent(&["hunt", "-q", dir.join("nums.json").to_str().unwrap()]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("skipped 3: not a JSON object (at line 1, element 1, line 1, element 2, line 1, element 3)"),
+        "{err}"
+    );
+}
+
+fn link(target: &str, at: &Path) {
+    std::os::unix::fs::symlink(target, at).unwrap();
+}
+
+#[test]
+fn symlink_loops_read_each_file_once_and_links_out_of_the_tree_are_not_followed() {
+    let dir = tmp("links");
+    let case = dir.join("case");
+    std::fs::create_dir_all(case.join("sub")).unwrap();
+    std::fs::copy(root().join(ECS), case.join("sub/ecs.jsonl")).unwrap();
+    link(".", &case.join("self"));
+    link("..", &case.join("sub/up"));
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::copy(root().join(ECS), outside.join("other.jsonl")).unwrap();
+    link(outside.to_str().unwrap(), &case.join("out"));
+    link("/nonexistent-portent-target", &case.join("broken"));
+
+    let (_, want, _) = hits(&[ECS]);
+    let (code, got, err) = hits(&[case.to_str().unwrap(), "--report"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(keys(&got), keys(&want), "each file read once");
+    assert!(err.contains("self: ignored: same folder as"), "{err}");
+    assert!(err.contains("up: ignored: same folder as"), "{err}");
+    assert!(
+        err.contains("out: ignored: symbolic link out of the folder"),
+        "{err}"
+    );
+    assert!(
+        err.contains("broken: ignored: broken symbolic link"),
+        "{err}"
+    );
+
+    let (_, got, err) = hits(&[case.to_str().unwrap(), "--follow-links"]);
+    assert_eq!(got.len(), 2 * want.len(), "{err}");
+}
+
+#[test]
+fn csv_with_several_rules_hitting_has_one_header_and_every_row_fits_it() {
+    let sigma = root().join("../shared/sigma-rules/network_connection");
+    let mut args = vec!["hunt", "-q", "--format", "csv", "examples/"];
+    let sigma = sigma.to_string_lossy().into_owned();
+    // Sigma alerts carry title/level/author columns the AQL rules do not have.
+    if Path::new(&sigma).exists() {
+        args.extend(["--sigma", &sigma]);
+    }
+    let (code, out, err) = portent(&args);
+    assert_eq!(code, 0, "{err}");
+    let mut r = csv::Reader::from_reader(out.as_bytes());
+    let header = r.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let rules: std::collections::BTreeSet<&str> = rows.iter().map(|x| &x[0]).collect();
+    assert!(rules.len() >= 2, "{rules:?}");
+    assert!(rows.iter().all(|x| x.len() == header.len()));
+}
+
+#[test]
+fn a_mistyped_input_path_is_a_usage_error_that_names_it() {
+    let (code, _, err) = portent(&["hunt", "examples/", "exmaples-typo/"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("exmaples-typo"), "{err}");
+}
