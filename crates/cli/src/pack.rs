@@ -230,30 +230,98 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// What choosing the rules left out, for the summary: nothing is dropped
+/// without being said.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct RuleSetReport {
+    /// Sigma rules loaded.
+    pub sigma_loaded: usize,
+    /// Sigma rules that cannot fire on what Portent reads, with why.
+    pub sigma_inert: Vec<crate::sigma::Rejection>,
+    /// Sigma documents that failed to load, with why.
+    pub sigma_rejected: Vec<crate::sigma::Rejection>,
+    /// Rules not run because their level is below `--min-level`.
+    pub below_min_level: usize,
+    /// The `--min-level` in force.
+    pub min_level: Option<String>,
+}
+
+impl RuleSetReport {
+    /// Says on stderr what was left out (the Sigma load report itself is
+    /// printed when the rules load).
+    pub fn print(&self) {
+        if !self.sigma_rejected.is_empty() {
+            eprintln!(
+                "portent: {} Sigma rule(s) failed to load and were skipped (--skip-bad-rules); see above",
+                self.sigma_rejected.len()
+            );
+        }
+        if !self.sigma_inert.is_empty() {
+            eprintln!(
+                "portent: {} Sigma rule(s) are inert: their log sources are not in what Portent reads (see above)",
+                self.sigma_inert.len()
+            );
+        }
+        if let (Some(min), n @ 1..) = (&self.min_level, self.below_min_level) {
+            eprintln!("portent: {n} rule(s) below --min-level {min} were not run");
+        }
+    }
+}
+
+/// Sigma's levels, lowest first; a pack rule's severity uses the same words.
+const LEVELS: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
+
+/// The rank of a level name (`None`: not a level).
+pub fn level_rank(level: &str) -> Option<usize> {
+    let l = level.to_ascii_lowercase();
+    LEVELS.iter().position(|x| *x == l)
+}
+
 /// The rules a run uses: the bundled pack or a rule folder (neither with
-/// `sigma_only`), plus Sigma rules, narrowed to `wanted` (or every enabled
-/// rule). Hunt and watch choose the same way.
-pub fn choose(
-    rules_dir: Option<&Path>,
-    sigma: &[PathBuf],
-    sigma_only: bool,
-    wanted: &[String],
-) -> Result<Vec<Rule>> {
-    let mut all = match (rules_dir, sigma_only) {
+/// `--sigma-only`), plus Sigma rules, narrowed to `--rule` (or every enabled
+/// rule) and `--min-level`. Sigma rules that fail to load stop the run
+/// unless `--skip-bad-rules`; either way the report says which and why.
+/// Hunt and watch choose the same way.
+pub fn choose(a: &crate::cmd::RuleArgs) -> Result<(Vec<Rule>, RuleSetReport)> {
+    let mut report = RuleSetReport::default();
+    let min = match &a.min_level {
+        Some(m) => Some(
+            level_rank(m)
+                .with_context(|| format!("--min-level takes {}, not `{m}`", LEVELS.join(", ")))?,
+        ),
+        None => None,
+    };
+    report.min_level = a.min_level.clone();
+    let mut all = match (a.rules.as_deref(), a.sigma_only) {
         (_, true) => Vec::new(),
         (Some(dir), false) => load_dir(dir)?,
         (None, false) => bundled()?,
     };
-    if !sigma.is_empty() {
-        let loaded = load_sigma(sigma)?;
+    if !a.sigma.is_empty() {
+        let loaded = load_sigma(&a.sigma)?;
         loaded.report();
+        report.sigma_loaded = loaded.rules.len();
+        report.sigma_inert = loaded.inert;
+        report.sigma_rejected = loaded.rejected;
+        if !report.sigma_rejected.is_empty() && !a.skip_bad_rules {
+            bail!(
+                "{} Sigma rule(s) failed to load (listed above); fix them, or run the others with --skip-bad-rules",
+                report.sigma_rejected.len()
+            );
+        }
         all.extend(loaded.rules);
     }
-    let rules = select(all, wanted)?;
-    if rules.is_empty() {
-        bail!("no rules to run (all are off by default; name them with --rule)");
+    let mut rules = select(all, &a.rule)?;
+    if let Some(min) = min {
+        let before = rules.len();
+        // A rule without a level is kept: nothing says it is below the bar.
+        rules.retain(|r| level_rank(&r.meta.severity).is_none_or(|l| l >= min));
+        report.below_min_level = before - rules.len();
     }
-    Ok(rules)
+    if rules.is_empty() {
+        bail!("no rules to run (all are off by default, below --min-level, or failed; name them with --rule)");
+    }
+    Ok((rules, report))
 }
 
 /// The rules to run: those named by `--rule`, else every enabled rule.

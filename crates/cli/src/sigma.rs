@@ -31,8 +31,11 @@ pub struct SigmaLoad {
     pub rules: Vec<Rule>,
     /// Where each compiled rule's logs come from, by rule id.
     pub sources: Vec<(String, String)>,
-    /// Documents not loaded.
+    /// Documents not loaded because they are broken (or use what Portent
+    /// does not support).
     pub rejected: Vec<Rejection>,
+    /// Sound rules that cannot fire on anything Portent reads, with why.
+    pub inert: Vec<Rejection>,
     /// Files read.
     pub files: usize,
     /// Filters that named no loaded rule.
@@ -158,14 +161,21 @@ pub fn load_sigma(paths: &[PathBuf]) -> Result<SigmaLoad> {
                         fixtures: Vec::new(),
                     });
                 }
-                Err(e) => out.rejected.push(Rejection {
-                    origin: r.origin.clone(),
-                    line: e.pos.line,
-                    column: e.pos.col,
-                    title: Some(r.title.clone()),
-                    id: r.id.clone(),
-                    reason: e.message,
-                }),
+                Err(e) => {
+                    let list = if e.inert {
+                        &mut out.inert
+                    } else {
+                        &mut out.rejected
+                    };
+                    list.push(Rejection {
+                        origin: r.origin.clone(),
+                        line: e.pos.line,
+                        column: e.pos.col,
+                        title: Some(r.title.clone()),
+                        id: r.id.clone(),
+                        reason: e.message,
+                    })
+                }
             }
         }
     }
@@ -188,13 +198,36 @@ impl SigmaLoad {
                 r.reason
             );
         }
+        // Inert rules are grouped by reason: a rule set holds many per reason.
+        let mut why: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for r in &self.inert {
+            let reason = r.reason.strip_prefix("logsource: ").unwrap_or(&r.reason);
+            why.entry(reason)
+                .or_default()
+                .push(r.title.as_deref().unwrap_or(&r.origin));
+        }
+        for (reason, titles) in &why {
+            let shown: Vec<&str> = titles.iter().take(3).copied().collect();
+            let more = titles.len().saturating_sub(shown.len());
+            eprintln!(
+                "portent: sigma: {} inert rule(s), {reason}: {}{}",
+                titles.len(),
+                shown.join("; "),
+                if more > 0 {
+                    format!("; {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
         for f in &self.unused_filters {
             eprintln!("portent: sigma: {f} names no loaded rule");
         }
         eprintln!(
-            "portent: sigma: {} rule(s) loaded from {} file(s), {} rejected",
+            "portent: sigma: {} rule(s) loaded from {} file(s), {} inert (cannot fire on what Portent reads), {} rejected",
             self.rules.len(),
             self.files,
+            self.inert.len(),
             self.rejected.len()
         );
     }

@@ -58,6 +58,12 @@ fn counts(m: &BTreeMap<String, (u64, Vec<String>)>) -> BTreeMap<String, Count> {
 pub struct RuleSummary {
     /// Rule id (`query` for an ad hoc query).
     pub id: String,
+    /// Its title (what people call it; Sigma ids are UUIDs).
+    pub title: String,
+    /// Its level or severity.
+    pub level: String,
+    /// Its ATT&CK technique ids.
+    pub attack: Vec<String>,
     /// Rows written.
     pub rows: u64,
     /// Rows before LIMIT.
@@ -135,6 +141,9 @@ pub struct Summary {
     pub hits_per_host: BTreeMap<String, u64>,
     /// Hits per process.
     pub hits_per_process: BTreeMap<String, u64>,
+    /// What choosing the rules left out (inert and failed Sigma rules,
+    /// rules below `--min-level`).
+    pub rule_set: Option<crate::pack::RuleSetReport>,
 }
 
 /// RFC 3339 with the offset of `zone`.
@@ -191,6 +200,7 @@ impl Summary {
             hits_per_label: BTreeMap::new(),
             hits_per_host: BTreeMap::new(),
             hits_per_process: BTreeMap::new(),
+            rule_set: None,
         }
     }
 
@@ -269,8 +279,54 @@ impl Summary {
                 if e.evicted > 0 { format!(", {} index entries evicted", e.evicted) } else { String::new() }
             );
         }
+        if let Some(rs) = &self.rule_set {
+            rs.print();
+        }
+        // A handful of rules get a line each; a rule set of thousands gets
+        // its rules with hits, by title, most hits first, and a count of
+        // the quiet ones (each is in --summary-json).
+        let many = self.rules.len() > 20;
+        if many {
+            let mut hit: Vec<&RuleSummary> = self.rules.iter().filter(|r| r.rows > 0).collect();
+            hit.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.title.cmp(&b.title)));
+            let shown = if all { hit.len() } else { hit.len().min(30) };
+            eprintln!(
+                "portent: {} of {} rules hit ({} rows):",
+                hit.len(),
+                self.rules.len(),
+                hit.iter().map(|r| r.rows).sum::<u64>()
+            );
+            for r in &hit[..shown] {
+                eprintln!(
+                    "    {:>6}  {:<13} {}{}",
+                    r.rows,
+                    r.level,
+                    r.title,
+                    if r.attack.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  [{}]", r.attack.join(" "))
+                    }
+                );
+            }
+            if hit.len() > shown {
+                eprintln!(
+                    "    ... {} more rules with hits (--report lists all)",
+                    hit.len() - shown
+                );
+            }
+        }
         for r in &self.rules {
-            let mut line = format!("portent: {}: {} row(s)", r.id, r.rows);
+            let notable = r.hidden_by_limit > 0 || r.outside_window > 0 || r.suppressed > 0;
+            if many && !notable {
+                continue;
+            }
+            let name = if r.title.is_empty() || r.title == r.id {
+                r.id.clone()
+            } else {
+                format!("{} ({})", r.title, r.id)
+            };
+            let mut line = format!("portent: {name}: {} row(s)", r.rows);
             if r.hidden_by_limit > 0 {
                 line.push_str(&format!(
                     ", {} more hidden by LIMIT ({} in total)",

@@ -200,6 +200,19 @@ fn other_languages_carry_the_same_tests() {
         esql.contains("TO_LOWER(process.executable) LIKE \"*powershell.exe*\""),
         "{esql}"
     );
+    // ES|QL's equality is `==`: a lone `=` is a syntax error there (issue 13 item 11).
+    let (code, esql, err) = portent(&[
+        "convert",
+        "SELECT * FROM events WHERE destinationport = 443 AND sourceport != 1",
+        "--to",
+        "esql",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(esql.contains("destination.port == 443"), "{esql}");
+    assert!(
+        !esql.replace("==", "").replace("!=", "").contains('='),
+        "{esql}"
+    );
     let (_, sql, _) = portent(&["convert", "--rule", SEED, "--to", "sql"]);
     assert!(
         sql.contains("\"DestinationPort\" IN (80, 443")
@@ -257,7 +270,7 @@ fn sigmahq_rules_load_run_and_name_their_authors() {
     );
     assert!(
         err.contains(&format!(
-            "{files} rule(s) loaded from {files} file(s), 0 rejected"
+            "{files} rule(s) loaded from {files} file(s), 0 inert (cannot fire on what Portent reads), 0 rejected"
         )),
         "{err}"
     );

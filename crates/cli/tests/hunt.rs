@@ -289,7 +289,7 @@ fn hunting_the_corpus_finds_the_manifest_rows() {
         "t1036-renamed-binary-network",
     ] {
         let n = per_rule.get(id).copied().unwrap_or(0);
-        assert!(err.contains(&format!("{id}: {n} row(s)")), "{id}: {err}");
+        assert!(err.contains(&format!("({id}): {n} row(s)")), "{id}: {err}");
     }
     // The corpus's real `bitsadmin /transfer` downloads are found, and every
     // BITS hit is one (its process and command line say so, not a count).

@@ -262,7 +262,10 @@ fn baseline_marks_hits_and_reports_new_pairs() {
         .collect();
     assert!(!rows.is_empty());
     assert!(rows.iter().all(|r| r["baseline"] == "known"), "{out}");
-    assert!(err.contains("baseline-new-process-port: 0 row(s)"), "{err}");
+    assert!(
+        err.contains("(baseline-new-process-port): 0 row(s)"),
+        "{err}"
+    );
     // A connection the baseline never saw: the hit is `new` and the pair is a finding.
     let extra = d.join("new.jsonl");
     std::fs::write(

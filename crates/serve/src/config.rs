@@ -39,6 +39,10 @@ pub struct WatchConfig {
     pub sigma: Vec<PathBuf>,
     /// Run only the Sigma rules, not the AQL pack.
     pub sigma_only: Option<bool>,
+    /// Run the Sigma rules that load even when others fail to.
+    pub skip_bad_rules: Option<bool>,
+    /// Run only rules of this level or above.
+    pub min_level: Option<String>,
     /// Tuning exceptions.
     pub tuning: Option<PathBuf>,
     /// `as-written` (default): the rules' windows against the wall clock;

@@ -270,7 +270,10 @@ impl Ctx<'_> {
                 .filter(|(x, _)| has(*x))
                 .map(|(_, c)| *c)
                 .collect();
-            if let Err(e) = regex::RegexBuilder::new(&raw).size_limit(1 << 20).build() {
+            if let Err(e) = regex::RegexBuilder::new(&raw)
+                .size_limit(crate::REGEX_SIZE_LIMIT)
+                .build()
+            {
                 let first = e.to_string().lines().last().unwrap_or("").trim().to_owned();
                 return Err(Error::at(
                     v.pos(),
@@ -497,7 +500,10 @@ fn compile(rule: &SigmaRule, qradar: bool) -> Result<Compiled, Error> {
         ls.category.as_deref(),
         ls.service.as_deref(),
     )
-    .map_err(|m| Error::at(rule.pos, format!("logsource: {m}")))?;
+    .map_err(|e| match e {
+        logsource::Unmapped::Inert(m) => Error::inert(rule.pos, format!("logsource: {m}")),
+        logsource::Unmapped::Invalid(m) => Error::at(rule.pos, format!("logsource: {m}")),
+    })?;
     let cx = Ctx {
         source: &source,
         qradar,

@@ -1189,7 +1189,12 @@ fn expr(p: &Pred, lang: Lang, notes: &mut Vec<String>) -> Result<String, String>
             match (*op, values.len()) {
                 ("=", 1) => format!(
                     "{f} {} {}",
-                    if lang == Lang::Kql { "==" } else { "=" },
+                    // KQL and ES|QL test equality with `==`; `=` is an error there.
+                    if matches!(lang, Lang::Kql | Lang::Esql) {
+                        "=="
+                    } else {
+                        "="
+                    },
                     values[0]
                 ),
                 ("=", _) => {

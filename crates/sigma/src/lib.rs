@@ -29,6 +29,10 @@ pub struct Error {
     pub pos: Pos,
     /// What is wrong.
     pub message: String,
+    /// The rule is sound but cannot fire on anything Portent reads (its log
+    /// source is not in Windows event logs, say): it is listed as inert with
+    /// the reason, not counted as a broken rule.
+    pub inert: bool,
 }
 
 impl Error {
@@ -37,6 +41,15 @@ impl Error {
         Error {
             pos,
             message: message.into(),
+            inert: false,
+        }
+    }
+
+    /// A sound rule that cannot fire on what Portent reads, and why.
+    pub fn inert(pos: Pos, message: impl Into<String>) -> Error {
+        Error {
+            inert: true,
+            ..Error::at(pos, message)
         }
     }
 }
@@ -48,3 +61,7 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The compiled size a rule's regular expression may take: the engine's own
+/// limit (`portent_engine::pattern`), so a rule that loads also runs.
+pub const REGEX_SIZE_LIMIT: usize = 8 << 20;

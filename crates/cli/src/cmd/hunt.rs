@@ -81,12 +81,7 @@ pub fn run(a: Args) -> Result<Exit> {
 /// Reads the inputs and runs the rules: the hit rows, the summary, the rules run.
 fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
-    let rules = pack::choose(
-        a.rules.rules.as_deref(),
-        &a.rules.sigma,
-        a.rules.sigma_only,
-        &a.rules.rule,
-    )?;
+    let (rules, rule_set) = pack::choose(&a.rules)?;
     let limit = match a.limit.as_str() {
         "none" => None,
         "as-written" => Some(None),
@@ -152,6 +147,7 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
     let now = resolve_now(&a.now, found.latest)?;
 
     let mut summary = Summary::from_scan(&found, &zone);
+    summary.rule_set = Some(rule_set);
     let mut sheet = Sheet::new(LEAD.iter().map(|s| (*s).to_owned()).collect());
     let show = a.tune.show_suppressed;
     for (i, (rule, q)) in rules.iter().zip(&queries).enumerate() {
@@ -185,6 +181,9 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
         tuned.report(tuning.as_ref(), &mut summary);
         summary.rules.push(RuleSummary {
             id: rule.meta.id.clone(),
+            title: rule.meta.title.clone(),
+            level: rule.meta.severity.clone(),
+            attack: rule.meta.attack.clone(),
             rows: stats.emitted,
             rows_total: stats.rows_total,
             hidden_by_limit: stats.hidden_by_limit,
@@ -197,6 +196,9 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
         let n = new_pairs(&mut sheet, &found, rules.len(), b, &zone);
         summary.rules.push(RuleSummary {
             id: NEW_PAIR.into(),
+            title: "Process talks on a port it never used in the baseline".into(),
+            level: "low".into(),
+            attack: vec!["T1571".into(), "T1071".into()],
             rows: n,
             rows_total: n,
             hidden_by_limit: 0,

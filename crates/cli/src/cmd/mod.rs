@@ -231,6 +231,16 @@ pub struct RuleArgs {
     /// Run only the Sigma rules, not the AQL pack.
     #[arg(long, requires = "sigma")]
     pub sigma_only: bool,
+    /// Run the Sigma rules that load even when others fail to (without it,
+    /// a rule that fails to load stops the run with exit 2). Either way the
+    /// failures are listed.
+    #[arg(long)]
+    pub skip_bad_rules: bool,
+    /// Run only rules of this level or above: informational, low, medium,
+    /// high, critical (Sigma's `level`, the pack's severity). How many were
+    /// left out is reported.
+    #[arg(long, value_name = "LEVEL")]
+    pub min_level: Option<String>,
 }
 
 /// Tuning options shared by hunt and query.

@@ -128,6 +128,9 @@ pub fn run(mut a: Args) -> Result<Exit> {
     tuned.report(tuning.as_ref(), &mut summary);
     summary.rules.push(RuleSummary {
         id: "query".into(),
+        title: String::new(),
+        level: String::new(),
+        attack: Vec::new(),
         rows: stats.emitted,
         rows_total: stats.rows_total,
         hidden_by_limit: stats.hidden_by_limit,

@@ -33,7 +33,7 @@ pub fn check(a: CheckArgs) -> Result<Exit> {
                 })
             })
             .collect();
-        let doc = serde_json::json!({"loaded": loaded, "rejected": l.rejected, "unused_filters": l.unused_filters});
+        let doc = serde_json::json!({"loaded": loaded, "inert": l.inert, "rejected": l.rejected, "unused_filters": l.unused_filters});
         emit_text(&(serde_json::to_string_pretty(&doc)? + "\n"), None)?;
     } else {
         for (r, (_, src)) in l.rules.iter().zip(&l.sources) {
@@ -46,6 +46,14 @@ pub fn check(a: CheckArgs) -> Result<Exit> {
                 } else {
                     &r.meta.severity
                 }
+            );
+        }
+        for r in &l.inert {
+            println!(
+                "inert    {}  {}: {}",
+                r.origin,
+                r.title.as_deref().unwrap_or("(no title)"),
+                r.reason
             );
         }
         for r in &l.rejected {

@@ -142,6 +142,12 @@ impl Args {
         }
         c.rule.extend(self.rules.rule.iter().cloned());
         c.sigma.extend(self.rules.sigma.iter().cloned());
+        if self.rules.skip_bad_rules {
+            c.skip_bad_rules = Some(true);
+        }
+        if let Some(l) = &self.rules.min_level {
+            c.min_level = Some(l.clone());
+        }
         if self.rules.sigma_only {
             c.sigma_only = Some(true);
         }
@@ -211,10 +217,7 @@ impl Args {
 
 /// What the loader needs to build the rules again.
 struct Recipe {
-    rules_dir: Option<PathBuf>,
-    wanted: Vec<String>,
-    sigma: Vec<PathBuf>,
-    sigma_only: bool,
+    rules: super::RuleArgs,
     tuning: Option<PathBuf>,
     window: WindowPolicy,
     zone: Zone,
@@ -223,12 +226,7 @@ struct Recipe {
 
 impl Recipe {
     fn load(&self, schema: &mut Schema) -> Result<RuleSet> {
-        let rules = pack::choose(
-            self.rules_dir.as_deref(),
-            &self.sigma,
-            self.sigma_only,
-            &self.wanted,
-        )?;
+        let (rules, _) = pack::choose(&self.rules)?;
         let options = CompileOptions {
             zone: self.zone,
             window: self.window,
@@ -292,10 +290,14 @@ pub fn run(a: Args) -> Result<crate::Exit> {
         o => bail!("--window takes as-written or ignore, not `{o}`"),
     };
     let recipe = Recipe {
-        rules_dir: cfg.rules.clone(),
-        wanted: cfg.rule.clone(),
-        sigma: cfg.sigma.clone(),
-        sigma_only: cfg.sigma_only.unwrap_or(false),
+        rules: super::RuleArgs {
+            rules: cfg.rules.clone(),
+            rule: cfg.rule.clone(),
+            sigma: cfg.sigma.clone(),
+            sigma_only: cfg.sigma_only.unwrap_or(false),
+            skip_bad_rules: cfg.skip_bad_rules.unwrap_or(false),
+            min_level: cfg.min_level.clone(),
+        },
         tuning: cfg.tuning.clone(),
         window,
         zone,
