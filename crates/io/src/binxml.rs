@@ -424,6 +424,99 @@ impl<'c> ChunkReader<'c> {
         Ok(())
     }
 
+    /// The records of a chunk that failed its checksums, or was cut short
+    /// (`end`: where its bytes stop). Nothing in the header is trusted: the
+    /// walk goes from record to record by their own sizes, and past a
+    /// damaged stretch to the next place that holds a whole record (its
+    /// signature, and its size repeated at its end). Each record read goes
+    /// to `out` with its offset; each stretch that could not be read is
+    /// handed to `lost` with its offset and why.
+    ///
+    /// With `header_ok` (the chunk header's checksum verified) the header's
+    /// end of records is trusted too: a chunk is reused, and what lies past
+    /// that end are stale records of its earlier life, not events of this log.
+    pub fn records_lenient(
+        &mut self,
+        names: &Names<'_>,
+        end: usize,
+        header_ok: bool,
+        out: &mut Vec<(usize, WinEvent)>,
+        lost: &mut dyn FnMut(usize, &'static str),
+    ) {
+        let c = self.chunk;
+        let mut end = end.min(c.len());
+        let (first_id, last_id) = (u64_at(c, 24).unwrap_or(0), u64_at(c, 32).unwrap_or(0));
+        let free = u32_at(c, 48).unwrap_or(0) as usize;
+        if header_ok && (CHUNK_HEADER..=c.len()).contains(&free) {
+            end = end.min(free);
+        }
+        // Without a trusted header, record ids still tell this log's records
+        // from stale ones when the header's id range looks like one.
+        let ids = (first_id > 0 && last_id >= first_id && last_id - first_id < 65536)
+            .then_some(first_id..=last_id);
+        let mut at = CHUNK_HEADER;
+        let whole = |at: usize| -> Option<usize> {
+            if u32_at(c, at)? != 0x0000_2a2a {
+                return None;
+            }
+            let size = u32_at(c, at + 4)? as usize;
+            (size >= 28 && at + size <= end && u32_at(c, at + size - 4) == Some(size as u32))
+                .then_some(size)
+        };
+        let mut last_read: Option<u64> = None;
+        while at + 28 <= end {
+            let Some(size) = whole(at) else {
+                // A record the data ends inside (a cut file), or damage: look
+                // for the next whole record; what lies between is lost.
+                let from = at;
+                let next = (at + 1..end.saturating_sub(27)).find(|&p| whole(p).is_some());
+                let signed = u32_at(c, from) == Some(0x0000_2a2a);
+                let cut = signed && u32_at(c, from + 4).is_some_and(|n| from + n as usize > end);
+                let unused = c[from..end].iter().all(|b| *b == 0);
+                match next {
+                    Some(p) => {
+                        lost(from, "damaged record");
+                        at = p;
+                        continue;
+                    }
+                    None if unused => break,
+                    None if cut => {
+                        // The header says how many records the cut took.
+                        let after = ids.as_ref().map_or(1, |r| {
+                            r.end()
+                                .saturating_sub(last_read.unwrap_or(*r.start() - 1))
+                                .max(1)
+                        });
+                        for _ in 0..after {
+                            lost(from, "record lost where the file is cut");
+                        }
+                        break;
+                    }
+                    None => {
+                        lost(from, "damaged record");
+                        break;
+                    }
+                }
+            };
+            let id = u64_at(c, at + 8).unwrap_or(0);
+            if ids.as_ref().is_some_and(|r| !r.contains(&id)) {
+                // Past this log's last record: stale data of the chunk's earlier use.
+                break;
+            }
+            match self.record(at + 24, at + size - 4, names) {
+                Ok(mut ev) => {
+                    if ev.record_id.is_none() {
+                        ev.record_id = i64::try_from(id).ok();
+                    }
+                    out.push((at, ev));
+                }
+                Err(_) => lost(at, "record does not parse"),
+            }
+            last_read = Some(id);
+            at += size;
+        }
+    }
+
     fn record(
         &mut self,
         pos: usize,

@@ -69,23 +69,7 @@ pub fn read_chunks<R: Read + Seek + Send + 'static>(
         return report.skip(format!("no EVTX file header: {e}"), "offset 0");
     }
     let start = FILE_HEADER + first * CHUNK;
-    let tail_start = FILE_HEADER + len.saturating_sub(FILE_HEADER) / CHUNK * CHUNK;
-    if tail_start < len && tail_start < start + count * CHUNK && tail_start >= start {
-        let mut tail = Vec::new();
-        let read = file
-            .seek(SeekFrom::Start(tail_start))
-            .and_then(|_| (&mut file).take(CHUNK).read_to_end(&mut tail));
-        if read.is_err() || tail.iter().any(|b| *b != 0) {
-            report.skip(
-                "truncated chunk",
-                format!(
-                    "chunk {} (offset {tail_start}, {} bytes)",
-                    (tail_start - FILE_HEADER) / CHUNK,
-                    len - tail_start
-                ),
-            );
-        }
-    }
+    let header = usable_header(header, first, report);
     if !opts.evtx_fast {
         let window = Window {
             inner: file,
@@ -134,7 +118,27 @@ fn read_range(
         keep_unknown: opts.keep_unknown,
     };
     let mut events = Vec::new();
-    for (i, chunk) in range.chunks_exact(CHUNK as usize).enumerate() {
+    let whole = range.chunks_exact(CHUNK as usize);
+    let tail = whole.remainder();
+    for (i, chunk) in whole.enumerate() {
+        let n = first + i as u64;
+        let check = Check::of(chunk);
+        if check.is_chunk && !check.intact() {
+            let why = check.damage();
+            lenient(
+                chunk,
+                CHUNK as usize,
+                n,
+                check.header_ok,
+                &why,
+                &names,
+                schema,
+                opts,
+                report,
+                emit,
+            );
+            continue;
+        }
         match crate::binxml::ChunkReader::new(chunk).records_into(&names, &mut events) {
             Ok(()) => {
                 for ev in events.drain(..) {
@@ -145,17 +149,156 @@ fn read_range(
                 let mut one = Vec::with_capacity(header.len() + chunk.len());
                 one.extend_from_slice(header);
                 one.extend_from_slice(chunk);
-                parse(
-                    std::io::Cursor::new(one),
-                    first + i as u64,
-                    schema,
-                    opts,
-                    report,
-                    emit,
-                );
+                parse(std::io::Cursor::new(one), n, schema, opts, report, emit);
             }
         }
     }
+    // A file cut inside a chunk (a copy of a live log, an interrupted
+    // transfer): the records wholly before the cut are read, and the ones
+    // the cut took are counted as lost.
+    if !tail.is_empty() && tail.iter().any(|b| *b != 0) {
+        let n = first + (range.len() / CHUNK as usize) as u64;
+        let mut padded = tail.to_vec();
+        padded.resize(CHUNK as usize, 0);
+        let why = format!("the file ends {} bytes into this chunk", tail.len());
+        let check = Check::of(&padded);
+        if tail.len() < 512 || !check.is_chunk {
+            let offset = FILE_HEADER + n * CHUNK;
+            return report.skip(
+                "file cut inside a chunk header",
+                format!("chunk {n} (offset {offset}): {why}"),
+            );
+        }
+        let header_ok = check.header_ok;
+        lenient(
+            &padded,
+            tail.len(),
+            n,
+            header_ok,
+            &why,
+            &names,
+            schema,
+            opts,
+            report,
+            emit,
+        );
+    }
+}
+
+/// What a chunk's own checksums say about it.
+struct Check {
+    /// It starts with the chunk signature.
+    is_chunk: bool,
+    header_ok: bool,
+    records_ok: bool,
+}
+
+impl Check {
+    fn of(c: &[u8]) -> Check {
+        let is_chunk = c.len() >= 512 && c.starts_with(b"ElfChnk\0");
+        if !is_chunk {
+            return Check {
+                is_chunk,
+                header_ok: false,
+                records_ok: false,
+            };
+        }
+        let stored = |at: usize| u32::from_le_bytes([c[at], c[at + 1], c[at + 2], c[at + 3]]);
+        let mut h = crc32fast::Hasher::new();
+        h.update(&c[..120]);
+        h.update(&c[128..512]);
+        let header_ok = h.finalize() == stored(124);
+        let free = (stored(48) as usize).clamp(512, c.len());
+        let records_ok = crc32fast::hash(&c[512..free]) == stored(52);
+        Check {
+            is_chunk,
+            header_ok,
+            records_ok,
+        }
+    }
+
+    fn intact(&self) -> bool {
+        self.header_ok && self.records_ok
+    }
+
+    fn damage(&self) -> String {
+        match (self.header_ok, self.records_ok) {
+            (false, false) => "its header and records checksums do not match",
+            (false, true) => "its header checksum does not match",
+            _ => "its records checksum does not match",
+        }
+        .to_owned()
+    }
+}
+
+/// Reads a chunk that failed its checks (or was cut at `end`) record by
+/// record. What is read is kept but said to be unverified, since damage
+/// inside a record's values cannot be told from data; what cannot be read
+/// is counted as skipped, at its place.
+#[allow(clippy::too_many_arguments)]
+fn lenient(
+    chunk: &[u8],
+    end: usize,
+    n: u64,
+    header_ok: bool,
+    why: &str,
+    names: &crate::binxml::Names<'_>,
+    schema: &Schema,
+    opts: &ReadOptions,
+    report: &mut FileReport,
+    emit: &mut dyn FnMut(&str, Record<'static>),
+) {
+    let mut events = Vec::new();
+    let mut lost = Vec::new();
+    crate::binxml::ChunkReader::new(chunk).records_lenient(
+        names,
+        end,
+        header_ok,
+        &mut events,
+        &mut |at, what| lost.push((at, what)),
+    );
+    let offset = FILE_HEADER + n * CHUNK;
+    for (at, what) in lost {
+        report.skip(
+            format!("{what} in a damaged chunk"),
+            format!("chunk {n} (offset {offset}), byte {at}: {why}"),
+        );
+    }
+    for (at, ev) in events {
+        report.repair(
+            format!("kept unverified from a damaged chunk ({why})"),
+            format!(
+                "chunk {n}, byte {at}, record {}",
+                ev.record_id.unwrap_or(-1)
+            ),
+        );
+        crate::emit_windows(ev, schema, opts, report, emit);
+    }
+}
+
+/// The file header the `evtx` crate needs to read a chunk, made anew when
+/// the file's own is damaged (its signature wiped, say): the chunks carry
+/// everything else, so a damaged header costs nothing but a note.
+fn usable_header(header: Vec<u8>, first: u64, report: &mut FileReport) -> Vec<u8> {
+    if header.len() >= 128 && is_evtx(&header) {
+        return header;
+    }
+    if first == 0 {
+        report.repair(
+            "file header damaged (no EVTX signature): chunks read on their own",
+            "offset 0",
+        );
+    }
+    let mut h = vec![0u8; FILE_HEADER as usize];
+    h[..8].copy_from_slice(FILE_MAGIC);
+    h[32..36].copy_from_slice(&128u32.to_le_bytes());
+    h[36..38].copy_from_slice(&1u16.to_le_bytes());
+    h[38..40].copy_from_slice(&3u16.to_le_bytes());
+    h[40..42].copy_from_slice(&(FILE_HEADER as u16).to_le_bytes());
+    h[42..44].copy_from_slice(&1u16.to_le_bytes());
+    let crc = crc32fast::hash(&h[..120]);
+    h[124..128].copy_from_slice(&crc.to_le_bytes());
+    h
 }
 
 /// Reads every chunk of an EVTX image held in memory (an archive member).
@@ -166,18 +309,6 @@ pub fn read_bytes(
     report: &mut FileReport,
     emit: &mut dyn FnMut(&str, Record<'static>),
 ) {
-    let len = data.len() as u64;
-    let tail_start = FILE_HEADER + len.saturating_sub(FILE_HEADER) / CHUNK * CHUNK;
-    if tail_start < len && data[tail_start as usize..].iter().any(|b| *b != 0) {
-        report.skip(
-            "truncated chunk",
-            format!(
-                "chunk {} (offset {tail_start}, {} bytes)",
-                (tail_start - FILE_HEADER) / CHUNK,
-                len - tail_start
-            ),
-        );
-    }
     if !opts.evtx_fast || data.len() < FILE_HEADER as usize {
         return parse(
             std::io::Cursor::new(data.to_vec()),
@@ -189,7 +320,8 @@ pub fn read_bytes(
         );
     }
     let (header, chunks) = data.split_at(FILE_HEADER as usize);
-    read_range(header, chunks, 0, schema, opts, report, emit);
+    let header = usable_header(header.to_vec(), 0, report);
+    read_range(&header, chunks, 0, schema, opts, report, emit);
 }
 
 fn parse<R: Read + Seek + Send + 'static>(

@@ -75,6 +75,11 @@ fn sniff(prefix: &[u8], name: &str) -> Sniffed {
     if prefix.starts_with(&[0xfe, 0xff]) {
         return Sniffed::Utf16Be;
     }
+    // A file named .evtx whose signature is damaged is still an event log:
+    // its chunks carry their own signatures and are read one by one.
+    if name.to_ascii_lowercase().ends_with(".evtx") {
+        return Sniffed::Format(Format::Evtx);
+    }
     let text = prefix.strip_prefix(b"\xef\xbb\xbf").unwrap_or(prefix);
     let text = String::from_utf8_lossy(text);
     let trimmed = text.trim_start();
@@ -245,10 +250,14 @@ impl Walker<'_> {
         let slots = evtx::chunk_slots(meta.len());
         let evtx_file = matches!(opts.format, None | Some(Format::Evtx)) && slots > per_unit && {
             let mut head = [0u8; 8];
-            File::open(p)
-                .and_then(|mut f| f.read_exact(&mut head))
-                .is_ok()
-                && evtx::is_evtx(&head)
+            let named = p
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("evtx"));
+            named
+                || File::open(p)
+                    .and_then(|mut f| f.read_exact(&mut head))
+                    .is_ok()
+                    && evtx::is_evtx(&head)
         };
         if evtx_file {
             let mut first = 0;
