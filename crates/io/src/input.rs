@@ -514,7 +514,16 @@ impl Ctx<'_, '_> {
             Sniffed::Gzip => {
                 // The decompressed stream keeps the file's name: `a.json.gz`, or
                 // `a.tar.gz!member` for the members of a compressed tar.
-                let dec = flate2::read::MultiGzDecoder::new(reader);
+                let packed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+                let counted = Counted {
+                    inner: reader,
+                    bytes: packed.clone(),
+                };
+                let dec = Bounded {
+                    inner: flate2::read::MultiGzDecoder::new(counted),
+                    packed,
+                    unpacked: 0,
+                };
                 self.stream(name, Source::Stream(Box::new(dec)), depth + 1)
             }
             Sniffed::Tar => self.tar(name, reader, depth),
@@ -611,6 +620,14 @@ impl Ctx<'_, '_> {
                 continue;
             }
             let size = member.size() as usize;
+            let packed = member.compressed_size();
+            if too_inflated(packed, size as u64) {
+                own.skip(
+                    format!("member inflates more than {MAX_RATIO}:1 (a decompression bomb?)"),
+                    format!("{mname} ({packed} bytes to {size})"),
+                );
+                continue;
+            }
             let mut data = Vec::with_capacity(size.min(1 << 30));
             let mut member = member;
             if let Err(e) = member.read_to_end(&mut data) {
@@ -669,6 +686,55 @@ impl Ctx<'_, '_> {
         }
         own.format = format!("tar archive, {members} members");
         self.reports.push(own);
+    }
+}
+
+/// How much a compressed stream may inflate once it is past
+/// [`RATIO_FLOOR`]: real logs compress 10 to 150 times; deflate at most
+/// about 1030 times a stream of one repeated byte; a nested bomb, millions.
+pub const MAX_RATIO: u64 = 500;
+/// Output below this size is never stopped, whatever the ratio.
+const RATIO_FLOOR: u64 = 256 << 20;
+
+fn too_inflated(packed: u64, unpacked: u64) -> bool {
+    unpacked > RATIO_FLOOR && unpacked > packed.saturating_mul(MAX_RATIO)
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A decompressed stream that stops, with an error the reader reports at
+/// its place, once it inflates beyond [`MAX_RATIO`].
+struct Bounded<R> {
+    inner: R,
+    packed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    unpacked: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.unpacked += n as u64;
+        let packed = self.packed.load(std::sync::atomic::Ordering::Relaxed);
+        if too_inflated(packed, self.unpacked) {
+            return Err(std::io::Error::other(format!(
+                "decompression stopped after {} MiB: more than {MAX_RATIO} times the {packed} compressed bytes (a decompression bomb?)",
+                self.unpacked >> 20
+            )));
+        }
+        Ok(n)
     }
 }
 

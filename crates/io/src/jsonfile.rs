@@ -27,55 +27,12 @@ pub fn read<R: BufRead>(
         emit,
         seen: &mut seen,
     };
-    let mut line = Vec::with_capacity(4096);
-    let mut number = 0usize;
-    while let Some(text) = next_line(&mut r, &mut line, &mut number, out.report) {
-        if text.is_empty() {
-            continue;
-        }
-        if record_separator(text).is_some() {
-            // `evtx_dump -o json`: "Record N" lines, each followed by a pretty-printed object.
-            let mut rest = line.clone();
-            if let Err(e) = r.read_to_end(&mut rest) {
-                out.report.skip(format!("read error: {e}"), "document");
-            }
-            out.evtx_dump_records(&rest, number);
-            break;
-        }
-        if let Some((layout, ev)) = crate::layout::fast_json(text, out.schema, out.opts) {
-            out.seen.insert(layout);
-            emit_windows(ev, out.schema, out.opts, out.report, out.emit);
-            continue;
-        }
-        match serde_json::from_slice::<J>(text) {
-            Ok(v) => out.value(v, number),
-            Err(e) if number == 1 && e.is_eof() => {
-                // Not JSON lines: one document spread over lines (pretty-printed).
-                let mut doc = text.to_vec();
-                doc.push(b'\n');
-                if let Err(e) = r.read_to_end(&mut doc) {
-                    out.report.skip(format!("read error: {e}"), "document");
-                }
-                out.document(&doc);
-                break;
-            }
-            Err(e) => {
-                if std::str::from_utf8(text).is_err() {
-                    // Mis-encoded bytes: repair them and keep the record if that is enough.
-                    let repaired = String::from_utf8_lossy(text).into_owned();
-                    if let Ok(v) = serde_json::from_str::<J>(&repaired) {
-                        out.report
-                            .repair("invalid UTF-8 replaced", format!("line {number}"));
-                        out.value(v, number);
-                        continue;
-                    }
-                }
-                out.report.skip(
-                    "invalid JSON",
-                    format!("line {number}, column {}: {e}", e.column()),
-                );
-            }
-        }
+    if starts_array(&mut r) {
+        // A JSON array (of any size, on one line or many): read element by
+        // element, never whole.
+        out.stream_values(r);
+    } else {
+        out.lines(r);
     }
     let layouts: Vec<&str> = seen.iter().map(|l: &Layout| l.name()).collect();
     report.format = if layouts.is_empty() {
@@ -83,6 +40,195 @@ pub fn read<R: BufRead>(
     } else {
         format!("JSON ({})", layouts.join(", "))
     };
+}
+
+/// True when the first thing in `r` (after a byte order mark and white
+/// space) opens a JSON array. Looks at what is buffered, consuming nothing
+/// but the byte order mark and white space.
+fn starts_array<R: BufRead>(r: &mut R) -> bool {
+    loop {
+        let Ok(buf) = r.fill_buf() else { return false };
+        if buf.is_empty() {
+            return false;
+        }
+        let skip = if buf.starts_with(b"\xef\xbb\xbf") {
+            3
+        } else {
+            buf.iter().take_while(|b| b.is_ascii_whitespace()).count()
+        };
+        if skip == 0 {
+            return buf[0] == b'[';
+        }
+        r.consume(skip);
+    }
+}
+
+/// Counts the lines a reader has handed on, so that elements of a streamed
+/// document can be placed.
+struct Lines<R> {
+    inner: R,
+    newlines: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let seen = memchr::memchr_iter(b'\n', &buf[..n]).count();
+        self.newlines.set(self.newlines.get() + seen);
+        Ok(n)
+    }
+}
+
+impl Out<'_, '_> {
+    /// JSON lines (or a document spread over lines, or `evtx_dump -o json`).
+    fn lines<R: BufRead>(&mut self, mut r: R) {
+        let out = self;
+        let mut line = Vec::with_capacity(4096);
+        let mut number = 0usize;
+        while let Some(text) = next_line(&mut r, &mut line, &mut number, out.report) {
+            if text.is_empty() {
+                continue;
+            }
+            if record_separator(text).is_some() {
+                // `evtx_dump -o json`: "Record N" lines, each followed by a pretty-printed object.
+                let mut rest = line.clone();
+                if let Err(e) = r.read_to_end(&mut rest) {
+                    out.report.skip(format!("read error: {e}"), "document");
+                }
+                out.evtx_dump_records(&rest, number);
+                break;
+            }
+            if let Some((layout, ev)) = crate::layout::fast_json(text, out.schema, out.opts) {
+                out.seen.insert(layout);
+                emit_windows(ev, out.schema, out.opts, out.report, out.emit);
+                continue;
+            }
+            match serde_json::from_slice::<J>(text) {
+                Ok(v) => out.value(v, number),
+                Err(e) if number == 1 && e.is_eof() => {
+                    // Not JSON lines: one document spread over lines (pretty-printed).
+                    let mut doc = text.to_vec();
+                    doc.push(b'\n');
+                    if let Err(e) = r.read_to_end(&mut doc) {
+                        out.report.skip(format!("read error: {e}"), "document");
+                    }
+                    out.document(&doc);
+                    break;
+                }
+                Err(e) => {
+                    if std::str::from_utf8(text).is_err() {
+                        // Mis-encoded bytes: repair them and keep the record if that is enough.
+                        let repaired = String::from_utf8_lossy(text).into_owned();
+                        if let Ok(v) = serde_json::from_str::<J>(&repaired) {
+                            out.report
+                                .repair("invalid UTF-8 replaced", format!("line {number}"));
+                            out.value(v, number);
+                            continue;
+                        }
+                    }
+                    out.report.skip(
+                        "invalid JSON",
+                        format!("line {number}, column {}: {e}", e.column()),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Top-level JSON values one after another, each array read element by
+    /// element as the parser reaches it: memory holds one element at a time.
+    fn stream_values<R: BufRead>(&mut self, r: R) {
+        let newlines = std::rc::Rc::new(std::cell::Cell::new(0));
+        let reader = Lines {
+            inner: r,
+            newlines: newlines.clone(),
+        };
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        loop {
+            if de.end().is_ok() {
+                break;
+            }
+            let top = TopValue {
+                out: &mut *self,
+                newlines: &newlines,
+            };
+            if let Err(e) = serde::de::DeserializeSeed::deserialize(top, &mut de) {
+                self.report.skip(
+                    "invalid JSON",
+                    format!("line {}, column {}: {e}", e.line(), e.column()),
+                );
+                // The rest of a broken document cannot be resynchronised.
+                break;
+            }
+        }
+    }
+}
+
+/// One top-level value of a streamed document.
+struct TopValue<'o, 'a, 'e> {
+    out: &'o mut Out<'a, 'e>,
+    newlines: &'o std::cell::Cell<usize>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for TopValue<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TopValue<'_, '_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        loop {
+            let line = self.newlines.get() + 1;
+            let Some(v) = seq.next_element::<J>()? else {
+                return Ok(());
+            };
+            i += 1;
+            self.out.value_at(v, line, Some(i));
+        }
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let line = self.newlines.get() + 1;
+        let v = <J as serde::Deserialize>::deserialize(
+            serde::de::value::MapAccessDeserializer::new(map),
+        )?;
+        self.out.value(v, line);
+        Ok(())
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.scalar()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.scalar()
+    }
+}
+
+impl TopValue<'_, '_, '_> {
+    fn scalar<E>(self) -> Result<(), E> {
+        let line = self.newlines.get() + 1;
+        self.out
+            .report
+            .skip("not a JSON object", format!("line {line}"));
+        Ok(())
+    }
 }
 
 /// Reads one parsed JSON value (an object of any known layout, or an array of
@@ -106,30 +252,81 @@ pub(crate) fn read_value(
     .value(v, place);
 }
 
+/// The longest line read. A longer one is skipped, and counted, without
+/// being held: one line must not cost the memory of a whole file (a 3 GB
+/// line inside a 3 MB zip, say). Whole files on one line (a JSON array)
+/// are read element by element instead, see [`read`].
+pub const MAX_LINE: usize = 16 << 20;
+
 /// Reads the next line into `line` and returns it trimmed, without the UTF-8
 /// byte order mark a first line may start with; `None` at the end, or after
-/// a read error (counted in `report` at its line).
+/// a read error (counted in `report` at its line). A line longer than
+/// [`MAX_LINE`] is skipped and counted.
 pub(crate) fn next_line<'l, R: BufRead>(
     r: &mut R,
     line: &'l mut Vec<u8>,
     number: &mut usize,
     report: &mut FileReport,
 ) -> Option<&'l [u8]> {
-    line.clear();
-    match r.read_until(b'\n', line) {
-        Ok(0) => return None,
-        Ok(_) => {}
-        Err(e) => {
-            report.skip(format!("read error: {e}"), format!("line {}", *number + 1));
-            return None;
+    loop {
+        line.clear();
+        match read_bounded(r, line, MAX_LINE) {
+            Ok((0, _)) => return None,
+            Ok((n, false)) => {
+                *number += 1;
+                report.skip(
+                    format!("line longer than {} MiB", MAX_LINE >> 20),
+                    format!("line {} ({n} bytes)", *number),
+                );
+                continue;
+            }
+            Ok((_, true)) => {}
+            Err(e) => {
+                report.skip(format!("read error: {e}"), format!("line {}", *number + 1));
+                return None;
+            }
+        }
+        *number += 1;
+        let text = trim(line);
+        return Some(match *number {
+            1 => text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text),
+            _ => text,
+        });
+    }
+}
+
+/// Reads up to and including the next newline into `out`, keeping at most
+/// `max` bytes: the length of the whole line, and whether it was kept.
+fn read_bounded<R: BufRead>(
+    r: &mut R,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
+    let mut total = 0;
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok((total, total <= max));
+        }
+        let (take, done) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        if total + take <= max {
+            out.extend_from_slice(&buf[..take]);
+        } else {
+            out.clear();
+        }
+        total += take;
+        r.consume(take);
+        if done {
+            return Ok((total, total <= max));
         }
     }
-    *number += 1;
-    let text = trim(line);
-    Some(match *number {
-        1 => text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text),
-        _ => text,
-    })
 }
 
 pub(crate) fn trim(mut b: &[u8]) -> &[u8] {

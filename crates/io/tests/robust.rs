@@ -86,3 +86,56 @@ fn archives_in_memory() {
     let gz = gz.finish().unwrap();
     assert_eq!(read_all("z.zip.gz", gz), 2, "gzip around zip");
 }
+
+/// Reads `data` as `name`: events, and every skip reason with its count.
+fn skips(name: &str, data: Vec<u8>) -> (usize, Vec<(String, u64)>) {
+    let schema = Schema::qradar();
+    let mut n = 0;
+    let reports = read_bytes(name, data, &schema, &ReadOptions::default(), &mut |_, _| {
+        n += 1
+    });
+    let why = reports
+        .iter()
+        .flat_map(|r| r.skipped.iter().map(|(k, (c, _))| (k.clone(), *c)))
+        .collect();
+    (n, why)
+}
+
+/// Issue 13 item 5: one line longer than the cap costs a counted skip, not
+/// its size in memory, and the lines around it are read.
+#[test]
+fn a_line_over_the_cap_is_skipped_and_counted_and_its_neighbours_read() {
+    let ev = "{\"EventID\":3,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Image\":\"C:\\\\x.exe\"}";
+    let huge = format!(
+        "{{\"EventID\":3,\"Channel\":\"c\",\"CommandLine\":\"{}\"}}",
+        "A".repeat(portent_io::jsonfile::MAX_LINE)
+    );
+    let data = format!("{ev}\n{huge}\n{ev}\n").into_bytes();
+    let (n, why) = skips("long.jsonl", data);
+    assert_eq!(n, 2);
+    assert_eq!(why.len(), 1, "{why:?}");
+    assert!(why[0].0.starts_with("line longer than"), "{why:?}");
+}
+
+/// Issue 13 item 5: a small .gz that inflates without end is stopped at a
+/// bounded size and the stop is reported.
+#[test]
+fn a_decompression_bomb_is_stopped_and_reported() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(b"{\"EventID\":1,\"Channel\":\"c\",\"CommandLine\":\"")
+        .unwrap();
+    let block = vec![b'A'; 1 << 20];
+    for _ in 0..400 {
+        gz.write_all(&block).unwrap();
+    }
+    gz.write_all(b"\"}\n").unwrap();
+    let packed = gz.finish().unwrap();
+    assert!(packed.len() < 1 << 20);
+    let (n, why) = skips("bomb.json.gz", packed);
+    assert_eq!(n, 0);
+    assert!(
+        why.iter().any(|(k, _)| k.contains("decompression stopped")),
+        "{why:?}"
+    );
+}
