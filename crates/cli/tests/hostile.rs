@@ -140,3 +140,40 @@ fn a_mistyped_input_path_is_a_usage_error_that_names_it() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("exmaples-typo"), "{err}");
 }
+
+/// Issue 13 item 9: a watcher that goes away mid-stream. Closing a socket
+/// with unread data resets the connection, as a killed watcher does.
+#[test]
+fn replay_to_a_watcher_that_goes_away_fails_and_says_how_far_it_got() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let watcher = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut some = [0u8; 512];
+        let _ = s.read(&mut some);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(s);
+    });
+    let to = format!("tcp://{addr}");
+    let (code, _, err) = portent(&["replay", "--to", &to, "--repeat", "200", ECS]);
+    watcher.join().unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("events"), "{err}");
+    assert!(err.contains("sent") || err.contains("were handed"), "{err}");
+}
+
+/// A whole file as one JSON array on one line is replayed element by element.
+#[test]
+fn replay_sends_each_element_of_a_one_line_array() {
+    let dir = tmp("replay-array");
+    let file = dir.join("ecs-array.json");
+    let objects = example_objects();
+    std::fs::write(&file, serde_json::to_string(&objects).unwrap()).unwrap();
+    let (code, _, err) = portent(&["replay", "--to", "null", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("sent {} events", objects.len())),
+        "{err}"
+    );
+}

@@ -45,7 +45,7 @@ pub fn read<R: BufRead>(
 /// True when the first thing in `r` (after a byte order mark and white
 /// space) opens a JSON array. Looks at what is buffered, consuming nothing
 /// but the byte order mark and white space.
-fn starts_array<R: BufRead>(r: &mut R) -> bool {
+pub(crate) fn starts_array<R: BufRead>(r: &mut R) -> bool {
     loop {
         let Ok(buf) = r.fill_buf() else { return false };
         if buf.is_empty() {
@@ -138,46 +138,69 @@ impl Out<'_, '_> {
     /// Top-level JSON values one after another, each array read element by
     /// element as the parser reaches it: memory holds one element at a time.
     fn stream_values<R: BufRead>(&mut self, r: R) {
-        let newlines = std::rc::Rc::new(std::cell::Cell::new(0));
-        let reader = Lines {
-            inner: r,
-            newlines: newlines.clone(),
+        let mut report = std::mem::take(self.report);
+        stream_values(r, &mut report, &mut |v, line, element| {
+            self.value_at(v, line, element)
+        });
+        let mine = std::mem::replace(self.report, report);
+        self.report.merge(mine);
+    }
+}
+
+/// Reads the top-level JSON values of `r` one after another, handing on each
+/// element of an array (and each other value) with its line and its place in
+/// the array: memory holds one element at a time, however large the document.
+/// A syntax error ends the reading, counted in `report` at its place.
+pub(crate) fn stream_values<R: BufRead>(
+    r: R,
+    report: &mut FileReport,
+    each: &mut dyn FnMut(J, usize, Option<usize>),
+) {
+    let newlines = std::rc::Rc::new(std::cell::Cell::new(0));
+    let reader = Lines {
+        inner: r,
+        newlines: newlines.clone(),
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    loop {
+        if de.end().is_ok() {
+            break;
+        }
+        let top = TopValue {
+            each: &mut *each,
+            newlines: &newlines,
         };
-        let mut de = serde_json::Deserializer::from_reader(reader);
-        loop {
-            if de.end().is_ok() {
-                break;
-            }
-            let top = TopValue {
-                out: &mut *self,
-                newlines: &newlines,
-            };
-            if let Err(e) = serde::de::DeserializeSeed::deserialize(top, &mut de) {
-                self.report.skip(
-                    "invalid JSON",
-                    format!("line {}, column {}: {e}", e.line(), e.column()),
-                );
-                // The rest of a broken document cannot be resynchronised.
-                break;
-            }
+        if let Err(e) = serde::de::DeserializeSeed::deserialize(top, &mut de) {
+            report.skip(
+                "invalid JSON",
+                format!("line {}, column {}: {e}", e.line(), e.column()),
+            );
+            // The rest of a broken document cannot be resynchronised.
+            break;
         }
     }
 }
 
 /// One top-level value of a streamed document.
-struct TopValue<'o, 'a, 'e> {
-    out: &'o mut Out<'a, 'e>,
+struct TopValue<'o> {
+    each: &'o mut dyn FnMut(J, usize, Option<usize>),
     newlines: &'o std::cell::Cell<usize>,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for TopValue<'_, '_, '_> {
+impl<'de> serde::de::DeserializeSeed<'de> for TopValue<'_> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
+        let line = self.newlines.get() + 1;
+        d.deserialize_any(Top { seed: self, line })
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for TopValue<'_, '_, '_> {
+struct Top<'o> {
+    seed: TopValue<'o>,
+    line: usize,
+}
+
+impl<'de> serde::de::Visitor<'de> for Top<'_> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("JSON")
@@ -185,48 +208,43 @@ impl<'de> serde::de::Visitor<'de> for TopValue<'_, '_, '_> {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0;
         loop {
-            let line = self.newlines.get() + 1;
+            let line = self.seed.newlines.get() + 1;
             let Some(v) = seq.next_element::<J>()? else {
                 return Ok(());
             };
             i += 1;
-            self.out.value_at(v, line, Some(i));
+            (self.seed.each)(v, line, Some(i));
         }
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let line = self.newlines.get() + 1;
         let v = <J as serde::Deserialize>::deserialize(
             serde::de::value::MapAccessDeserializer::new(map),
         )?;
-        self.out.value(v, line);
+        (self.seed.each)(v, self.line, None);
         Ok(())
     }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
-        self.scalar()
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        (self.seed.each)(J::Bool(v), self.line, None);
+        Ok(())
     }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
-        self.scalar()
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        (self.seed.each)(J::from(v), self.line, None);
+        Ok(())
     }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
-        self.scalar()
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        (self.seed.each)(J::from(v), self.line, None);
+        Ok(())
     }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
-        self.scalar()
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        (self.seed.each)(J::from(v), self.line, None);
+        Ok(())
     }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        self.scalar()
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        (self.seed.each)(J::from(v), self.line, None);
+        Ok(())
     }
     fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        self.scalar()
-    }
-}
-
-impl TopValue<'_, '_, '_> {
-    fn scalar<E>(self) -> Result<(), E> {
-        let line = self.newlines.get() + 1;
-        self.out
-            .report
-            .skip("not a JSON object", format!("line {line}"));
+        (self.seed.each)(J::Null, self.line, None);
         Ok(())
     }
 }

@@ -51,6 +51,24 @@ pub fn text<R: BufRead>(
         return;
     }
     let name = report.name.clone();
+    if format == Format::Json && crate::jsonfile::starts_array(&mut r) {
+        // An array (one line or many): each element is one message.
+        let mut out = FileReport::new(name.clone());
+        crate::jsonfile::stream_values(r, &mut out, &mut |v, line, element| {
+            if v.is_object() {
+                out_records(report);
+                raw(&name, v.to_string().as_bytes());
+            } else {
+                let at = match element {
+                    Some(i) => format!("line {line}, element {i}"),
+                    None => format!("line {line}"),
+                };
+                report.skip("not a JSON object", at);
+            }
+        });
+        report.merge(out);
+        return;
+    }
     let mut line = Vec::new();
     let mut n = 0;
     while let Some(t) = next_line(&mut r, &mut line, &mut n, report) {
@@ -72,6 +90,10 @@ pub fn text<R: BufRead>(
         report.records += 1;
         raw(&name, t);
     }
+}
+
+fn out_records(report: &mut FileReport) {
+    report.records += 1;
 }
 
 fn document(doc: &[u8], name: &str, report: &mut FileReport, raw: &mut dyn FnMut(&str, &[u8])) {

@@ -3,7 +3,7 @@
 //! publishes it to NATS JetStream routed by host, at a given rate.
 
 use anyhow::{bail, Context, Result};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,10 @@ pub struct Args {
     /// `input`: in the order read.
     #[arg(long, default_value = "time")]
     order: String,
+    /// TCP: how long to wait, after the last event, for the watcher to
+    /// confirm it read everything (it closes its side); seconds.
+    #[arg(long, default_value_t = 120)]
+    ack_timeout: u64,
 }
 
 /// Sorts `messages` by the time of the event each holds (read as a watcher
@@ -151,53 +155,89 @@ pub fn run(a: Args) -> Result<crate::Exit> {
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string();
     let mut msg = Vec::with_capacity(64 * 1024);
-    for _ in 0..a.repeat {
-        for m in &messages {
-            if a.rate > 0 && sent % 64 == 0 {
-                let due = Duration::from_secs_f64(sent as f64 / a.rate as f64);
-                let now = started.elapsed();
-                if due > now {
-                    if let Out::Tcp(w, _) = &mut out {
-                        w.flush()?;
+    let mut send_all = || -> Result<()> {
+        for _ in 0..a.repeat {
+            for m in &messages {
+                if a.rate > 0 && sent % 64 == 0 {
+                    let due = Duration::from_secs_f64(sent as f64 / a.rate as f64);
+                    let now = started.elapsed();
+                    if due > now {
+                        if let Out::Tcp(w, _) = &mut out {
+                            w.flush()?;
+                        }
+                        std::thread::sleep(due - now);
                     }
-                    std::thread::sleep(due - now);
+                    ts = chrono::Utc::now()
+                        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                        .to_string();
                 }
-                ts = chrono::Utc::now()
-                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                    .to_string();
+                msg.clear();
+                msg.extend_from_slice(header(&ts).as_bytes());
+                msg.extend_from_slice(m);
+                match &mut out {
+                    Out::Null => {}
+                    Out::Tcp(w, true) => {
+                        write!(w, "{} ", msg.len())?;
+                        w.write_all(&msg)?;
+                    }
+                    Out::Tcp(w, false) => {
+                        w.write_all(&msg)?;
+                        w.write_all(b"\n")?;
+                    }
+                    Out::Udp(s) => {
+                        s.send(&msg)?;
+                    }
+                    #[cfg(feature = "nats")]
+                    Out::Nats(p) => p.publish(m)?,
+                }
+                sent += 1;
+                bytes += msg.len() as u64;
             }
-            msg.clear();
-            msg.extend_from_slice(header(&ts).as_bytes());
-            msg.extend_from_slice(m);
-            match &mut out {
-                Out::Null => {}
-                Out::Tcp(w, true) => {
-                    write!(w, "{} ", msg.len())?;
-                    w.write_all(&msg)?;
-                }
-                Out::Tcp(w, false) => {
-                    w.write_all(&msg)?;
-                    w.write_all(b"\n")?;
-                }
-                Out::Udp(s) => {
-                    s.send(&msg)?;
-                }
-                #[cfg(feature = "nats")]
-                Out::Nats(p) => p.publish(m)?,
-            }
-            sent += 1;
-            bytes += msg.len() as u64;
         }
-    }
-    match &mut out {
-        Out::Tcp(w, _) => w.flush()?,
-        Out::Udp(_) | Out::Null => {}
-        #[cfg(feature = "nats")]
-        Out::Nats(p) => p.finish()?,
-    }
+        match &mut out {
+            Out::Tcp(w, _) => w.flush()?,
+            Out::Udp(_) | Out::Null => {}
+            #[cfg(feature = "nats")]
+            Out::Nats(p) => p.finish()?,
+        }
+        Ok(())
+    };
+    let outcome = send_all();
     let secs = started.elapsed().as_secs_f64();
+    if let Err(e) = outcome {
+        bail!(
+            "the connection failed after {sent} of {} events ({:.1} MB) were handed to it; the watcher may not have read the last of them: {e:#}",
+            messages.len() as u64 * a.repeat,
+            bytes as f64 / 1e6
+        );
+    }
+    // A TCP watcher closes its side once it has read to the end of what was
+    // sent; until it does, the last events are only in a socket buffer. A
+    // watcher that went away mid-stream resets the connection instead.
+    let confirmed = match out {
+        Out::Tcp(w, _) => {
+            let s = w.into_inner().map_err(|e| e.into_error())?;
+            s.shutdown(std::net::Shutdown::Write)?;
+            s.set_read_timeout(Some(Duration::from_secs(a.ack_timeout)))?;
+            let mut rest = Vec::new();
+            match (&s).read_to_end(&mut rest) {
+                Ok(_) => "the watcher read them all and closed the connection",
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => bail!(
+                    "sent {sent} events, but the watcher did not confirm reading them within {} s (--ack-timeout)",
+                    a.ack_timeout
+                ),
+                Err(e) => bail!(
+                    "sent {sent} events, but the watcher went away before reading them all (the connection was {e}); some of them were lost"
+                ),
+            }
+        }
+        Out::Udp(_) => "UDP: delivery is not confirmed",
+        Out::Null => "nothing was sent",
+        #[cfg(feature = "nats")]
+        Out::Nats(_) => "JetStream acknowledged each",
+    };
     eprintln!(
-        "portent: replay: sent {sent} events ({:.1} MB) in {secs:.2} s: {:.0} events/s{}",
+        "portent: replay: sent {sent} events ({:.1} MB) in {secs:.2} s: {:.0} events/s; {confirmed}{}",
         bytes as f64 / 1e6,
         sent as f64 / secs.max(1e-9),
         if unreadable > 0 {
