@@ -177,3 +177,61 @@ fn replay_sends_each_element_of_a_one_line_array() {
         "{err}"
     );
 }
+
+/// Issue 13 item 10: an output that cannot be written fails before the hunt,
+/// leaving nothing; an output in a new folder gets its folder.
+#[test]
+fn output_paths_are_checked_before_the_hunt_and_folders_made() {
+    let dir = tmp("outputs");
+    let blocker = dir.join("file-not-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let bad = blocker.join("hits.jsonl");
+    let (code, _, err) = portent(&[
+        "hunt",
+        ECS,
+        "-q",
+        "--format",
+        "jsonl",
+        "-o",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("-o"), "{err}");
+    assert!(
+        !err.contains("event(s) read"),
+        "checked before reading: {err}"
+    );
+    let nested = dir.join("new/deeper/hits.jsonl");
+    let summary = dir.join("other/summary.json");
+    let (code, _, err) = portent(&[
+        "hunt",
+        ECS,
+        "-q",
+        "--format",
+        "jsonl",
+        "-o",
+        nested.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&nested).unwrap().lines().count() > 0);
+    assert!(summary.exists());
+}
+
+/// Issue 13 item 10: with --fail-on-hits, hits (1) outrank partly unreadable
+/// input (3); without hits the partial input still says 3.
+#[test]
+fn fail_on_hits_outranks_partial_input() {
+    let dir = tmp("precedence");
+    std::fs::copy(root().join(ECS), dir.join("ecs.jsonl")).unwrap();
+    std::fs::write(dir.join("broken.jsonl"), "{oops\n").unwrap();
+    let d = dir.to_str().unwrap();
+    let (code, _, err) = portent(&["hunt", d, "-q", "--fail-on-hits"]);
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = portent(&["hunt", d, "-q"]);
+    assert_eq!(code, 3, "{err}");
+    std::fs::remove_file(dir.join("ecs.jsonl")).unwrap();
+    let (code, _, err) = portent(&["hunt", d, "-q", "--fail-on-hits"]);
+    assert_eq!(code, 3, "{err}");
+}

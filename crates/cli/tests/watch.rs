@@ -524,16 +524,22 @@ fn a_slow_sink_pushes_back_on_tcp_and_udp_losses_are_all_counted() {
     wait_for("every datagram evaluated or counted", || {
         accounted() == sent
     });
-    let queue_full = {
+    // Where the loss happens (the full queue, or the kernel's receive
+    // buffer before it) depends on how busy the machine is; that it happens
+    // and is counted does not.
+    let dropped = {
         let (_, body) = http_get(&m, "/metrics");
         body.lines()
-            .filter(|l| l.starts_with("portent_dropped_total{") && l.contains("queue full"))
+            .filter(|l| {
+                l.starts_with("portent_dropped_total{")
+                    && (l.contains("queue full") || l.contains("kernel"))
+            })
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum::<u64>()
     };
     assert!(
-        queue_full > 0,
-        "a full queue must have dropped some datagrams"
+        dropped > 0,
+        "a slow sink behind a queue of one batch must have cost some datagrams"
     );
     assert_eq!(w.stop(), 0);
 }

@@ -74,6 +74,7 @@ const TRAIL: [(&str, portent_core::FieldId); 8] = [
 
 /// Runs the hunt.
 pub fn run(a: Args) -> Result<Exit> {
+    a.out.check()?;
     let (mut sheet, summary, rules) = collect(&a)?;
     emit_hunt(&a, &mut sheet, &summary, &rules)
 }
@@ -315,10 +316,13 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> 
         summary.write_json(p)?;
     }
     let hits: u64 = summary.rules.iter().map(|r| r.rows).sum();
-    Ok(if summary.partial() {
-        Exit::PartialInput
-    } else if a.fail_on_hits && hits > 0 {
+    // Hits asked about outrank input that was partly unreadable: a CI job
+    // running with --fail-on-hits must see a detection as a detection; the
+    // summary still lists what could not be read.
+    Ok(if a.fail_on_hits && hits > 0 {
         Exit::Hits
+    } else if summary.partial() {
+        Exit::PartialInput
     } else {
         Exit::Ok
     })

@@ -306,3 +306,30 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 }
+
+impl OutputArgs {
+    /// Makes sure every output file can be written before any work: its
+    /// folder is created (as watch creates its state folder), and a probe
+    /// file is written there and removed. A hunt of an hour must not end in
+    /// "cannot write". Nothing is left behind either way.
+    pub fn check(&self) -> Result<()> {
+        for (flag, p) in [("-o", &self.output), ("--summary-json", &self.summary_json)] {
+            let Some(p) = p else { continue };
+            if p.is_dir() {
+                bail!("{flag} {}: is a folder; give a file name", p.display());
+            }
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{flag} {}: cannot create its folder", p.display()))?;
+            let probe = dir.join(format!(".portent-probe-{}", std::process::id()));
+            std::fs::write(&probe, b"").with_context(|| {
+                format!("{flag} {}: cannot write in {}", p.display(), dir.display())
+            })?;
+            let _ = std::fs::remove_file(&probe);
+        }
+        Ok(())
+    }
+}

@@ -52,6 +52,7 @@ pub struct Args {
 
 /// Runs the query.
 pub fn run(mut a: Args) -> Result<Exit> {
+    a.out.check()?;
     if a.source.file.is_some() {
         // With --file, a leading positional argument is an input, not a query.
         if let Some(p) = a.source.aql.take() {
