@@ -33,7 +33,17 @@ fn hits(out: &str) -> BTreeSet<(String, i64)> {
 }
 
 #[test]
+fn the_seed_converts_to_sigma_and_qradar_aql_that_load() {
+    seed_conversions(false);
+}
+
+#[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn the_seed_as_sigma_and_as_qradar_aql_finds_what_the_seed_finds() {
+    seed_conversions(true);
+}
+
+fn seed_conversions(on_corpus: bool) {
     let d = tmp("seed");
     let sigma = d.join("seed.yml");
     let (code, _, err) = portent(&[
@@ -86,6 +96,9 @@ fn the_seed_as_sigma_and_as_qradar_aql_finds_what_the_seed_finds() {
         .unwrap()
         .contains("LAST 1 DAYS"));
 
+    if !on_corpus {
+        return;
+    }
     let Some(corpus) = corpus() else { return };
     let rows: u64 = manifest(&corpus).iter().map(|e| e.aql_rows).sum();
     let c = corpus.to_str().unwrap();
@@ -242,15 +255,21 @@ fn other_languages_carry_the_same_tests() {
 }
 
 #[test]
-fn sigmahq_rules_load_run_and_name_their_authors() {
-    let rules = common::root().join("../shared/sigma-rules");
-    if !rules.exists() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{} missing and CI requires it", rules.display());
-        }
-        eprintln!("SKIPPED: needs {}", rules.display());
+#[ignore = "needs the Sigma rules (../shared/sigma-rules or PORTENT_SIGMA_RULES)"]
+fn sigmahq_rules_load_and_report_their_places() {
+    sigmahq_rules(false);
+}
+
+#[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
+fn sigmahq_rules_run_on_the_corpus_and_name_their_authors() {
+    sigmahq_rules(true);
+}
+
+fn sigmahq_rules(on_corpus: bool) {
+    let Some(rules) = portent_core::testdata::sigma_rules() else {
         return;
-    }
+    };
     // The hand-picked rules (the whole SigmaHQ Windows set beside them has
     // its own test, with the rules Portent cannot run named).
     let picked: Vec<String> = ["network_connection", "supporting"]
@@ -283,6 +302,9 @@ fn sigmahq_rules_load_run_and_name_their_authors() {
         "{out}"
     );
 
+    if !on_corpus {
+        return;
+    }
     let Some(corpus) = corpus() else { return };
     let (_, rows, err) = portent(&[
         "hunt",

@@ -63,6 +63,7 @@ fn per_file(rows: &[Value], dir: &Path) -> BTreeMap<String, u64> {
 }
 
 #[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn seed_query_verbatim_returns_the_manifest_aql_rows_per_file() {
     let Some(dir) = corpus() else { return };
     let entries = manifest(&dir);
@@ -115,6 +116,7 @@ fn seed_query_verbatim_returns_the_manifest_aql_rows_per_file() {
 }
 
 #[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn strict_basename_sysmon_hits_are_the_independent_list() {
     let Some(dir) = corpus() else { return };
     let entries = manifest(&dir);
@@ -184,6 +186,7 @@ fn strict_basename_sysmon_hits_are_the_independent_list() {
 }
 
 #[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn strict_basename_5156_hits_are_the_independent_list() {
     let Some(dir) = corpus() else { return };
     let entries = manifest(&dir);
@@ -238,6 +241,7 @@ fn strict_basename_5156_hits_are_the_independent_list() {
 }
 
 #[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn the_shipped_strict_rule_finds_both_sources() {
     let Some(dir) = corpus() else { return };
     let entries = manifest(&dir);

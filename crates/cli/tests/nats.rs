@@ -198,6 +198,7 @@ fn two_workers_split_a_stream_and_alert_exactly_once() {
 }
 
 #[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn a_worker_killed_mid_stream_is_replaced_without_loss_or_duplicates() {
     let Some(bin) = nats_server() else { return };
     let Some(dir) = corpus() else { return };

@@ -73,6 +73,7 @@ fn syslog_tcp_stream_gives_the_hunts_alerts_on_the_shipped_examples() {
 }
 
 #[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn replaying_the_corpus_over_tcp_gives_exactly_the_hunts_alerts() {
     let Some(dir) = corpus() else { return };
     let n = stream_equals_hunt(&[&dir], "octet");

@@ -22,6 +22,7 @@ pub mod diagnostic;
 pub mod event;
 pub mod schema;
 pub mod span;
+pub mod testdata;
 pub mod value;
 pub mod zone;
 

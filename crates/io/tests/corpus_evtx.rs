@@ -7,16 +7,7 @@ use portent_io::{plan, read_unit, ReadOptions};
 use std::path::{Path, PathBuf};
 
 fn baseline() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/baseline/omerbenamram-evtx/sysmon.evtx");
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("corpus missing at {} and CI requires it", p.display());
-    }
-    eprintln!("SKIPPED: needs {}", p.display());
-    None
+    portent_core::testdata::corpus().map(|c| c.join("baseline/omerbenamram-evtx/sysmon.evtx"))
 }
 
 /// MANIFEST gotcha 9: "... the evtx crate rejects (N errors) ... (M good records)".
@@ -60,6 +51,7 @@ fn read(path: &Path, per_unit: u64) -> (usize, Vec<i64>, u64, u64) {
 }
 
 #[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn chunk_ranges_read_what_the_whole_file_reads() {
     let Some(p) = baseline() else { return };
     let (one_unit, whole, skipped_whole, n_whole) = read(&p, 1 << 20);

@@ -10,15 +10,7 @@ use portent_io::{plan, read_unit, ReadOptions};
 use std::path::{Path, PathBuf};
 
 fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if p.join("MANIFEST.md").exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("corpus missing at {} and CI requires it", p.display());
-    }
-    eprintln!("SKIPPED: needs {}", p.display());
-    None
+    portent_core::testdata::corpus()
 }
 
 fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -104,6 +96,7 @@ fn coverage(path: &Path) -> (usize, usize) {
 }
 
 #[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn template_reader_matches_the_crate_on_the_corpus() {
     let Some(dir) = corpus() else { return };
     let mut files = Vec::new();

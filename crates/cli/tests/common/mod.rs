@@ -26,19 +26,11 @@ pub fn portent(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The corpus, or `None` (saying so) when it is absent; under CI its absence fails.
+/// The corpus, or `None` (saying so) when it is absent; under CI its absence
+/// fails. Tests that need it are marked ignored, so that a run without it
+/// says so in its summary; CI runs them with `--include-ignored`.
 pub fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("PORTENT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/corpus"));
-    if dir.join("MANIFEST.md").exists() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("corpus missing at {} and CI requires it", dir.display());
-    }
-    eprintln!("SKIPPED: corpus tests need {} (not found)", dir.display());
-    None
+    portent_core::testdata::corpus()
 }
 
 /// One row of the MANIFEST table.
