@@ -16,6 +16,22 @@ pub fn json_value(v: J, ty: Option<FieldType>, zone: &Zone) -> Value<'static> {
             None => n.as_f64().map_or(Value::Null, Value::Float),
         },
         J::String(s) => text_value(s, ty, zone),
+        // A list of values, such as the unnamed `<Data>` elements of classic
+        // PowerShell and Application events: their text, one per line, as
+        // the rules written for them search it (`Data|contains:
+        // 'HostApplication=...'`), not JSON with its quotes and escaped
+        // backslashes, which no path in a rule would match.
+        J::Array(items) if items.iter().all(|i| !i.is_array() && !i.is_object()) => {
+            let parts: Vec<String> = items
+                .into_iter()
+                .map(|i| match i {
+                    J::String(s) => s,
+                    J::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect();
+            Value::string(parts.join("\n"))
+        }
         other => Value::string(other.to_string()),
     }
 }

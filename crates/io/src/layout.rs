@@ -415,9 +415,12 @@ pub fn fast_json(json: &[u8], schema: &Schema, opts: &ReadOptions) -> Option<(La
     }
     let ecs = memchr::memmem::find(json, b"\"winlog\"").is_some();
     Known::with_cache(schema, |get| {
+        // NXLog's `param1`, `param2`, ... are what a query's `Data` reads.
+        let wants_data = schema.resolve("Data").is_some();
         let mut keep = |name: &str| {
             let k = get(name);
-            (opts.keep_unknown || k.wanted()).then_some(k)
+            (opts.keep_unknown || k.wanted() || wants_data && crate::windows::is_param(name))
+                .then_some(k)
         };
         if ecs {
             fast_ecs(json, &mut keep)

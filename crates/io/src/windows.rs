@@ -290,11 +290,42 @@ impl WinEvent {
     }
 }
 
+/// NXLog names an event's unnamed `<Data>` elements `param1`, `param2`, ...
+pub fn is_param(name: &str) -> bool {
+    name.strip_prefix("param")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The unnamed `<Data>` elements under the name EVTX and Sigma give them,
+/// `Data` (one per line), when the layout spread them over `param1`,
+/// `param2`, ... and a query asks for `Data`.
+fn data_from_params(ev: &WinEvent, schema: &Schema) -> Option<(FieldId, String)> {
+    let id = schema.resolve("Data")?;
+    if ev.data.iter().any(|(k, _)| k.eq_ignore_ascii_case("Data")) {
+        return None;
+    }
+    let mut params: Vec<(u32, String)> = ev
+        .data
+        .iter()
+        .filter(|(k, _)| is_param(k))
+        .filter_map(|(k, v)| Some((k[5..].parse().ok()?, json_text(v).unwrap_or_default())))
+        .collect();
+    if params.is_empty() {
+        return None;
+    }
+    params.sort_by_key(|(n, _)| *n);
+    let text: Vec<String> = params.into_iter().map(|(_, t)| t).collect();
+    Some((id, text.join("\n")))
+}
+
 /// Builds the QRadar record of `ev`. Source fields are set first under their own
 /// names; the normalised fields are set after them and win where the names meet
 /// (NXLog's text `Category` and `Severity` must not become `category`/`severity`).
 pub fn to_record(mut ev: WinEvent, schema: &Schema, opts: &ReadOptions) -> Record<'static> {
     let mut rec = Record::with_capacity(schema.len());
+    if let Some((id, text)) = data_from_params(&ev, schema) {
+        rec.set(id, Value::string(text));
+    }
     let kind = ev.kind();
     let time = ev.event_time(opts);
     let mut n = Normalised::default();
