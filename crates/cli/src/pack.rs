@@ -76,6 +76,9 @@ pub struct Rule {
     pub origin: String,
     /// The fixture files: where each came from, and its text.
     pub fixtures: Vec<(String, String)>,
+    /// The channels and event ids the rule can match at all (Sigma rules,
+    /// from their log source), so a run can skip it on other events.
+    pub dispatch: Option<portent_sigma::logsource::Dispatch>,
 }
 
 /// The pack in the repository's `rules/`, built into the binary: each rule's
@@ -151,6 +154,7 @@ pub fn bundled() -> Result<Vec<Rule>> {
                 })
                 .collect::<Result<_>>()?;
             Ok(Rule {
+                dispatch: None,
                 origin: format!("rules/{}", meta.query),
                 meta,
                 aql: (*aql).to_owned(),
@@ -207,6 +211,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>> {
             fixtures.push((p.display().to_string(), text));
         }
         rules.push(Rule {
+            dispatch: None,
             meta,
             aql,
             origin: aql_path.display().to_string(),

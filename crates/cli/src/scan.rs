@@ -26,6 +26,66 @@ pub struct ScanOptions {
     pub read: ReadOptions,
     /// Processes the enrichment index holds before it evicts the oldest.
     pub index_capacity: usize,
+    /// Per query (in order; missing or `None`: every event), the channels
+    /// and event ids it can match: an event is tested only against the
+    /// queries that admit it, so thousands of Sigma rules cost an event a
+    /// lookup and a few tests, not thousands.
+    pub dispatch: Vec<Option<Dispatch>>,
+}
+
+pub use portent_sigma::logsource::Dispatch;
+
+/// Which queries may match an event, by its channel, provider and event id,
+/// worked out once per distinct triple (a log holds few).
+struct Router<'d> {
+    dispatch: &'d [Option<Dispatch>],
+    /// Queries with no dispatch: tested on every event.
+    always: Vec<usize>,
+    routes: std::collections::HashMap<
+        (Option<String>, Option<String>, Option<i64>),
+        std::rc::Rc<[usize]>,
+    >,
+}
+
+impl<'d> Router<'d> {
+    fn new(dispatch: &'d [Option<Dispatch>], queries: usize) -> Router<'d> {
+        let always = (0..queries)
+            .filter(|i| dispatch.get(*i).is_none_or(Option::is_none))
+            .collect();
+        Router {
+            dispatch,
+            always,
+            routes: Default::default(),
+        }
+    }
+
+    /// The queries to test on `rec`, in order.
+    fn route(&mut self, rec: &Record<'static>) -> std::rc::Rc<[usize]> {
+        let text = |f| rec.get(f).as_str().map(str::to_owned);
+        let key = (
+            text(ids::CHANNEL),
+            text(ids::PROVIDER),
+            rec.get(ids::EVENT_ID).to_i64(),
+        );
+        if let Some(r) = self.routes.get(&key) {
+            return r.clone();
+        }
+        let mut list: Vec<usize> = self
+            .dispatch
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| {
+                d.as_ref()
+                    .is_some_and(|d| d.admits(key.0.as_deref(), key.1.as_deref(), key.2))
+            })
+            .map(|(i, _)| i)
+            .chain(self.always.iter().copied())
+            .collect();
+        list.sort_unstable();
+        let list: std::rc::Rc<[usize]> = list.into();
+        self.routes.insert(key, list.clone());
+        list
+    }
 }
 
 /// A candidate event and the queries it is a candidate of (bit i = query i).
@@ -113,7 +173,15 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(unit) = units.get(i) else { break };
                 progress.start(&unit.name());
-                let r = read_one(i, unit, prefilters, correlate, schema, &opts.read);
+                let r = read_one(
+                    i,
+                    unit,
+                    prefilters,
+                    &opts.dispatch,
+                    correlate,
+                    schema,
+                    &opts.read,
+                );
                 progress.add(sizes[i]);
                 if tx.send(r).is_err() {
                     break;
@@ -175,6 +243,7 @@ fn read_one(
     index: usize,
     unit: &Unit,
     prefilters: &[Prefilter<'_>],
+    dispatch: &[Option<Dispatch>],
     correlate: bool,
     schema: &Schema,
     opts: &ReadOptions,
@@ -184,6 +253,7 @@ fn read_one(
     let mut events = 0u64;
     let mut latest: Option<i64> = None;
     let mut state = State::new(0);
+    let mut router = Router::new(dispatch, prefilters.len());
     let reports = read_unit(unit, schema, opts, &mut |name, mut rec| {
         events += 1;
         if let Some(t) = rec.get(ids::STARTTIME).to_i64() {
@@ -195,13 +265,14 @@ fn read_one(
             }
         }
         let mut mask: Option<Vec<bool>> = None;
-        for (i, p) in prefilters.iter().enumerate() {
-            if p.test(&rec, &mut state) {
+        for &i in router.route(&rec).iter() {
+            if prefilters[i].test(&rec, &mut state) {
                 mask.get_or_insert_with(|| vec![false; prefilters.len()])[i] = true;
             }
         }
         if let Some(mask) = mask {
             rec.set(ids::SOURCE_FILE, Value::string(name.to_owned()));
+            rec.compact(ids::SUPPRESSED_BY.index() + 1);
             candidates.push(Candidate { record: rec, mask });
         }
     });

@@ -155,6 +155,7 @@ pub fn load_sigma(paths: &[PathBuf]) -> Result<SigmaLoad> {
                     let m = meta(&r, &r.origin);
                     out.sources.push((m.id.clone(), c.source));
                     out.rules.push(Rule {
+                        dispatch: c.dispatch.clone(),
                         origin: format!("{} (as AQL)", r.origin),
                         meta: m,
                         aql: c.aql,

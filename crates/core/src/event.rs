@@ -34,6 +34,8 @@ pub enum FieldRef<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct Record<'a> {
     slots: Vec<Value<'a>>,
+    /// Fields past `slots`, by id, sorted: see [`Record::compact`].
+    sparse: Vec<(u32, Value<'a>)>,
     extras: Vec<(String, Value<'a>)>,
     flow: bool,
 }
@@ -43,6 +45,7 @@ impl<'a> Record<'a> {
     pub fn new() -> Record<'a> {
         Record {
             slots: Vec::new(),
+            sparse: Vec::new(),
             extras: Vec::new(),
             flow: false,
         }
@@ -52,6 +55,7 @@ impl<'a> Record<'a> {
     pub fn with_capacity(fields: usize) -> Record<'a> {
         Record {
             slots: Vec::with_capacity(fields),
+            sparse: Vec::new(),
             extras: Vec::new(),
             flow: false,
         }
@@ -60,6 +64,13 @@ impl<'a> Record<'a> {
     /// Sets `field`.
     pub fn set(&mut self, field: FieldId, value: Value<'a>) {
         let i = field.index();
+        if !self.sparse.is_empty() && i >= self.slots.len() {
+            match self.sparse.binary_search_by_key(&field.0, |(k, _)| *k) {
+                Ok(at) => self.sparse[at].1 = value,
+                Err(at) => self.sparse.insert(at, (field.0, value)),
+            }
+            return;
+        }
         if i >= self.slots.len() {
             self.slots.resize(i + 1, Value::Null);
         }
@@ -74,13 +85,38 @@ impl<'a> Record<'a> {
     /// Clears all fields, keeping the allocation (for reuse across events).
     pub fn clear(&mut self) {
         self.slots.iter_mut().for_each(|v| *v = Value::Null);
+        self.sparse.clear();
         self.extras.clear();
+    }
+
+    /// Makes a record that is kept (a candidate waiting for its rules) cost
+    /// what it holds: slots are dense up to the highest field set, and with
+    /// thousands of rules the schema has thousands of fields, so the fields
+    /// past the first `dense` are moved to a sorted list of those set.
+    /// Reading is the same; a lookup there is a binary search.
+    pub fn compact(&mut self, dense: usize) {
+        if self.slots.len() > dense {
+            for (i, v) in self.slots.drain(dense..).enumerate() {
+                if !v.is_null() {
+                    self.sparse.push(((dense + i) as u32, v));
+                }
+            }
+            self.sparse.sort_unstable_by_key(|(k, _)| *k);
+        }
+        self.slots.shrink_to_fit();
+        self.sparse.shrink_to_fit();
+        self.extras.shrink_to_fit();
     }
 
     /// Copies every value so the record outlives its input.
     pub fn into_owned(self) -> Record<'static> {
         Record {
             slots: self.slots.into_iter().map(Value::into_owned).collect(),
+            sparse: self
+                .sparse
+                .into_iter()
+                .map(|(k, v)| (k, v.into_owned()))
+                .collect(),
             extras: self
                 .extras
                 .into_iter()
@@ -100,7 +136,11 @@ impl Event for Record<'_> {
     fn get(&self, field: FieldId) -> Value<'_> {
         match self.slots.get(field.index()) {
             Some(v) => v.reborrow(),
-            None => Value::Null,
+            None if self.sparse.is_empty() => Value::Null,
+            None => match self.sparse.binary_search_by_key(&field.0, |(k, _)| *k) {
+                Ok(at) => self.sparse[at].1.reborrow(),
+                Err(_) => Value::Null,
+            },
         }
     }
 
@@ -108,6 +148,11 @@ impl Event for Record<'_> {
         for (i, v) in self.slots.iter().enumerate() {
             if !v.is_null() {
                 f(FieldRef::Id(FieldId(i as u32)), v);
+            }
+        }
+        for (i, v) in &self.sparse {
+            if !v.is_null() {
+                f(FieldRef::Id(FieldId(*i)), v);
             }
         }
         for (k, v) in &self.extras {
@@ -150,5 +195,31 @@ mod tests {
         assert_eq!(seen, 2);
         r.clear();
         assert_eq!(r.get(FieldId(3)), Value::Null);
+    }
+
+    #[test]
+    fn compacted_records_read_and_write_the_same() {
+        let mut r = Record::new();
+        for i in [1u32, 5, 90, 300, 2000] {
+            r.set(FieldId(i), Value::Int(i64::from(i)));
+        }
+        r.set_extra("X", Value::str("y"));
+        let mut before = Vec::new();
+        r.for_each(&mut |f, v| before.push(format!("{f:?}={v:?}")));
+        r.compact(64);
+        let mut after = Vec::new();
+        r.for_each(&mut |f, v| after.push(format!("{f:?}={v:?}")));
+        assert_eq!(before, after);
+        for i in [1u32, 5, 90, 300, 2000] {
+            assert_eq!(r.get(FieldId(i)), Value::Int(i64::from(i)));
+        }
+        assert_eq!(r.get(FieldId(301)), Value::Null);
+        r.set(FieldId(301), Value::Int(7));
+        r.set(FieldId(90), Value::Int(8));
+        r.set(FieldId(2), Value::Int(9));
+        assert_eq!(
+            (r.get(FieldId(301)), r.get(FieldId(90)), r.get(FieldId(2))),
+            (Value::Int(7), Value::Int(8), Value::Int(9))
+        );
     }
 }

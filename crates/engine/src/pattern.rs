@@ -66,8 +66,11 @@ impl Literals {
 /// A compiled pattern.
 #[derive(Clone, Debug)]
 pub struct Pattern {
-    /// The exact semantics.
-    pub regex: Regex,
+    /// The exact semantics. Built when first needed for a pattern with a
+    /// literal shape (which answers nearly every test without it): a rule
+    /// set of thousands of rules would otherwise hold hundreds of megabytes
+    /// of regular expressions it never runs.
+    regex: std::sync::OnceLock<Option<Regex>>,
     /// The regex source, for explain.
     pub source: String,
     /// The literal shape, when the pattern has one.
@@ -79,10 +82,6 @@ pub struct Pattern {
 impl Pattern {
     /// Compiles an anchored regex produced by `similar::to_regex`.
     pub fn new(regex_source: &str, case_insensitive: bool) -> Result<Pattern, String> {
-        let regex = regex::RegexBuilder::new(regex_source)
-            .size_limit(8 << 20)
-            .build()
-            .map_err(|e| e.to_string())?;
         // Literal analysis runs on the case-sensitive form: case-insensitive
         // patterns match ASCII haystacks with an ASCII case-insensitive compare.
         let sensitive = regex_source
@@ -93,12 +92,38 @@ impl Pattern {
             .parse(&sensitive)
             .ok()
             .and_then(|hir| literal_shape(&hir));
+        let regex = std::sync::OnceLock::new();
+        if literals.is_none() {
+            // Checked and built now: its errors belong to compiling the rule.
+            let _ = regex.set(Some(build(regex_source)?));
+        } else {
+            // Checked now, built when first needed.
+            regex_syntax::ParserBuilder::new()
+                .build()
+                .parse(regex_source)
+                .map_err(|e| e.to_string())?;
+        }
         Ok(Pattern {
             regex,
             source: regex_source.to_owned(),
             literals,
             case_insensitive,
         })
+    }
+
+    /// The regular expression with the exact semantics.
+    pub fn regex(&self) -> Option<&Regex> {
+        self.regex.get_or_init(|| build(&self.source).ok()).as_ref()
+    }
+
+    fn regex_match(&self, hay: &str) -> bool {
+        match (self.regex(), &self.literals) {
+            (Some(re), _) => re.is_match(hay),
+            // A literal shape that somehow does not build as a regex (its
+            // syntax was checked): its literals, with Unicode case folding.
+            (None, Some(l)) => l.is_match(&hay.to_lowercase(), self.case_insensitive),
+            (None, None) => false,
+        }
     }
 
     /// Tests `hay` with the exact semantics, using the literal fast path when valid.
@@ -108,9 +133,16 @@ impl Pattern {
             Some(l) if hay.is_ascii() && l.needles.iter().all(|n| n.is_ascii()) => {
                 l.is_match(hay, true)
             }
-            _ => self.regex.is_match(hay),
+            _ => self.regex_match(hay),
         }
     }
+}
+
+fn build(source: &str) -> Result<Regex, String> {
+    regex::RegexBuilder::new(source)
+        .size_limit(8 << 20)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// Recovers `\A (.*)? literals (.*)? \z` from an anchored HIR.
@@ -317,7 +349,11 @@ mod tests {
         for (p, d, ci) in cases {
             let pt = pat(p, d, ci);
             for h in hays {
-                assert_eq!(pt.is_match(h), pt.regex.is_match(h), "{p} on {h:?}");
+                assert_eq!(
+                    pt.is_match(h),
+                    pt.regex().unwrap().is_match(h),
+                    "{p} on {h:?}"
+                );
             }
         }
     }

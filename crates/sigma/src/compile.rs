@@ -18,6 +18,8 @@ pub struct Compiled {
     pub aql: String,
     /// Which logs it reads, for people.
     pub source: String,
+    /// The channels and event ids of those logs, for indexing a rule set.
+    pub dispatch: Option<logsource::Dispatch>,
 }
 
 /// An AQL string literal.
@@ -548,6 +550,7 @@ fn compile(rule: &SigmaRule, qradar: bool) -> Result<Compiled, Error> {
     Ok(Compiled {
         aql,
         source: source.description,
+        dispatch: source.dispatch,
     })
 }
 

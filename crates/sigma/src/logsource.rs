@@ -11,6 +11,62 @@ pub struct Source {
     pub description: String,
     /// Sigma field name -> Portent field, for this log source.
     pub fields: Vec<(&'static str, &'static str)>,
+    /// The channels and event ids an event must have for `condition` to
+    /// hold (or more: never fewer), so that a rule set can be indexed by
+    /// them; `None` when the condition is not of that shape.
+    pub dispatch: Option<Dispatch>,
+}
+
+/// Which events a log source can hold, by channel (or, for events without
+/// a channel, provider) and event id: a superset of its condition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dispatch {
+    /// `(channel, provider)`, lower case; an empty provider matches nothing.
+    pub channels: Vec<(&'static str, &'static str)>,
+    /// Event ids (empty: any).
+    pub event_ids: Vec<u32>,
+}
+
+impl Dispatch {
+    fn of(cs: &[(&'static str, &'static str)], ids: &[u32]) -> Dispatch {
+        Dispatch {
+            channels: cs.to_vec(),
+            event_ids: ids.to_vec(),
+        }
+    }
+
+    /// Both (or more).
+    fn or(mut self, other: Dispatch) -> Dispatch {
+        let any_id = self.event_ids.is_empty() || other.event_ids.is_empty();
+        self.channels.extend(other.channels);
+        self.event_ids.extend(other.event_ids);
+        if any_id {
+            self.event_ids.clear();
+        }
+        self
+    }
+
+    /// True when an event with this channel, provider and event id may be
+    /// of the log source, as the condition reads them: the channel compared
+    /// without case, the provider only when there is no channel.
+    pub fn admits(
+        &self,
+        channel: Option<&str>,
+        provider: Option<&str>,
+        event_id: Option<i64>,
+    ) -> bool {
+        let place = match channel {
+            Some(c) => self.channels.iter().any(|(x, _)| x.eq_ignore_ascii_case(c)),
+            None => provider.is_some_and(|p| {
+                self.channels
+                    .iter()
+                    .any(|(_, x)| !x.is_empty() && x.eq_ignore_ascii_case(p))
+            }),
+        };
+        place
+            && (self.event_ids.is_empty()
+                || event_id.is_some_and(|e| self.event_ids.iter().any(|i| i64::from(*i) == e)))
+    }
 }
 
 const SYSMON: (&str, &str) = (
@@ -360,6 +416,7 @@ const POWERSHELL: (&str, &str) = (
     "microsoft-windows-powershell",
 );
 const POWERSHELL_CLASSIC: (&str, &str) = ("windows powershell", "powershell");
+const PWSH_CORE: (&str, &str) = ("powershellcore/operational", "powershellcore");
 
 /// The channels of a Sigma Windows service.
 pub fn service_channels(service: &str) -> Option<&'static [(&'static str, &'static str)]> {
@@ -428,18 +485,21 @@ pub fn map(
     service: Option<&str>,
 ) -> Result<Source, Unmapped> {
     let fields = WINDOWS_FIELDS.to_vec();
-    let windows = |condition: String, description: &str| Source {
+    let windows = |condition: String, description: &str, dispatch: Dispatch| Source {
         condition: Some(condition),
         description: description.to_owned(),
         fields: fields.clone(),
+        dispatch: Some(dispatch),
     };
+    let sy = |ids: &[u32]| Dispatch::of(&[SYSMON], ids);
     let inert = |m: String| Err(Unmapped::Inert(m));
     match (product, category, service) {
         (Some("windows") | None, Some(cat), None) => {
-            let (cond, desc) = match cat {
+            let (cond, desc, dispatch) = match cat {
                 "process_creation" => (
                     format!("({} OR {})", sysmon(&[1]), channel(SECURITY, &[4688])),
                     "Sysmon 1 and Security 4688",
+                    sy(&[1]).or(Dispatch::of(&[SECURITY], &[4688])),
                 ),
                 // SigmaHQ writes these rules for Sysmon 3. Security 5156 names
                 // the program as `\device\harddiskvolumeN\...`, where
@@ -453,41 +513,43 @@ pub fn map(
                         channel(SECURITY, &[5156])
                     ),
                     "Sysmon 3, and Security 5156 where the program has a drive-letter path",
+                    sy(&[3]).or(Dispatch::of(&[SECURITY], &[5156])),
                 ),
                 "process_termination" => (
                     format!("({} OR {})", sysmon(&[5]), channel(SECURITY, &[4689])),
                     "Sysmon 5 and Security 4689",
+                    sy(&[5]).or(Dispatch::of(&[SECURITY], &[4689])),
                 ),
-                "file_change" => (sysmon(&[2]), "Sysmon 2"),
-                "sysmon_status" => (sysmon(&[4, 16]), "Sysmon 4 and 16"),
-                "driver_load" => (sysmon(&[6]), "Sysmon 6"),
-                "image_load" => (sysmon(&[7]), "Sysmon 7"),
-                "create_remote_thread" => (sysmon(&[8]), "Sysmon 8"),
-                "raw_access_thread" => (sysmon(&[9]), "Sysmon 9"),
-                "process_access" => (sysmon(&[10]), "Sysmon 10"),
-                "file_event" | "file_create" => (sysmon(&[11]), "Sysmon 11"),
-                "registry_add" | "registry_delete" => (sysmon(&[12]), "Sysmon 12"),
-                "registry_set" => (sysmon(&[13]), "Sysmon 13"),
-                "registry_event" => (sysmon(&[12, 13, 14]), "Sysmon 12, 13 and 14"),
-                "create_stream_hash" => (sysmon(&[15]), "Sysmon 15"),
-                "pipe_created" => (sysmon(&[17, 18]), "Sysmon 17 and 18"),
-                "wmi_event" => (sysmon(&[19, 20, 21]), "Sysmon 19, 20 and 21"),
-                "dns_query" => (sysmon(&[22]), "Sysmon 22"),
-                "file_delete" => (sysmon(&[23, 26]), "Sysmon 23 and 26"),
-                "clipboard_change" => (sysmon(&[24]), "Sysmon 24"),
-                "process_tampering" => (sysmon(&[25]), "Sysmon 25"),
-                "file_delete_detected" => (sysmon(&[26]), "Sysmon 26"),
-                "file_block_executable" => (sysmon(&[27]), "Sysmon 27"),
-                "file_block_shredding" => (sysmon(&[28]), "Sysmon 28"),
-                "file_executable_detected" => (sysmon(&[29]), "Sysmon 29"),
-                "sysmon_error" => (sysmon(&[255]), "Sysmon 255"),
-                "ps_script" => (channels(&[POWERSHELL, ("powershellcore/operational", "powershellcore")], &[4104]), "PowerShell 4104"),
-                "ps_module" => (channels(&[POWERSHELL, ("powershellcore/operational", "powershellcore")], &[4103]), "PowerShell 4103"),
-                "ps_classic_start" => (channel(POWERSHELL_CLASSIC, &[400]), "Windows PowerShell 400"),
-                "ps_classic_provider_start" => (channel(POWERSHELL_CLASSIC, &[600]), "Windows PowerShell 600"),
-                "ps_classic_script" => (channel(POWERSHELL_CLASSIC, &[800]), "Windows PowerShell 800"),
+                "file_change" => (sysmon(&[2]), "Sysmon 2", sy(&[2])),
+                "sysmon_status" => (sysmon(&[4, 16]), "Sysmon 4 and 16", sy(&[4, 16])),
+                "driver_load" => (sysmon(&[6]), "Sysmon 6", sy(&[6])),
+                "image_load" => (sysmon(&[7]), "Sysmon 7", sy(&[7])),
+                "create_remote_thread" => (sysmon(&[8]), "Sysmon 8", sy(&[8])),
+                "raw_access_thread" => (sysmon(&[9]), "Sysmon 9", sy(&[9])),
+                "process_access" => (sysmon(&[10]), "Sysmon 10", sy(&[10])),
+                "file_event" | "file_create" => (sysmon(&[11]), "Sysmon 11", sy(&[11])),
+                "registry_add" | "registry_delete" => (sysmon(&[12]), "Sysmon 12", sy(&[12])),
+                "registry_set" => (sysmon(&[13]), "Sysmon 13", sy(&[13])),
+                "registry_event" => (sysmon(&[12, 13, 14]), "Sysmon 12, 13 and 14", sy(&[12, 13, 14])),
+                "create_stream_hash" => (sysmon(&[15]), "Sysmon 15", sy(&[15])),
+                "pipe_created" => (sysmon(&[17, 18]), "Sysmon 17 and 18", sy(&[17, 18])),
+                "wmi_event" => (sysmon(&[19, 20, 21]), "Sysmon 19, 20 and 21", sy(&[19, 20, 21])),
+                "dns_query" => (sysmon(&[22]), "Sysmon 22", sy(&[22])),
+                "file_delete" => (sysmon(&[23, 26]), "Sysmon 23 and 26", sy(&[23, 26])),
+                "clipboard_change" => (sysmon(&[24]), "Sysmon 24", sy(&[24])),
+                "process_tampering" => (sysmon(&[25]), "Sysmon 25", sy(&[25])),
+                "file_delete_detected" => (sysmon(&[26]), "Sysmon 26", sy(&[26])),
+                "file_block_executable" => (sysmon(&[27]), "Sysmon 27", sy(&[27])),
+                "file_block_shredding" => (sysmon(&[28]), "Sysmon 28", sy(&[28])),
+                "file_executable_detected" => (sysmon(&[29]), "Sysmon 29", sy(&[29])),
+                "sysmon_error" => (sysmon(&[255]), "Sysmon 255", sy(&[255])),
+                "ps_script" => (channels(&[POWERSHELL, PWSH_CORE], &[4104]), "PowerShell 4104", Dispatch::of(&[POWERSHELL, PWSH_CORE], &[4104])),
+                "ps_module" => (channels(&[POWERSHELL, PWSH_CORE], &[4103]), "PowerShell 4103", Dispatch::of(&[POWERSHELL, PWSH_CORE], &[4103])),
+                "ps_classic_start" => (channel(POWERSHELL_CLASSIC, &[400]), "Windows PowerShell 400", Dispatch::of(&[POWERSHELL_CLASSIC], &[400])),
+                "ps_classic_provider_start" => (channel(POWERSHELL_CLASSIC, &[600]), "Windows PowerShell 600", Dispatch::of(&[POWERSHELL_CLASSIC], &[600])),
+                "ps_classic_script" => (channel(POWERSHELL_CLASSIC, &[800]), "Windows PowerShell 800", Dispatch::of(&[POWERSHELL_CLASSIC], &[800])),
                 "dns" if product.is_none() => {
-                    let mut s = windows(sysmon(&[22]), "Sysmon 22 (DNS queries by Windows processes)");
+                    let mut s = windows(sysmon(&[22]), "Sysmon 22 (DNS queries by Windows processes)", sy(&[22]));
                     s.fields.push(("query", "QueryName"));
                     return Ok(s);
                 }
@@ -501,12 +563,16 @@ pub fn map(
                     ));
                 }
             };
-            Ok(windows(cond, desc))
+            Ok(windows(cond, desc, dispatch))
         }
         (Some("windows"), None, Some(svc)) => match service_channels(svc) {
             Some(cs) => {
                 let names: Vec<&str> = cs.iter().map(|(c, _)| *c).collect();
-                Ok(windows(channels(cs, &[]), &format!("the {} channel", names.join(" / "))))
+                Ok(windows(
+                    channels(cs, &[]),
+                    &format!("the {} channel", names.join(" / ")),
+                    Dispatch::of(cs, &[]),
+                ))
             }
             None => inert(format!("no channel is known for the Windows service `{svc}`")),
         },
@@ -514,6 +580,7 @@ pub fn map(
             condition: Some("devicetype = 12".into()),
             description: "every Windows event".into(),
             fields: fields.clone(),
+            dispatch: None,
         }),
         (Some("windows"), Some(cat), Some(svc)) => Err(Unmapped::Invalid(format!(
             "a Windows log source names both category `{cat}` and service `{svc}`; Portent maps one or the other"
