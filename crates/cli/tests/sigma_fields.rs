@@ -250,3 +250,56 @@ fn every_field_the_sigmahq_windows_rules_name_resolves_on_the_corpus() {
         missing.join("\n")
     );
 }
+
+/// The rule index (rules tested only on events of their log source) changes
+/// nothing: the whole SigmaHQ Windows set gives the same hits with it and
+/// without it, on EVTX and on JSON layouts.
+#[test]
+#[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
+fn the_rule_index_gives_the_hits_of_testing_every_rule() {
+    let (Some(corpus), Some(rules)) = (
+        portent_core::testdata::corpus(),
+        portent_core::testdata::sigma_rules(),
+    ) else {
+        return;
+    };
+    let rules = rules.join("sigmahq-windows");
+    let inputs = [
+        corpus.join("evtx"),
+        corpus.join(
+            "mordor/atomic/windows/defense_evasion/host/cmd_mshta_javascript_getobject_sct.zip",
+        ),
+        corpus.join("mordor/atomic/windows/lateral_movement/host/schtask_modification.zip"),
+    ];
+    let run = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "hunt",
+            "--sigma-only",
+            "--skip-bad-rules",
+            "-q",
+            "--format",
+            "jsonl",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(["--sigma".to_string(), rules.display().to_string()]);
+        args.extend(inputs.iter().map(|p| p.display().to_string()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_portent"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let mut rows: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        rows.sort();
+        rows
+    };
+    let indexed = run(&[]);
+    let every = run(&["--no-rule-index"]);
+    assert!(indexed.len() > 50, "{}", indexed.len());
+    assert_eq!(indexed, every);
+}

@@ -49,6 +49,6 @@ pub use error::{Error, ErrorKind, Errors};
 pub use eval::State;
 pub use exec::{Cell, Row, Run, Sink, Stats};
 pub use prefilter::Prefilter;
-pub use query::{Column, CompileOptions, Query, WindowPolicy};
+pub use query::{share_schema, Column, CompileOptions, Query, WindowPolicy};
 pub use time::Window;
 pub use zone::Zone;

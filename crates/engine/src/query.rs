@@ -109,8 +109,12 @@ pub struct Query {
     pub source: String,
     /// The parsed statement.
     pub ast: ast::Query,
-    /// The schema the query was compiled against (with any names it added).
-    pub schema: Schema,
+    /// The schema the query was compiled against (with any names it added),
+    /// or a later one: ids are only ever added, so a grown schema names
+    /// every field this query uses. Shared, because a rule set of thousands
+    /// of queries holding a copy each costs memory quadratic in its size;
+    /// see [`share_schema`].
+    pub schema: std::sync::Arc<Schema>,
     /// The table read.
     pub table: TableName,
     /// Output columns.
@@ -311,7 +315,7 @@ impl Query {
             table: ast.from.table,
             limit: ast.limit.as_ref().map(|l| l.value),
             ast,
-            schema: schema.clone(),
+            schema: std::sync::Arc::new(schema.clone()),
             columns,
             filter,
             window_conjuncts,
@@ -451,5 +455,24 @@ pub fn implicit_name(expr: &ast::Expr, source: &str) -> String {
             _ => text(e),
         },
         _ => text(e),
+    }
+}
+
+/// Points every query at the newest schema of a rule set compiled in order
+/// (each compile may add names; the last schema holds them all), so the set
+/// holds one schema instead of one per query. Call it after each compile
+/// that grew the schema, or once at the end.
+pub fn share_schema(queries: &mut [Query]) {
+    let Some(newest) = queries
+        .iter()
+        .max_by_key(|q| q.schema.len())
+        .map(|q| q.schema.clone())
+    else {
+        return;
+    };
+    for q in queries {
+        if !std::sync::Arc::ptr_eq(&q.schema, &newest) {
+            q.schema = newest.clone();
+        }
     }
 }

@@ -114,7 +114,20 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
                     Some(Some(n)) => q.limit = Some(n),
                     Some(None) => {}
                 }
-                queries.push(q);
+                // One schema for the whole set (see share_schema), kept so
+                // while compiling too.
+                if let Some(prev) = queries.last() {
+                    let prev: &Query = prev;
+                    if prev.schema.len() == q.schema.len() {
+                        q.schema = prev.schema.clone();
+                        queries.push(q);
+                    } else {
+                        queries.push(q);
+                        portent_engine::share_schema(&mut queries);
+                    }
+                } else {
+                    queries.push(q);
+                }
             }
             Err(e) => {
                 let _ = report_errors(&e, &r.origin, &r.aql);
@@ -125,6 +138,7 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
     if failed > 0 {
         bail!("{failed} rule(s) do not compile");
     }
+    portent_engine::share_schema(&mut queries);
     let tuning = a.tune.load(&schema)?;
     let baseline = match &a.baseline {
         Some(p) => Some(crate::baseline::Baseline::load(p)?),

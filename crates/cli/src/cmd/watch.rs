@@ -243,6 +243,19 @@ impl Recipe {
                         q.order.clear();
                         q.limit = None;
                     }
+                    // One schema for the whole set (see share_schema), kept so
+                    // while compiling too.
+                    if let Some(prev) = out.last() {
+                        let prev: &WatchRule = prev;
+                        if prev.query.schema.len() == q.schema.len() {
+                            q.schema = prev.query.schema.clone();
+                        } else {
+                            let newest = q.schema.clone();
+                            for r in &mut out {
+                                r.query.schema = newest.clone();
+                            }
+                        }
+                    }
                     out.push(WatchRule {
                         meta: RuleMeta {
                             id: r.meta.id.clone(),
