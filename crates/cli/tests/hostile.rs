@@ -235,3 +235,47 @@ fn fail_on_hits_outranks_partial_input() {
     let (code, _, err) = portent(&["hunt", d, "-q", "--fail-on-hits"]);
     assert_eq!(code, 3, "{err}");
 }
+
+/// Issue 13 item 12: a `manifest.json` beside the evidence is not events.
+#[test]
+fn json_with_no_event_in_a_folder_is_ignored_not_read_as_events() {
+    let dir = tmp("manifest");
+    std::fs::copy(root().join(ECS), dir.join("ecs.jsonl")).unwrap();
+    std::fs::write(
+        dir.join("manifest.json"),
+        r#"[{"staged": "a.zip", "commit": "abc", "size": 12}, {"staged": "b.zip", "commit": "def", "size": 3}]"#,
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let (code, _, err) = portent(&["hunt", d, "-q", "--report"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("manifest.json: ignored: JSON with no event in it"),
+        "{err}"
+    );
+    let events = example_objects().len();
+    assert!(err.contains(&format!("{events} event(s) read")), "{err}");
+    // Named on the command line, it is an input that yielded nothing: said, and exit 3.
+    let (code, _, err) = portent(&["hunt", dir.join("manifest.json").to_str().unwrap(), "-q"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("skipped 2: not an event"), "{err}");
+}
+
+/// Issue 13 item 12: a taken /metrics address is said once, with the way out.
+#[test]
+fn a_taken_metrics_address_is_said_once_with_the_flag_to_change_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, _, err) = portent(&[
+        "watch",
+        "--listen-tcp",
+        "127.0.0.1:0",
+        "--metrics",
+        &addr,
+        "--log-format",
+        "text",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--metrics off"), "{err}");
+    assert_eq!(err.matches("Address already in use").count(), 1, "{err}");
+}

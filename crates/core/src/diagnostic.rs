@@ -145,13 +145,24 @@ impl Diagnostic {
         for (i, (span, label)) in frames.iter().enumerate() {
             let (line, _) = index.line_col(source, span.start as usize);
             let range = index.line_range(source, line - 1);
-            let text = &source[range.clone()];
             let start = (span.start as usize).clamp(range.start, range.end);
             let end = (span.end as usize).clamp(start, range.end);
-            let lead = display_width(&source[range.start..start]);
+            // A long line (a whole query on one line, 100 KB of it) is shown
+            // as a window around the span, marked where it is cut, so the
+            // frame stays the size of a screen.
+            let (from, to) = window(source, range.start, range.end, start, end);
+            let cut_left = if from > range.start { "…" } else { "" };
+            let cut_right = if to < range.end { "…" } else { "" };
+            let text = &source[from..to];
+            let end = end.min(to);
+            let lead = display_width(cut_left) + display_width(&source[from..start]);
             let carets = display_width(&source[start..end]).max(1);
             let mark = if i == 0 { '^' } else { '-' };
-            let _ = writeln!(out, "{line:>width$} | {}", text.replace('\t', " "));
+            let _ = writeln!(
+                out,
+                "{line:>width$} | {cut_left}{}{cut_right}",
+                text.replace('\t', " ")
+            );
             let _ = write!(
                 out,
                 "{pad} | {}{}",
@@ -173,6 +184,34 @@ impl Diagnostic {
     }
 }
 
+/// How many characters of context a frame shows on each side of its span.
+const CONTEXT: usize = 60;
+
+/// The part of the line `line_start..line_end` a frame shows around the
+/// span `start..end`: up to [`CONTEXT`] characters either side, and at most
+/// that many characters of a long span, cut at character boundaries.
+fn window(
+    source: &str,
+    line_start: usize,
+    line_end: usize,
+    start: usize,
+    end: usize,
+) -> (usize, usize) {
+    let before = &source[line_start..start];
+    let from = before
+        .char_indices()
+        .rev()
+        .nth(CONTEXT - 1)
+        .map_or(line_start, |(i, _)| line_start + i);
+    let after = &source[start..line_end];
+    let keep = (end - start).min(CONTEXT * 2) + CONTEXT;
+    let to = after
+        .char_indices()
+        .nth(keep)
+        .map_or(line_end, |(i, _)| start + i);
+    (from, to.max(start))
+}
+
 fn display_width(s: &str) -> usize {
     s.chars().count()
 }
@@ -192,6 +231,31 @@ mod tests {
             text,
             "error[P0102]: expected an expression\n --> q.aql:2:22\n  |\n2 | FROM events WHERE x = \n  |                      ^ here\n  |\n  = help: add a value\n"
         );
+    }
+
+    /// Issue 13 item 12: a 100 KB query on one line made a 200 KB frame.
+    #[test]
+    fn a_long_line_is_windowed_around_the_span() {
+        let mut src = "SELECT * FROM events WHERE ".to_owned();
+        for i in 0..5000 {
+            src.push_str(&format!("x{i} = 1 OR "));
+        }
+        let at = src.len() / 2;
+        let src = format!("{}@{}", &src[..at], &src[at..]);
+        let d = Diagnostic::error("L0001", Span::new(at, at + 1), "unexpected `@`");
+        let text = d.render("q.aql", &src);
+        assert!(
+            src.len() > 50_000 && text.len() < 600,
+            "{} bytes:\n{text}",
+            text.len()
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        let code = lines[3].split_once(" | ").unwrap().1;
+        let marks = lines[4].split_once(" | ").unwrap().1;
+        assert!(code.starts_with('…') && code.ends_with('…'), "{code}");
+        // The caret stands under the `@`.
+        let caret = marks.chars().position(|c| c == '^').unwrap();
+        assert_eq!(code.chars().nth(caret), Some('@'), "{code}\n{marks}");
     }
 
     #[test]

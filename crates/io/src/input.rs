@@ -549,8 +549,18 @@ impl Ctx<'_, '_> {
                     return;
                 }
                 let (schema, opts, emit) = (self.schema, self.opts, &mut *self.emit);
+                let lenient = self.lenient && depth == 0;
                 guarded(&mut r, |r| match f {
-                    Format::Json => jsonfile::read(buf, schema, opts, r, emit),
+                    Format::Json => {
+                        jsonfile::read(buf, schema, opts, r, emit);
+                        // JSON found in a folder with no event in it (a
+                        // tool's manifest, a config) is not telemetry.
+                        let only = r.skipped.keys().all(|k| k == jsonfile::NOT_AN_EVENT);
+                        if lenient && r.records == 0 && only && !r.skipped.is_empty() {
+                            r.skipped.clear();
+                            r.ignored = Some("JSON with no event in it (no object has a field of a known layout)".into());
+                        }
+                    }
                     Format::Leef => leef::read(buf, schema, opts, r, emit),
                     Format::Csv => csvfile::read(buf, schema, opts, r, emit),
                     Format::Zeek => zeek::read_tsv(buf, schema, opts, r, emit),

@@ -11,6 +11,9 @@ use serde_json::{Map, Value as J};
 use std::collections::BTreeSet;
 use std::io::BufRead;
 
+/// Why an object that is no event of any layout is skipped.
+pub const NOT_AN_EVENT: &str = "not an event (no field of any known layout)";
+
 /// Reads JSON from `r`.
 pub fn read<R: BufRead>(
     mut r: R,
@@ -474,11 +477,28 @@ impl Out<'_, '_> {
             return emit_record(rec, self.report, self.emit);
         }
         let layout = classify(&obj);
-        self.seen.insert(layout);
         if layout == Layout::QRadar {
+            // Any object falls through to "QRadar fields": it is an event
+            // only if it has a field QRadar (or Portent) knows, or a
+            // `manifest.json` would be read as events.
+            let known = obj.keys().any(|k| {
+                self.schema
+                    .resolve(k)
+                    .and_then(|id| self.schema.def(id))
+                    .is_some_and(|d| d.kind != portent_core::schema::FieldKind::Dynamic)
+            });
+            if !known {
+                let keys: Vec<&str> = obj.keys().take(4).map(String::as_str).collect();
+                return self.report.skip(
+                    NOT_AN_EVENT,
+                    format!("an object with keys {}", keys.join(", ")),
+                );
+            }
+            self.seen.insert(layout);
             let rec = qradar_record(obj, self.schema, self.opts);
             return emit_record(rec, self.report, self.emit);
         }
+        self.seen.insert(layout);
         if let Some(ev) = win_event(obj, layout) {
             emit_windows(ev, self.schema, self.opts, self.report, self.emit);
         }

@@ -89,11 +89,6 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            ErrorKind::Io { source, .. } | ErrorKind::Bind { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// The message already says what the underlying error said: no `source`,
+/// or a chain printer (anyhow's `{:#}`) would say it twice.
+impl std::error::Error for Error {}

@@ -86,7 +86,15 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
             let sa = addr
                 .parse()
                 .map_err(|_| Error::config(format!("--metrics: `{addr}` is not an address")))?;
-            Some(crate::metrics::serve(sa, metrics.clone()).map_err(|e| Error::bind(addr, e))?)
+            Some(crate::metrics::serve(sa, metrics.clone()).map_err(|e| {
+                let taken = e.kind() == std::io::ErrorKind::AddrInUse;
+                let what = if taken {
+                    format!("{addr} (the /metrics address, held by another process, perhaps another watcher; give --metrics ADDR, or --metrics off)")
+                } else {
+                    format!("{addr} (the /metrics address)")
+                };
+                Error::bind(&what, e)
+            })?)
         }
     };
     if let Some(a) = metrics_addr {
