@@ -35,16 +35,16 @@ pub struct ScanOptions {
 
 pub use portent_sigma::logsource::Dispatch;
 
+/// An event's channel, provider and event id.
+type RouteKey = (Option<String>, Option<String>, Option<i64>);
+
 /// Which queries may match an event, by its channel, provider and event id,
 /// worked out once per distinct triple (a log holds few).
 struct Router<'d> {
     dispatch: &'d [Option<Dispatch>],
     /// Queries with no dispatch: tested on every event.
     always: Vec<usize>,
-    routes: std::collections::HashMap<
-        (Option<String>, Option<String>, Option<i64>),
-        std::rc::Rc<[usize]>,
-    >,
+    routes: std::collections::HashMap<RouteKey, std::rc::Rc<[usize]>>,
 }
 
 impl<'d> Router<'d> {

@@ -31,18 +31,7 @@ const OPTIONAL: &[(&str, &str)] = &[
 ];
 
 fn yml(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut e: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    e.sort();
-    for p in e {
-        if p.is_dir() {
-            yml(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yml") {
-            out.push(p);
-        }
-    }
+    out.extend(portent_core::testdata::files(dir, "yml"));
 }
 
 struct LogSource {

@@ -44,3 +44,26 @@ pub fn sigma_rules() -> Option<PathBuf> {
         "ATTRIBUTION.md",
     )
 }
+
+/// Every file under `dir` whose name ends in `.ext` (any case), in a stable
+/// order (sorted at each level).
+pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    walk(dir, ext, &mut out);
+    out
+}
+
+fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, ext, out);
+        } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case(ext)) {
+            out.push(p);
+        }
+    }
+}

@@ -124,19 +124,14 @@ fn read_range(
         let n = first + i as u64;
         let check = Check::of(chunk);
         if check.is_chunk && !check.intact() {
-            let why = check.damage();
-            lenient(
-                chunk,
-                CHUNK as usize,
-                n,
-                check.header_ok,
-                &why,
-                &names,
+            let mut out = Damaged {
+                names: &names,
                 schema,
                 opts,
                 report,
                 emit,
-            );
+            };
+            out.read(chunk, CHUNK as usize, n, check.header_ok, &check.damage());
             continue;
         }
         match crate::binxml::ChunkReader::new(chunk).records_into(&names, &mut events) {
@@ -169,19 +164,14 @@ fn read_range(
                 format!("chunk {n} (offset {offset}): {why}"),
             );
         }
-        let header_ok = check.header_ok;
-        lenient(
-            &padded,
-            tail.len(),
-            n,
-            header_ok,
-            &why,
-            &names,
+        let mut out = Damaged {
+            names: &names,
             schema,
             opts,
             report,
             emit,
-        );
+        };
+        out.read(&padded, tail.len(), n, check.header_ok, &why);
     }
 }
 
@@ -231,48 +221,47 @@ impl Check {
     }
 }
 
-/// Reads a chunk that failed its checks (or was cut at `end`) record by
-/// record. What is read is kept but said to be unverified, since damage
-/// inside a record's values cannot be told from data; what cannot be read
-/// is counted as skipped, at its place.
-#[allow(clippy::too_many_arguments)]
-fn lenient(
-    chunk: &[u8],
-    end: usize,
-    n: u64,
-    header_ok: bool,
-    why: &str,
-    names: &crate::binxml::Names<'_>,
-    schema: &Schema,
-    opts: &ReadOptions,
-    report: &mut FileReport,
-    emit: &mut dyn FnMut(&str, Record<'static>),
-) {
-    let mut events = Vec::new();
-    let mut lost = Vec::new();
-    crate::binxml::ChunkReader::new(chunk).records_lenient(
-        names,
-        end,
-        header_ok,
-        &mut events,
-        &mut |at, what| lost.push((at, what)),
-    );
-    let offset = FILE_HEADER + n * CHUNK;
-    for (at, what) in lost {
-        report.skip(
-            format!("{what} in a damaged chunk"),
-            format!("chunk {n} (offset {offset}), byte {at}: {why}"),
+/// Where the records of a damaged chunk go.
+struct Damaged<'a, 'e> {
+    names: &'a crate::binxml::Names<'a>,
+    schema: &'a Schema,
+    opts: &'a ReadOptions,
+    report: &'e mut FileReport,
+    emit: &'e mut dyn FnMut(&str, Record<'static>),
+}
+
+impl Damaged<'_, '_> {
+    /// Reads chunk `n`, which failed its checks (or was cut at `end`), record
+    /// by record. What is read is kept but said to be unverified, since
+    /// damage inside a record's values cannot be told from data; what cannot
+    /// be read is counted as skipped, at its place.
+    fn read(&mut self, chunk: &[u8], end: usize, n: u64, header_ok: bool, why: &str) {
+        let mut events = Vec::new();
+        let mut lost = Vec::new();
+        crate::binxml::ChunkReader::new(chunk).records_lenient(
+            self.names,
+            end,
+            header_ok,
+            &mut events,
+            &mut |at, what| lost.push((at, what)),
         );
-    }
-    for (at, ev) in events {
-        report.repair(
-            format!("kept unverified from a damaged chunk ({why})"),
-            format!(
-                "chunk {n}, byte {at}, record {}",
-                ev.record_id.unwrap_or(-1)
-            ),
-        );
-        crate::emit_windows(ev, schema, opts, report, emit);
+        let offset = FILE_HEADER + n * CHUNK;
+        for (at, what) in lost {
+            self.report.skip(
+                format!("{what} in a damaged chunk"),
+                format!("chunk {n} (offset {offset}), byte {at}: {why}"),
+            );
+        }
+        for (at, ev) in events {
+            self.report.repair(
+                format!("kept unverified from a damaged chunk ({why})"),
+                format!(
+                    "chunk {n}, byte {at}, record {}",
+                    ev.record_id.unwrap_or(-1)
+                ),
+            );
+            crate::emit_windows(ev, self.schema, self.opts, self.report, self.emit);
+        }
     }
 }
 

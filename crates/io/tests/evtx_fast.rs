@@ -14,21 +14,7 @@ fn corpus() -> Option<PathBuf> {
 }
 
 fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            evtx_files(&p, out);
-        } else if p
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(p);
-        }
-    }
+    out.extend(portent_core::testdata::files(dir, "evtx"));
 }
 
 /// Every field of a record, in a comparable form.

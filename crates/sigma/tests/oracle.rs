@@ -20,18 +20,7 @@ fn shared(sub: &str) -> Option<PathBuf> {
 }
 
 fn yml(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut e: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    e.sort();
-    for p in e {
-        if p.is_dir() {
-            yml(&p, out);
-        } else if p.extension().is_some_and(|x| x == "yml") {
-            out.push(p);
-        }
-    }
+    out.extend(portent_core::testdata::files(dir, "yml"));
 }
 
 /// The Sysmon event id of a Sigma category, for the rules the test compares.
