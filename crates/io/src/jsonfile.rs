@@ -66,22 +66,6 @@ pub(crate) fn starts_array<R: BufRead>(r: &mut R) -> bool {
     }
 }
 
-/// Counts the lines a reader has handed on, so that elements of a streamed
-/// document can be placed.
-struct Lines<R> {
-    inner: R,
-    newlines: std::rc::Rc<std::cell::Cell<usize>>,
-}
-
-impl<R: std::io::Read> std::io::Read for Lines<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let seen = memchr::memchr_iter(b'\n', &buf[..n]).count();
-        self.newlines.set(self.newlines.get() + seen);
-        Ok(n)
-    }
-}
-
 impl Out<'_, '_> {
     /// JSON lines (or a document spread over lines, or `evtx_dump -o json`).
     fn lines<R: BufRead>(&mut self, mut r: R) {
@@ -138,117 +122,61 @@ impl Out<'_, '_> {
         }
     }
 
-    /// Top-level JSON values one after another, each array read element by
-    /// element as the parser reaches it: memory holds one element at a time.
+    /// Top-level JSON values one after another, each array cut into its
+    /// elements (see [`crate::split`]): memory holds one element at a time,
+    /// and a broken element costs only itself.
     fn stream_values<R: BufRead>(&mut self, r: R) {
         let mut report = std::mem::take(self.report);
-        stream_values(r, &mut report, &mut |v, line, element| {
-            self.value_at(v, line, element)
+        stream_values(r, &mut report, &mut |bytes, line, element| {
+            let at = |e: &serde_json::Error| match element {
+                Some(i) => format!("line {line}, element {i}: {e}"),
+                None => format!("line {line}: {e}"),
+            };
+            if let Some((layout, ev)) = crate::layout::fast_json(bytes, self.schema, self.opts) {
+                self.seen.insert(layout);
+                return emit_windows(ev, self.schema, self.opts, self.report, self.emit);
+            }
+            match serde_json::from_slice::<J>(bytes) {
+                Ok(v) => self.value_at(v, line, element),
+                Err(e) => self.report.skip("invalid JSON", at(&e)),
+            }
         });
         let mine = std::mem::replace(self.report, report);
         self.report.merge(mine);
     }
 }
 
-/// Reads the top-level JSON values of `r` one after another, handing on each
-/// element of an array (and each other value) with its line and its place in
-/// the array: memory holds one element at a time, however large the document.
-/// A syntax error ends the reading, counted in `report` at its place.
+/// Hands on the top-level JSON values of `r`, and the elements of each
+/// top-level array, as text, with the line each starts on and its place in
+/// its array. An element longer than [`MAX_LINE`] is skipped and counted;
+/// text that is no JSON ends the reading, counted in `report` at its place.
 pub(crate) fn stream_values<R: BufRead>(
-    r: R,
+    mut r: R,
     report: &mut FileReport,
-    each: &mut dyn FnMut(J, usize, Option<usize>),
+    each: &mut dyn FnMut(&[u8], usize, Option<usize>),
 ) {
-    let newlines = std::rc::Rc::new(std::cell::Cell::new(0));
-    let reader = Lines {
-        inner: r,
-        newlines: newlines.clone(),
-    };
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    loop {
-        if de.end().is_ok() {
-            break;
+    use crate::split::{split, Trouble};
+    let mut troubles = Vec::new();
+    split(
+        &mut r,
+        MAX_LINE,
+        &mut |e| each(e.bytes, e.line, e.index),
+        &mut |t| troubles.push(t),
+    );
+    for t in troubles {
+        match t {
+            Trouble::TooLong { line, index, bytes } => report.skip(
+                format!("element longer than {} MiB", MAX_LINE >> 20),
+                match index {
+                    Some(i) => format!("line {line}, element {i} ({bytes} bytes)"),
+                    None => format!("line {line} ({bytes} bytes)"),
+                },
+            ),
+            Trouble::Syntax { line, what } => {
+                report.skip("invalid JSON", format!("line {line}: {what}"))
+            }
+            Trouble::Io(e) => report.skip(format!("read error: {e}"), "document"),
         }
-        let top = TopValue {
-            each: &mut *each,
-            newlines: &newlines,
-        };
-        if let Err(e) = serde::de::DeserializeSeed::deserialize(top, &mut de) {
-            report.skip(
-                "invalid JSON",
-                format!("line {}, column {}: {e}", e.line(), e.column()),
-            );
-            // The rest of a broken document cannot be resynchronised.
-            break;
-        }
-    }
-}
-
-/// One top-level value of a streamed document.
-struct TopValue<'o> {
-    each: &'o mut dyn FnMut(J, usize, Option<usize>),
-    newlines: &'o std::cell::Cell<usize>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for TopValue<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let line = self.newlines.get() + 1;
-        d.deserialize_any(Top { seed: self, line })
-    }
-}
-
-struct Top<'o> {
-    seed: TopValue<'o>,
-    line: usize,
-}
-
-impl<'de> serde::de::Visitor<'de> for Top<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JSON")
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut i = 0;
-        loop {
-            let line = self.seed.newlines.get() + 1;
-            let Some(v) = seq.next_element::<J>()? else {
-                return Ok(());
-            };
-            i += 1;
-            (self.seed.each)(v, line, Some(i));
-        }
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        let v = <J as serde::Deserialize>::deserialize(
-            serde::de::value::MapAccessDeserializer::new(map),
-        )?;
-        (self.seed.each)(v, self.line, None);
-        Ok(())
-    }
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
-        (self.seed.each)(J::Bool(v), self.line, None);
-        Ok(())
-    }
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
-        (self.seed.each)(J::from(v), self.line, None);
-        Ok(())
-    }
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
-        (self.seed.each)(J::from(v), self.line, None);
-        Ok(())
-    }
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
-        (self.seed.each)(J::from(v), self.line, None);
-        Ok(())
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
-        (self.seed.each)(J::from(v), self.line, None);
-        Ok(())
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
-        (self.seed.each)(J::Null, self.line, None);
-        Ok(())
     }
 }
 

@@ -23,6 +23,7 @@ pub mod message;
 pub mod netflow;
 pub mod raw;
 pub mod report;
+pub mod split;
 pub mod windows;
 pub mod xml;
 pub mod zeek;

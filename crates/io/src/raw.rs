@@ -55,9 +55,13 @@ pub fn text<R: BufRead>(
         // An array (one line or many): each element is one message.
         let mut out = FileReport::new(name.clone());
         crate::jsonfile::stream_values(r, &mut out, &mut |v, line, element| {
-            if v.is_object() {
+            if v.first() == Some(&b'{') {
                 out_records(report);
-                raw(&name, v.to_string().as_bytes());
+                // One message a line: a pretty-printed element is made compact.
+                match memchr::memchr(b'\n', v).and_then(|_| serde_json::from_slice::<J>(v).ok()) {
+                    Some(j) => raw(&name, j.to_string().as_bytes()),
+                    None => raw(&name, v),
+                }
             } else {
                 let at = match element {
                     Some(i) => format!("line {line}, element {i}"),
