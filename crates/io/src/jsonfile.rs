@@ -146,6 +146,9 @@ impl Out<'_, '_> {
     }
 }
 
+/// Takes an element's text, the line it starts on and its place in its array.
+pub(crate) type ElementSink<'a> = dyn FnMut(&[u8], usize, Option<usize>) + 'a;
+
 /// Hands on the top-level JSON values of `r`, and the elements of each
 /// top-level array, as text, with the line each starts on and its place in
 /// its array. An element longer than [`MAX_LINE`] is skipped and counted;
@@ -153,7 +156,7 @@ impl Out<'_, '_> {
 pub(crate) fn stream_values<R: BufRead>(
     mut r: R,
     report: &mut FileReport,
-    each: &mut dyn FnMut(&[u8], usize, Option<usize>),
+    each: &mut ElementSink<'_>,
 ) {
     use crate::split::{split, Trouble};
     let mut troubles = Vec::new();

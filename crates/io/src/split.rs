@@ -229,7 +229,9 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::Value as J;
 
-    fn cut(text: &str) -> (Vec<(J, usize, Option<usize>)>, Vec<String>) {
+    type Cut = (Vec<(J, usize, Option<usize>)>, Vec<String>);
+
+    fn cut(text: &str) -> Cut {
         let mut out = Vec::new();
         let mut bad = Vec::new();
         split(
