@@ -45,6 +45,8 @@ struct Router<'d> {
     /// Queries with no dispatch: tested on every event.
     always: Vec<usize>,
     routes: std::collections::HashMap<RouteKey, std::rc::Rc<[usize]>>,
+    /// The route of the event before.
+    last: Option<(RouteKey, std::rc::Rc<[usize]>)>,
 }
 
 impl<'d> Router<'d> {
@@ -56,19 +58,31 @@ impl<'d> Router<'d> {
             dispatch,
             always,
             routes: Default::default(),
+            last: None,
         }
     }
 
     /// The queries to test on `rec`, in order.
     fn route(&mut self, rec: &Record<'static>) -> std::rc::Rc<[usize]> {
-        let text = |f| rec.get(f).as_str().map(str::to_owned);
+        let (channel, provider) = (rec.get(ids::CHANNEL), rec.get(ids::PROVIDER));
+        let (channel, provider) = (channel.as_str(), provider.as_str());
+        let event_id = rec.get(ids::EVENT_ID).to_i64();
+        // Consecutive events mostly share their triple: compared borrowed,
+        // without building a key.
+        if let Some((k, r)) = &self.last {
+            if k.0.as_deref() == channel && k.1.as_deref() == provider && k.2 == event_id {
+                return r.clone();
+            }
+        }
         let key = (
-            text(ids::CHANNEL),
-            text(ids::PROVIDER),
-            rec.get(ids::EVENT_ID).to_i64(),
+            channel.map(str::to_owned),
+            provider.map(str::to_owned),
+            event_id,
         );
         if let Some(r) = self.routes.get(&key) {
-            return r.clone();
+            let r = r.clone();
+            self.last = Some((key, r.clone()));
+            return r;
         }
         let mut list: Vec<usize> = self
             .dispatch
@@ -83,7 +97,8 @@ impl<'d> Router<'d> {
             .collect();
         list.sort_unstable();
         let list: std::rc::Rc<[usize]> = list.into();
-        self.routes.insert(key, list.clone());
+        self.routes.insert(key.clone(), list.clone());
+        self.last = Some((key, list.clone()));
         list
     }
 }
