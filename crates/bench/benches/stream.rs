@@ -134,6 +134,7 @@ fn parse(c: &mut Criterion) {
         tuning: None,
         zone: portent_core::Zone::utc(),
         aggregate_every: std::time::Duration::from_secs(60),
+        correlations: None,
     };
     let mut records = Vec::new();
     let mut report = FileReport::new("bench");

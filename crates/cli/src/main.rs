@@ -3,6 +3,7 @@
 mod baseline;
 mod check;
 mod cmd;
+mod correlations;
 mod output;
 mod pack;
 mod progress;

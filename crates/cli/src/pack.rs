@@ -79,6 +79,11 @@ pub struct Rule {
     /// The channels and event ids the rule can match at all (Sigma rules,
     /// from their log source), so a run can skip it on other events.
     pub dispatch: Option<portent_sigma::logsource::Dispatch>,
+    /// Sigma's `id` and `name`, by which correlation rules name it.
+    pub sigma_names: Vec<String>,
+    /// Sigma field name -> normalised field, for its log source (what a
+    /// correlation's `group-by` reads).
+    pub sigma_fields: Vec<(&'static str, &'static str)>,
 }
 
 /// The pack in the repository's `rules/`, built into the binary: each rule's
@@ -155,6 +160,8 @@ pub fn bundled() -> Result<Vec<Rule>> {
                 .collect::<Result<_>>()?;
             Ok(Rule {
                 dispatch: None,
+                sigma_names: Vec::new(),
+                sigma_fields: Vec::new(),
                 origin: format!("rules/{}", meta.query),
                 meta,
                 aql: (*aql).to_owned(),
@@ -212,6 +219,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>> {
         }
         rules.push(Rule {
             dispatch: None,
+            sigma_names: Vec::new(),
+            sigma_fields: Vec::new(),
             meta,
             aql,
             origin: aql_path.display().to_string(),
@@ -249,6 +258,8 @@ pub struct RuleSetReport {
     pub below_min_level: usize,
     /// The `--min-level` in force.
     pub min_level: Option<String>,
+    /// Sigma correlation rules run.
+    pub correlations: usize,
 }
 
 impl RuleSetReport {
@@ -287,7 +298,9 @@ pub fn level_rank(level: &str) -> Option<usize> {
 /// rule) and `--min-level`. Sigma rules that fail to load stop the run
 /// unless `--skip-bad-rules`; either way the report says which and why.
 /// Hunt and watch choose the same way.
-pub fn choose(a: &crate::cmd::RuleArgs) -> Result<(Vec<Rule>, RuleSetReport)> {
+pub fn choose(
+    a: &crate::cmd::RuleArgs,
+) -> Result<(Vec<Rule>, RuleSetReport, crate::correlations::Chosen)> {
     let mut report = RuleSetReport::default();
     let min = match &a.min_level {
         Some(m) => Some(
@@ -302,31 +315,64 @@ pub fn choose(a: &crate::cmd::RuleArgs) -> Result<(Vec<Rule>, RuleSetReport)> {
         (Some(dir), false) => load_dir(dir)?,
         (None, false) => bundled()?,
     };
+    let mut correlations = Vec::new();
     if !a.sigma.is_empty() {
         let loaded = load_sigma(&a.sigma)?;
         loaded.report();
         report.sigma_loaded = loaded.rules.len();
         report.sigma_inert = loaded.inert;
         report.sigma_rejected = loaded.rejected;
-        if !report.sigma_rejected.is_empty() && !a.skip_bad_rules {
-            bail!(
-                "{} Sigma rule(s) failed to load (listed above); fix them, or run the others with --skip-bad-rules",
-                report.sigma_rejected.len()
+        all.extend(loaded.rules);
+        correlations = loaded.correlations;
+    }
+    // A level below the bar leaves a rule out; one without a level is kept:
+    // nothing says it is below the bar.
+    let level_ok =
+        |m: &Meta| min.is_none_or(|min| level_rank(&m.severity).is_none_or(|l| l >= min));
+    let correlation_ids: Vec<String> = correlations
+        .iter()
+        .map(|c| crate::correlations::meta(c).id)
+        .collect();
+    let wanted: Vec<String> = a
+        .rule
+        .iter()
+        .filter(|w| !correlation_ids.contains(w))
+        .cloned()
+        .collect();
+    let mut rules = if wanted.is_empty() && !a.rule.is_empty() {
+        Vec::new()
+    } else {
+        select(all.clone(), &wanted)?
+    };
+    let before = rules.len();
+    rules.retain(|r| level_ok(&r.meta));
+    report.below_min_level = before - rules.len();
+    let keep = |m: &Meta| (a.rule.is_empty() || a.rule.contains(&m.id)) && level_ok(m);
+    let (chosen, bad) = crate::correlations::choose(correlations, &all, &mut rules, &keep);
+    report.correlations = chosen.items.len();
+    if !bad.is_empty() {
+        for r in &bad {
+            eprintln!(
+                "portent: sigma: {}:{}:{}: rejected `{}`: {}",
+                r.origin,
+                r.line,
+                r.column,
+                r.title.as_deref().unwrap_or(""),
+                r.reason
             );
         }
-        all.extend(loaded.rules);
+        report.sigma_rejected.extend(bad);
     }
-    let mut rules = select(all, &a.rule)?;
-    if let Some(min) = min {
-        let before = rules.len();
-        // A rule without a level is kept: nothing says it is below the bar.
-        rules.retain(|r| level_rank(&r.meta.severity).is_none_or(|l| l >= min));
-        report.below_min_level = before - rules.len();
+    if !report.sigma_rejected.is_empty() && !a.skip_bad_rules {
+        bail!(
+            "{} Sigma rule(s) failed to load (listed above); fix them, or run the others with --skip-bad-rules",
+            report.sigma_rejected.len()
+        );
     }
-    if rules.is_empty() {
+    if rules.is_empty() && chosen.items.is_empty() {
         bail!("no rules to run (all are off by default, below --min-level, or failed; name them with --rule)");
     }
-    Ok((rules, report))
+    Ok((rules, report, chosen))
 }
 
 /// The rules to run: those named by `--rule`, else every enabled rule.

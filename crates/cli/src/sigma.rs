@@ -40,6 +40,8 @@ pub struct SigmaLoad {
     pub files: usize,
     /// Filters that named no loaded rule.
     pub unused_filters: Vec<String>,
+    /// Correlation rules (what they name is resolved with the whole set).
+    pub correlations: Vec<portent_sigma::correlation::Correlation>,
 }
 
 fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -63,7 +65,7 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// `attack.t1059.001` -> `T1059.001`.
-fn technique(tag: &str) -> Option<String> {
+pub(crate) fn technique(tag: &str) -> Option<String> {
     let t = tag.strip_prefix("attack.")?;
     let rest = t.strip_prefix('t')?;
     rest.chars()
@@ -146,6 +148,7 @@ pub fn load_sigma(paths: &[PathBuf]) -> Result<SigmaLoad> {
                 reason: r.error.message,
             });
         }
+        out.correlations.extend(loaded.correlations);
         for (o, t) in loaded.unused_filters {
             out.unused_filters.push(format!("{o}: filter `{t}`"));
         }
@@ -156,6 +159,8 @@ pub fn load_sigma(paths: &[PathBuf]) -> Result<SigmaLoad> {
                     out.sources.push((m.id.clone(), c.source));
                     out.rules.push(Rule {
                         dispatch: c.dispatch.clone(),
+                        sigma_names: r.id.iter().chain(r.name.iter()).cloned().collect(),
+                        sigma_fields: c.fields.clone(),
                         origin: format!("{} (as AQL)", r.origin),
                         meta: m,
                         aql: c.aql,
@@ -225,8 +230,9 @@ impl SigmaLoad {
             eprintln!("portent: sigma: {f} names no loaded rule");
         }
         eprintln!(
-            "portent: sigma: {} rule(s) loaded from {} file(s), {} inert (cannot fire on what Portent reads), {} rejected",
+            "portent: sigma: {} rule(s) and {} correlation(s) loaded from {} file(s), {} inert (cannot fire on what Portent reads), {} rejected",
             self.rules.len(),
+            self.correlations.len(),
             self.files,
             self.inert.len(),
             self.rejected.len()

@@ -76,6 +76,17 @@ pub struct RuleSummary {
     pub suppressed: u64,
     /// The window in force, in words.
     pub window: String,
+    /// Matches (or alerts) that only feed correlation rules (Sigma's
+    /// `generate: false`): counted here, not listed as hits.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub correlation_only: u64,
+    /// Anything else the rule's run left out, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What one tuning exception did to one rule.
@@ -317,7 +328,11 @@ impl Summary {
             }
         }
         for r in &self.rules {
-            let notable = r.hidden_by_limit > 0 || r.outside_window > 0 || r.suppressed > 0;
+            let notable = r.hidden_by_limit > 0
+                || r.outside_window > 0
+                || r.suppressed > 0
+                || r.correlation_only > 0
+                || !r.notes.is_empty();
             if many && !notable {
                 continue;
             }
@@ -339,6 +354,15 @@ impl Summary {
             ));
             if r.suppressed > 0 {
                 line.push_str(&format!("; {} suppressed by tuning", r.suppressed));
+            }
+            if r.correlation_only > 0 {
+                line.push_str(&format!(
+                    "; {} match(es) only feed correlations (generate: false) and are not listed",
+                    r.correlation_only
+                ));
+            }
+            for n in &r.notes {
+                line.push_str(&format!("; {n}"));
             }
             eprintln!("{line}");
         }

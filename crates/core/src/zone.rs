@@ -42,6 +42,18 @@ impl Zone {
         })
     }
 
+    /// Epoch milliseconds as RFC 3339 in this zone, with milliseconds (the
+    /// number itself when it is out of chrono's range).
+    pub fn rfc3339(&self, ms: i64) -> String {
+        match chrono::DateTime::from_timestamp_millis(ms) {
+            Some(t) => t
+                .with_timezone(&self.offset_at(ms))
+                .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+                .to_string(),
+            None => ms.to_string(),
+        }
+    }
+
     /// The offset in force at the instant `ms` (epoch milliseconds).
     pub fn offset_at(&self, ms: i64) -> FixedOffset {
         match self {

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod correlation;
 pub mod dateformat;
 pub mod error;
 pub mod eval;

@@ -86,14 +86,7 @@ pub fn json(v: &Value<'_>) -> J {
 
 /// Epoch milliseconds as RFC 3339 in `zone`, with milliseconds.
 pub fn rfc3339(ms: i64, zone: &Zone) -> String {
-    let offset = zone.offset_at(ms);
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t
-            .with_timezone(&offset)
-            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
-            .to_string(),
-        None => ms.to_string(),
-    }
+    zone.rfc3339(ms)
 }
 
 /// The dedup key: the rule, the host and every column of the rule's own that

@@ -42,6 +42,21 @@ pub struct RuleSet {
     pub zone: Zone,
     /// Grouped (aggregating) rules report once per this period.
     pub aggregate_every: Duration,
+    /// Sigma correlation rules over the rules' matches.
+    pub correlations: Option<Correlations>,
+}
+
+/// Correlation rules of a [`RuleSet`].
+#[derive(Clone)]
+pub struct Correlations {
+    /// The correlations, fresh (each detector starts from a clone).
+    pub set: portent_engine::correlation::Set,
+    /// What alerts say about each.
+    pub metas: Vec<RuleMeta>,
+    /// Per rule: its matches only feed correlations (Sigma `generate: false`).
+    pub rule_feeds_only: Vec<bool>,
+    /// Per correlation: its alerts only feed other correlations.
+    pub correlation_feeds_only: Vec<bool>,
 }
 
 impl RuleSet {
@@ -121,6 +136,10 @@ pub struct Detector<'r> {
     /// For the rules that read enriched fields: could the event match once enriched?
     joins: Vec<Prefilter<'r>>,
     join_state: State,
+    correlation: Option<portent_engine::correlation::Set>,
+    fired: Vec<portent_engine::correlation::Fired>,
+    /// Matches held back because they only feed correlations, per rule.
+    pub feeds_only: Vec<u64>,
 }
 
 impl<'r> Detector<'r> {
@@ -162,6 +181,9 @@ impl<'r> Detector<'r> {
                 })
                 .collect(),
             join_state: State::new(now),
+            correlation: set.correlations.as_ref().map(|c| c.set.clone()),
+            fired: Vec::new(),
+            feeds_only: vec![0; set.rules.len()],
         }
     }
 
@@ -183,11 +205,22 @@ impl<'r> Detector<'r> {
     /// Runs every rule over one event, appending its alerts.
     pub fn evaluate(&mut self, ev: &Stamped, source: &str, out: &mut Vec<Alert>) {
         let zone = self.set.zone;
+        let corr = self.set.correlations.as_ref();
         for (i, run) in self.runs.iter_mut().enumerate() {
             let exceptions = &self.exceptions[i];
+            let matched = run.stats().matched;
             let _ = run.push_unless(&ev.record, &mut |e| {
                 exceptions.iter().any(|x| x.matches(e, &zone))
             });
+            if run.stats().matched > matched {
+                if let Some(set) = &mut self.correlation {
+                    set.observe(i, &ev.record, &mut self.fired);
+                }
+            }
+            if corr.is_some_and(|c| c.rule_feeds_only.get(i).copied().unwrap_or(false)) {
+                self.feeds_only[i] += run.sink_mut().drain(..).count() as u64;
+                continue;
+            }
             let rule = &self.set.rules[i];
             for (n, row) in run.sink_mut().drain(..).enumerate() {
                 let id = if n == 0 {
@@ -198,11 +231,52 @@ impl<'r> Detector<'r> {
                 out.push(alert(&rule.meta, row, id, source, ev.received, &zone));
             }
         }
+        self.correlation_alerts(&ev.id, source, ev.received, out);
+    }
+
+    /// Turns what the correlations fired into alerts.
+    fn correlation_alerts(
+        &mut self,
+        event: &str,
+        source: &str,
+        received: Instant,
+        out: &mut Vec<Alert>,
+    ) {
+        let (Some(set), Some(c)) = (&self.correlation, &self.set.correlations) else {
+            return;
+        };
+        for (n, f) in self.fired.drain(..).enumerate() {
+            if c.correlation_feeds_only[f.correlation] {
+                continue;
+            }
+            let meta = &c.metas[f.correlation];
+            let id = format!("{event}/{}/{n}", meta.id);
+            out.push(alert(
+                meta,
+                set.row(&f, &self.set.zone),
+                id,
+                source,
+                received,
+                &self.set.zone,
+            ));
+        }
     }
 
     /// Grouped rules report their groups once per period (and with `now`, at
     /// once: at a reload or the end); call often.
     pub fn tick(&mut self, out: &mut Vec<Alert>, now: bool) {
+        // Correlation windows with an upper bound are decided once the
+        // stream's time has passed them (all of them at the end).
+        if let Some(set) = &mut self.correlation {
+            let until = if now { None } else { set.watermark() };
+            if now || until.is_some() {
+                set.flush(until, &mut self.fired);
+            }
+        }
+        if !self.fired.is_empty() {
+            let at = format!("corr-{}", chrono::Utc::now().timestamp_millis());
+            self.correlation_alerts(&at, "correlation", Instant::now(), out);
+        }
         if !now && self.aggregated_at.elapsed() < self.set.aggregate_every {
             return;
         }

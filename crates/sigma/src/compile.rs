@@ -20,6 +20,9 @@ pub struct Compiled {
     pub source: String,
     /// The channels and event ids of those logs, for indexing a rule set.
     pub dispatch: Option<logsource::Dispatch>,
+    /// Sigma field name -> the normalised field holding the same value in
+    /// this rule's logs (what a correlation's `group-by` reads too).
+    pub fields: Vec<(&'static str, &'static str)>,
 }
 
 /// An AQL string literal.
@@ -551,6 +554,7 @@ fn compile(rule: &SigmaRule, qradar: bool) -> Result<Compiled, Error> {
         aql,
         source: source.description,
         dispatch: source.dispatch,
+        fields: source.fields,
     })
 }
 

@@ -10,6 +10,7 @@
 
 pub mod compile;
 pub mod condition;
+pub mod correlation;
 pub mod export;
 pub mod logsource;
 pub mod rule;

@@ -116,9 +116,12 @@ pub struct Loaded {
     pub rejected: Vec<Rejected>,
     /// Filters that name no loaded rule: (origin, title).
     pub unused_filters: Vec<(String, String)>,
+    /// Correlation rules, in file order (what they name is not resolved here:
+    /// it may be in another file).
+    pub correlations: Vec<crate::correlation::Correlation>,
 }
 
-fn text(n: &Node, what: &str) -> Result<String, Error> {
+pub(crate) fn text(n: &Node, what: &str) -> Result<String, Error> {
     match n {
         Node::Null(p) => Err(Error::at(*p, format!("`{what}` is empty"))),
         Node::Seq(_, p) | Node::Map(_, p) => Err(Error::at(
@@ -129,11 +132,11 @@ fn text(n: &Node, what: &str) -> Result<String, Error> {
     }
 }
 
-fn opt_text(doc: &Node, key: &str) -> Result<Option<String>, Error> {
+pub(crate) fn opt_text(doc: &Node, key: &str) -> Result<Option<String>, Error> {
     doc.get(key).map(|n| text(n, key)).transpose()
 }
 
-fn list(doc: &Node, key: &str) -> Result<Vec<String>, Error> {
+pub(crate) fn list(doc: &Node, key: &str) -> Result<Vec<String>, Error> {
     match doc.get(key) {
         None | Some(Node::Null(_)) => Ok(Vec::new()),
         Some(Node::Seq(items, _)) => items.iter().map(|i| text(i, key)).collect(),
@@ -482,7 +485,10 @@ pub fn load(source: &str, origin: &str) -> Loaded {
             None => doc.clone(),
         };
         if let Some(c) = doc.get("correlation") {
-            reject(&mut out, Error::at(c.pos(), "correlation rules (event_count, value_count, temporal, ...) are not supported yet"));
+            match crate::correlation::correlation(&doc, c, &here) {
+                Ok(c) => out.correlations.push(c),
+                Err(e) => reject(&mut out, e),
+            }
             continue;
         }
         if let Some(f) = doc.get("filter") {
@@ -576,6 +582,6 @@ mod tests {
         assert_eq!(l.rules[0].author.as_deref(), Some("G"));
         assert_eq!(l.rules[0].filters.len(), 1);
         let l = load("title: C\ncorrelation: {type: event_count}\n", "c.yml");
-        assert!(l.rejected[0].error.message.contains("correlation"));
+        assert!(l.rejected[0].error.message.contains("names no `rules`"));
     }
 }

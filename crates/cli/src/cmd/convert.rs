@@ -113,8 +113,14 @@ fn source(a: &Args) -> Result<(String, String, SigmaMeta, bool)> {
             bail!("{}:{}", r.origin, r.error);
         }
         let Some(rule) = l.rules.first() else {
-            bail!("{origin} holds no Sigma rule")
+            bail!("{origin} holds no Sigma detection rule")
         };
+        if !l.correlations.is_empty() {
+            eprintln!(
+                "portent: convert: {origin}: the first detection rule is converted; its {} correlation rule(s) are not (no sliding windows or sequences in the target)",
+                l.correlations.len()
+            );
+        }
         // QRadar's dialect: no ESCAPE clauses, IF instead of a searched CASE.
         let c = portent_sigma::compile::to_qradar_aql(rule).map_err(|e| anyhow!("{origin}:{e}"))?;
         return Ok((c.aql, origin, SigmaMeta::default(), true));

@@ -7,7 +7,7 @@ use super::{
     TuneArgs,
 };
 use crate::output::{emit, json, Format, Sheet, WriteOptions};
-use crate::pack::{self, Rule};
+use crate::pack::{self, Meta};
 use crate::scan::scan;
 use crate::summary::{rfc3339, RuleSummary, Summary};
 use crate::tuned::Tuned;
@@ -85,9 +85,9 @@ pub fn run(a: Args) -> Result<Exit> {
 }
 
 /// Reads the inputs and runs the rules: the hit rows, the summary, the rules run.
-fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
+fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Meta>)> {
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
-    let (rules, rule_set) = pack::choose(&a.rules)?;
+    let (rules, rule_set, chosen) = pack::choose(&a.rules)?;
     let limit = match a.limit.as_str() {
         "none" => None,
         "as-written" => Some(None),
@@ -155,6 +155,13 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
         ),
         None => None,
     };
+    let mut correlations = crate::correlations::build(
+        &chosen,
+        &rules,
+        &mut schema,
+        TRAIL.iter().map(|(_, f)| *f).collect(),
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut refs: Vec<&Query> = queries.iter().collect();
     refs.extend(connections.as_ref());
     let keep_all = queries.iter().any(Query::reads_all_fields);
@@ -169,33 +176,53 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
     summary.rule_set = Some(rule_set);
     let mut sheet = Sheet::new(LEAD.iter().map(|s| (*s).to_owned()).collect());
     let show = a.tune.show_suppressed;
+    // Matches that feed correlations: (time, candidate, rule), put in time
+    // order once every rule has run.
+    let mut feed: Vec<(i64, usize, usize)> = Vec::new();
+    let mut untimed: Vec<(usize, usize)> = Vec::new();
     for (i, (rule, q)) in rules.iter().zip(&queries).enumerate() {
         let mut run = Run::new(q, Vec::<Row>::new(), now);
         let mut tuned = Tuned::new(tuning.as_ref(), &rule.meta.id);
         let mut held_back = show.then(|| Run::new(q, Vec::<Row>::new(), now));
-        for c in found.candidates.iter().filter(|c| c.mask[i]) {
+        let feeds = correlations.feeds(i);
+        for (n, c) in found
+            .candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.mask[i])
+        {
+            let matched = run.stats().matched;
             if let (Some(tagged), Some(r)) =
                 (tuned.push(&mut run, &c.record, &zone), &mut held_back)
             {
                 let _ = r.push(&tagged);
             }
+            if feeds && run.stats().matched > matched {
+                match c.record.get(ids::STARTTIME).to_i64() {
+                    Some(t) => feed.push((t, n, i)),
+                    None => untimed.push((n, i)),
+                }
+            }
         }
+        let feeds_only = chosen.rule_feeds_only.get(i).copied().unwrap_or(false);
         let window = describe_window(q, run.window(), now, &zone);
         let (rows, stats) = run.finish()?;
         let held_rows = match held_back {
             Some(r) => r.finish()?.0,
             None => Vec::new(),
         };
-        for row in rows.into_iter().chain(held_rows) {
-            add_hit(
-                &mut sheet,
-                &mut summary,
-                rule,
-                row,
-                &zone,
-                show,
-                baseline.as_ref(),
-            );
+        if !feeds_only {
+            for row in rows.into_iter().chain(held_rows) {
+                add_hit(
+                    &mut sheet,
+                    &mut summary,
+                    &rule.meta,
+                    row,
+                    &zone,
+                    show,
+                    baseline.as_ref(),
+                );
+            }
         }
         tuned.report(tuning.as_ref(), &mut summary);
         summary.rules.push(RuleSummary {
@@ -203,14 +230,27 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
             title: rule.meta.title.clone(),
             level: rule.meta.severity.clone(),
             attack: rule.meta.attack.clone(),
-            rows: stats.emitted,
+            rows: if feeds_only { 0 } else { stats.emitted },
             rows_total: stats.rows_total,
             hidden_by_limit: stats.hidden_by_limit,
             outside_window: stats.outside_window,
             suppressed: stats.suppressed,
             window,
+            correlation_only: if feeds_only { stats.emitted } else { 0 },
+            notes: Vec::new(),
         });
     }
+    correlate(
+        &mut correlations,
+        &chosen,
+        &found,
+        feed,
+        &untimed,
+        &zone,
+        &mut sheet,
+        &mut summary,
+        baseline.as_ref(),
+    );
     if let Some(b) = &baseline {
         let n = new_pairs(&mut sheet, &found, rules.len(), b, &zone);
         summary.rules.push(RuleSummary {
@@ -224,9 +264,13 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Rule>)> {
             outside_window: 0,
             suppressed: 0,
             window: "none (every event)".into(),
+            correlation_only: 0,
+            notes: Vec::new(),
         });
     }
-    Ok((sheet, summary, rules))
+    let mut metas: Vec<Meta> = rules.into_iter().map(|r| r.meta).collect();
+    metas.extend(chosen.items.iter().map(|i| i.meta.clone()));
+    Ok((sheet, summary, metas))
 }
 
 /// The finding id of a process/port pair the baseline has not seen.
@@ -302,14 +346,11 @@ fn new_pairs(
     n
 }
 
-fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> Result<Exit> {
+fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> Result<Exit> {
     let write_opts = WriteOptions {
         csv_bom: a.out.csv_bom,
         json_extra: vec![
-            (
-                "rules".into(),
-                serde_json::to_value(rules.iter().map(|r| &r.meta).collect::<Vec<_>>())?,
-            ),
+            ("rules".into(), serde_json::to_value(rules)?),
             ("summary".into(), serde_json::to_value(summary)?),
         ],
         jsonl_version: true,
@@ -318,14 +359,15 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> 
         // A terminal has no room for the title and ATT&CK ids on every row:
         // the summary names each rule once; the other formats keep them.
         sheet.drop_columns(&["rule_title", "attack"]);
-        for r in rules {
-            eprintln!(
-                "portent: rule {}: {} [{}, {} severity]",
-                r.meta.id,
-                r.meta.title,
-                r.meta.attack.join(" "),
-                r.meta.severity
-            );
+        for m in rules {
+            let mut line = format!("portent: rule {}: {}", m.id, m.title);
+            if !m.attack.is_empty() {
+                line.push_str(&format!(" [{}]", m.attack.join(" ")));
+            }
+            if !m.severity.is_empty() {
+                line.push_str(&format!(" ({} severity)", m.severity));
+            }
+            eprintln!("{line}");
         }
     }
     emit(sheet, a.out.format, a.out.output.as_deref(), &write_opts)?;
@@ -346,17 +388,98 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Rule]) -> 
     })
 }
 
+/// Feeds the matches to the correlations in time order (input order among
+/// equal times) and adds their alerts and summaries.
+#[allow(clippy::too_many_arguments)]
+fn correlate(
+    set: &mut portent_engine::correlation::Set,
+    chosen: &crate::correlations::Chosen,
+    found: &crate::scan::Scan,
+    mut feed: Vec<(i64, usize, usize)>,
+    untimed: &[(usize, usize)],
+    zone: &Zone,
+    sheet: &mut Sheet,
+    summary: &mut Summary,
+    baseline: Option<&crate::baseline::Baseline>,
+) {
+    if chosen.items.is_empty() {
+        return;
+    }
+    feed.sort_unstable();
+    let mut fired = Vec::new();
+    for &(n, rule) in untimed {
+        set.observe(rule, &found.candidates[n].record, &mut fired);
+    }
+    for (_, n, rule) in feed {
+        set.observe(rule, &found.candidates[n].record, &mut fired);
+    }
+    set.flush(None, &mut fired);
+    let mut alerts = vec![0u64; chosen.items.len()];
+    for f in &fired {
+        alerts[f.correlation] += 1;
+        if chosen.correlation_feeds_only[f.correlation] {
+            continue;
+        }
+        let row = set.row(f, zone);
+        let meta = &chosen.items[f.correlation].meta;
+        add_hit(sheet, summary, meta, row, zone, false, baseline);
+    }
+    for (c, item) in chosen.items.iter().enumerate() {
+        let st = set.stats(c);
+        let feeds_only = chosen.correlation_feeds_only[c];
+        let mut notes = Vec::new();
+        if st.untimed > 0 {
+            notes.push(format!(
+                "{} match(es) without a time were not correlated",
+                st.untimed
+            ));
+        }
+        if st.no_value > 0 {
+            notes.push(format!(
+                "{} match(es) without `{}` were not counted",
+                st.no_value,
+                item.rule.field.as_deref().unwrap_or("the field")
+            ));
+        }
+        if st.evicted > 0 {
+            notes.push(format!(
+                "{} group(s) evicted past {} held at once",
+                st.evicted,
+                crate::correlations::MAX_GROUPS
+            ));
+        }
+        summary.rules.push(RuleSummary {
+            id: item.meta.id.clone(),
+            title: item.meta.title.clone(),
+            level: item.meta.severity.clone(),
+            attack: item.meta.attack.clone(),
+            rows: if feeds_only { 0 } else { alerts[c] },
+            rows_total: alerts[c],
+            hidden_by_limit: 0,
+            outside_window: 0,
+            suppressed: 0,
+            window: format!(
+                "{} within {} over {} match(es)",
+                item.rule.kind.name(),
+                crate::correlations::timespan(item.rule.timespan_ms),
+                st.observed
+            ),
+            correlation_only: if feeds_only { alerts[c] } else { 0 },
+            notes,
+        });
+    }
+}
+
 fn add_hit(
     sheet: &mut Sheet,
     summary: &mut Summary,
-    rule: &Rule,
+    m: &crate::pack::Meta,
     row: Row,
     zone: &Zone,
     show_suppressed: bool,
     baseline: Option<&crate::baseline::Baseline>,
 ) {
     let suppressed = row.provenance.get(4).is_some_and(|v| !v.is_null());
-    let m = &rule.meta;
     let mut cells: Vec<(String, J)> = vec![
         ("rule_id".into(), m.id.clone().into()),
         ("rule_title".into(), m.title.clone().into()),

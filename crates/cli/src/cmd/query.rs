@@ -138,6 +138,8 @@ pub fn run(mut a: Args) -> Result<Exit> {
         outside_window: stats.outside_window,
         suppressed: stats.suppressed,
         window,
+        correlation_only: 0,
+        notes: Vec::new(),
     });
     let write_opts = WriteOptions {
         csv_bom: a.out.csv_bom,

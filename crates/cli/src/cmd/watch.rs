@@ -7,7 +7,7 @@ use portent_core::Schema;
 use portent_engine::{CompileOptions, Query, WindowPolicy, Zone};
 use portent_serve::alert::RuleMeta;
 use portent_serve::config::{SinkConfig, SourceConfig, WatchConfig};
-use portent_serve::detect::{RuleSet, WatchRule, PROVENANCE};
+use portent_serve::detect::{Correlations, RuleSet, WatchRule, PROVENANCE};
 use portent_serve::pipeline::Flags;
 use portent_serve::source::SchemaCell;
 use std::path::PathBuf;
@@ -226,13 +226,26 @@ struct Recipe {
 
 impl Recipe {
     fn load(&self, schema: &mut Schema) -> Result<RuleSet> {
-        let (rules, _) = pack::choose(&self.rules)?;
+        let (rules, _, chosen) = pack::choose(&self.rules)?;
         let options = CompileOptions {
             zone: self.zone,
             window: self.window,
             provenance: PROVENANCE.iter().map(|(_, f)| *f).collect(),
             ..CompileOptions::default()
         };
+        let set = crate::correlations::build(
+            &chosen,
+            &rules,
+            schema,
+            PROVENANCE.iter().map(|(_, f)| *f).collect(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        let correlations = (!chosen.items.is_empty()).then(|| Correlations {
+            set,
+            metas: chosen.items.iter().map(|i| rule_meta(&i.meta)).collect(),
+            rule_feeds_only: chosen.rule_feeds_only.clone(),
+            correlation_feeds_only: chosen.correlation_feeds_only.clone(),
+        });
         let mut out = Vec::new();
         let mut failed = 0;
         for r in rules {
@@ -257,14 +270,7 @@ impl Recipe {
                         }
                     }
                     out.push(WatchRule {
-                        meta: RuleMeta {
-                            id: r.meta.id.clone(),
-                            title: r.meta.title.clone(),
-                            attack: r.meta.attack.clone(),
-                            severity: r.meta.severity.clone(),
-                            author: r.meta.author.clone(),
-                            tags: r.meta.tags.clone(),
-                        },
+                        meta: rule_meta(&r.meta),
                         query: q,
                     });
                 }
@@ -287,7 +293,19 @@ impl Recipe {
             tuning,
             zone: self.zone,
             aggregate_every: self.aggregate_every,
+            correlations,
         })
+    }
+}
+
+fn rule_meta(m: &pack::Meta) -> RuleMeta {
+    RuleMeta {
+        id: m.id.clone(),
+        title: m.title.clone(),
+        attack: m.attack.clone(),
+        severity: m.severity.clone(),
+        author: m.author.clone(),
+        tags: m.tags.clone(),
     }
 }
 
