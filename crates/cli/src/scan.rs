@@ -9,7 +9,9 @@ use crate::progress::Progress;
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Schema, Value};
 use portent_engine::{Prefilter, Query, State};
-use portent_io::correlate::{creation_of, Creation, Outcome, ProcessIndex, ENRICHED_FIELDS};
+use portent_io::correlate::{
+    creation_of, key_of, Creation, Outcome, ProcessIndex, ENRICHED_FIELDS,
+};
 use portent_io::{plan, read_unit, FileReport, ReadOptions, Unit};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -103,18 +105,28 @@ impl<'d> Router<'d> {
     }
 }
 
-/// A candidate event and the queries it is a candidate of (bit i = query i).
+/// A candidate event and the queries it is a candidate of.
 pub struct Candidate {
     /// The event.
     pub record: Record<'static>,
-    /// Which queries.
-    pub mask: Vec<bool>,
+    /// Which queries, ascending (most events are candidates of one or two
+    /// of thousands: a list, not a bit per query).
+    pub queries: Box<[u32]>,
+}
+
+impl Candidate {
+    /// True when the event is a candidate of query `q`.
+    pub fn of(&self, q: usize) -> bool {
+        self.queries.binary_search(&(q as u32)).is_ok()
+    }
 }
 
 /// What a scan found.
 pub struct Scan {
     /// Candidates in input order, enriched when a query needs it.
     pub candidates: Vec<Candidate>,
+    /// Per query, the indices of its candidates in `candidates`, ascending.
+    pub by_query: Vec<Vec<u32>>,
     /// One report per input stream, in input order (EVTX ranges merged).
     pub reports: Vec<FileReport>,
     /// Events read in all.
@@ -223,6 +235,7 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
     });
     let mut scan = Scan {
         candidates: Vec::new(),
+        by_query: vec![Vec::new(); queries.len()],
         reports: Vec::new(),
         events: 0,
         latest: None,
@@ -242,6 +255,9 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
                     Outcome::Missing => missing += 1,
                     Outcome::NotApplicable => {}
                 }
+            }
+            for q in c.queries.iter() {
+                scan.by_query[*q as usize].push(scan.candidates.len() as u32);
             }
             scan.candidates.push(c);
         }
@@ -279,16 +295,27 @@ fn read_one(
                 creations.push(c);
             }
         }
-        let mut mask: Option<Vec<bool>> = None;
+        let mut of: Vec<u32> = Vec::new();
+        // Enrichment fills in only events with a process to join: the
+        // others are complete now, and every prefilter term is decided.
+        let complete = !correlate || key_of(&rec).is_none();
         for &i in router.route(&rec).iter() {
-            if prefilters[i].test(&rec, &mut state) {
-                mask.get_or_insert_with(|| vec![false; prefilters.len()])[i] = true;
+            let maybe = if complete {
+                prefilters[i].test_complete(&rec, &mut state)
+            } else {
+                prefilters[i].test(&rec, &mut state)
+            };
+            if maybe {
+                of.push(i as u32);
             }
         }
-        if let Some(mask) = mask {
+        if !of.is_empty() {
             rec.set(ids::SOURCE_FILE, Value::string(name.to_owned()));
             rec.compact(ids::SUPPRESSED_BY.index() + 1);
-            candidates.push(Candidate { record: rec, mask });
+            candidates.push(Candidate {
+                record: rec,
+                queries: of.into(),
+            });
         }
     });
     UnitResult {

@@ -230,9 +230,12 @@ impl SigmaLoad {
             eprintln!("portent: sigma: {f} names no loaded rule");
         }
         eprintln!(
-            "portent: sigma: {} rule(s) and {} correlation(s) loaded from {} file(s), {} inert (cannot fire on what Portent reads), {} rejected",
+            "portent: sigma: {} rule(s){} loaded from {} file(s), {} inert (cannot fire on what Portent reads), {} rejected",
             self.rules.len(),
-            self.correlations.len(),
+            match self.correlations.len() {
+                0 => String::new(),
+                n => format!(" and {n} correlation(s)"),
+            },
             self.files,
             self.inert.len(),
             self.rejected.len()

@@ -42,9 +42,11 @@ impl Query {
                 t.walk(&mut |n| match n {
                     Ir::Field(id) if deferred.contains(id) => usable = false,
                     Ir::Field(id) if if_absent.contains(id) => needs.push(*id),
-                    Ir::Now | Ir::TextSearch(_) | Ir::AggRef(_) | Ir::KeyRef(_) | Ir::Column(_) => {
-                        usable = false
-                    }
+                    // TEXT SEARCH reads the event's text, which the fields
+                    // filled later add to (never the deferred ones: it skips
+                    // what Portent notes about an event).
+                    Ir::TextSearch(_) => needs.extend_from_slice(if_absent),
+                    Ir::Now | Ir::AggRef(_) | Ir::KeyRef(_) | Ir::Column(_) => usable = false,
                     _ => {}
                 });
                 if usable {
@@ -100,6 +102,17 @@ impl Query {
 impl Prefilter<'_> {
     /// False when the event cannot match the query.
     pub fn test<E: Event + ?Sized>(&self, ev: &E, state: &mut State) -> bool {
+        self.test_as(ev, state, false)
+    }
+
+    /// [`Prefilter::test`] of an event nothing will be filled in for (one
+    /// enrichment does not apply to): its fields are final, so every term is
+    /// decided as it stands.
+    pub fn test_complete<E: Event + ?Sized>(&self, ev: &E, state: &mut State) -> bool {
+        self.test_as(ev, state, true)
+    }
+
+    fn test_as<E: Event + ?Sized>(&self, ev: &E, state: &mut State, complete: bool) -> bool {
         if (self.query.table == TableName::Flows) != ev.is_flow() {
             return false;
         }
@@ -111,7 +124,7 @@ impl Prefilter<'_> {
         };
         state.next_event();
         self.terms.iter().all(|(t, needs)| {
-            if needs.iter().all(|f| !ev.get(*f).is_null()) {
+            if complete || needs.iter().all(|f| !ev.get(*f).is_null()) {
                 return evaluator.truth(t, ev, state) == Some(true);
             }
             may_hold(t, needs, ev, &evaluator, state)
@@ -142,10 +155,10 @@ fn may_hold<E: Event + ?Sized>(
     state: &mut State,
 ) -> bool {
     let mut missing = false;
-    t.walk(&mut |n| {
-        if let Ir::Field(id) = n {
-            missing |= filled.contains(id) && ev.get(*id).is_null();
-        }
+    t.walk(&mut |n| match n {
+        Ir::Field(id) => missing |= filled.contains(id) && ev.get(*id).is_null(),
+        Ir::TextSearch(_) => missing |= filled.iter().any(|f| ev.get(*f).is_null()),
+        _ => {}
     });
     if !missing {
         return evaluator.truth(t, ev, state) == Some(true);
@@ -209,6 +222,37 @@ mod tests {
         assert!(p.test(&ev, &mut st));
         ev.set(ids::COMMAND, Value::str("notepad"));
         assert!(!p.test(&ev, &mut st), "the event's own command is final");
+    }
+
+    #[test]
+    fn text_search_waits_for_enrichment_only_where_it_can_come() {
+        let mut schema = Schema::qradar();
+        let q = Query::compile(
+            "SELECT * FROM events WHERE TEXT SEARCH 'mimikatz' AND destinationport = 443",
+            &mut schema,
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let p = q.prefilter_filled(&[ids::ENRICHMENT], &[ids::COMMAND]);
+        assert_eq!(p.len(), 2, "TEXT SEARCH is tested, not left out");
+        let mut st = crate::eval::State::new(0);
+        let mut ev = Record::new();
+        ev.set(ids::DESTINATIONPORT, Value::Int(443));
+        ev.set(ids::PROCESS_NAME, Value::str("C:\\Windows\\notepad.exe"));
+        assert!(
+            p.test(&ev, &mut st),
+            "no command yet: enrichment may bring `mimikatz`"
+        );
+        assert!(
+            !p.test_complete(&ev, &mut st),
+            "nothing will be filled in: the text is final"
+        );
+        ev.set(ids::COMMAND, Value::str("notepad.exe a.txt"));
+        assert!(!p.test(&ev, &mut st), "the event's own command is final");
+        ev.set(ids::COMMAND, Value::str("mimikatz.exe"));
+        assert!(p.test(&ev, &mut st) && p.test_complete(&ev, &mut st));
+        ev.set(ids::DESTINATIONPORT, Value::Int(80));
+        assert!(!p.test(&ev, &mut st), "the other term still decides");
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub fn learn(a: LearnArgs) -> Result<Exit> {
     let mut b = Baseline::default();
     b.learned_from = inputs.iter().map(|p| p.display().to_string()).collect();
     let mut connections = 0u64;
-    for c in found.candidates.iter().filter(|c| c.mask[0]) {
+    for c in found.candidates.iter().filter(|c| c.of(0)) {
         connections += 1;
         b.learn(&c.record);
     }

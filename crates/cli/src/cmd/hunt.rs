@@ -185,12 +185,8 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Meta>)> {
         let mut tuned = Tuned::new(tuning.as_ref(), &rule.meta.id);
         let mut held_back = show.then(|| Run::new(q, Vec::<Row>::new(), now));
         let feeds = correlations.feeds(i);
-        for (n, c) in found
-            .candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.mask[i])
-        {
+        for &n in &found.by_query[i] {
+            let (n, c) = (n as usize, &found.candidates[n as usize]);
             let matched = run.stats().matched;
             if let (Some(tagged), Some(r)) =
                 (tuned.push(&mut run, &c.record, &zone), &mut held_back)
@@ -286,11 +282,7 @@ fn new_pairs(
 ) -> u64 {
     type Key = (String, String, i64, Option<String>);
     let mut pairs: std::collections::BTreeMap<Key, (String, u64, i64, i64)> = Default::default();
-    for c in found
-        .candidates
-        .iter()
-        .filter(|c| c.mask.get(mask).copied().unwrap_or(false))
-    {
+    for c in found.candidates.iter().filter(|c| c.of(mask)) {
         // Outbound only: an inbound connection's "destination port" is the
         // local service's, which says nothing about the process's traffic profile.
         if b.knows(&c.record) != Some(false)

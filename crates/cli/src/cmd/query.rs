@@ -102,7 +102,7 @@ pub fn run(mut a: Args) -> Result<Exit> {
     // Ad hoc queries are rule `query` to tuning: exceptions for all rules apply.
     let mut tuned = Tuned::new(tuning.as_ref(), "query");
     let mut held_back: Vec<portent_core::Record<'static>> = Vec::new();
-    for c in found.candidates.iter().filter(|c| c.mask[0]) {
+    for c in found.candidates.iter().filter(|c| c.of(0)) {
         if let Some(tagged) = tuned.push(&mut run, &c.record, &zone) {
             if a.tune.show_suppressed {
                 held_back.push(tagged);
