@@ -39,7 +39,7 @@ run() { # label, extra flags...
     --format jsonl -o "$hits" "$@" 2> "$err" || true
   read -r user sys wall rss_kb < "$err.time"
   local loaded inert rejected events n
-  loaded=$(grep -o 'sigma: [0-9]* rule(s) loaded' "$err" | grep -o '[0-9]*' | head -1)
+  loaded=$(grep -o 'sigma: [0-9]* rule(s)' "$err" | grep -o '[0-9]*' | head -1)
   inert=$(grep -o '[0-9]* inert (cannot fire' "$err" | grep -o '^[0-9]*' | head -1)
   rejected=$(grep -o '[0-9]* rejected$' "$err" | grep -o '^[0-9]*' | head -1)
   events=$(grep -o '^portent: [0-9]* event(s) read' "$err" | grep -o '[0-9]*' | head -1)

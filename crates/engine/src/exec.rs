@@ -359,9 +359,13 @@ impl<'q, S: Sink> Run<'q, S> {
                 self.state.keys = keys;
                 self.state.aggs = accs.into_iter().map(Acc::finish).collect();
                 let mut cells = Vec::with_capacity(q.columns.len());
+                // A column may read the columns before it by alias
+                // (`LONG("Unparsed Events"*100)/"Total Events"`).
+                self.state.cols.clear();
                 for c in &q.columns {
                     if let Column::Expr { name, ir, .. } = c {
                         let value = evaluator.eval(ir, &empty, &mut self.state).into_owned();
+                        self.state.cols.push(value.clone());
                         cells.push(Cell {
                             name: name.clone(),
                             value,

@@ -43,6 +43,12 @@ pub(crate) struct Lowerer<'a> {
     expanding: Vec<String>,
     /// Errors are dropped while probing whether a sub-expression is a group key.
     quiet: usize,
+    /// Errors dropped while probing: a probe that had one is not an answer.
+    muted: usize,
+    /// The SELECT column being lowered: its expressions may name the aliases
+    /// of the columns before it, never its own (`SUBSTRING(username, 0, 35)
+    /// AS "Username"` reads the field).
+    pub current_column: Option<usize>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -60,19 +66,26 @@ impl<'a> Lowerer<'a> {
             aggs: Vec::new(),
             expanding: Vec::new(),
             quiet: 0,
+            muted: 0,
+            current_column: None,
         }
     }
 
     fn error(&mut self, e: Error) {
         if self.quiet == 0 {
             self.errors.push(e);
+        } else {
+            self.muted += 1;
         }
     }
 
+    /// The alias `name`, if it is one the expression being lowered may read:
+    /// in a SELECT column, only the columns before it.
     fn alias(&self, name: &str) -> Option<(ast::Expr, usize)> {
         let folded = name.to_lowercase();
         self.aliases
             .iter()
+            .filter(|(_, _, i)| self.current_column.is_none_or(|c| *i < c))
             .find(|(n, _, _)| *n == folded)
             .map(|(_, e, i)| (e.clone(), *i))
     }
@@ -99,18 +112,27 @@ impl<'a> Lowerer<'a> {
         }
         if !contains_aggregate(e) {
             self.quiet += 1;
+            let muted = self.muted;
             let probe = self.lower_kind(e, Scope::Event);
             let probe = self.fold(probe);
             self.quiet -= 1;
-            if let Some(j) = self.keys.iter().position(|k| *k == probe) {
-                return Some(Ir::KeyRef(j));
-            }
-            if probe.is_event_free() {
-                return Some(probe);
-            }
-            if let ExprKind::Field { .. } = e.kind {
-                let arg = self.lower(e, Scope::Event);
-                return Some(Ir::AggRef(self.add_agg(Agg::First, Some(arg))));
+            // A probe that failed (an unknown function, an alias of an
+            // aggregate read per event) folds to a constant NULL: it is no
+            // answer, and the expression is lowered as grouped below, where
+            // the error is reported or the alias is the aggregate's column.
+            let failed = self.muted > muted;
+            self.muted = muted;
+            if !failed {
+                if let Some(j) = self.keys.iter().position(|k| *k == probe) {
+                    return Some(Ir::KeyRef(j));
+                }
+                if probe.is_event_free() {
+                    return Some(probe);
+                }
+                if let ExprKind::Field { .. } = e.kind {
+                    let arg = self.lower(e, Scope::Event);
+                    return Some(Ir::AggRef(self.add_agg(Agg::First, Some(arg))));
+                }
             }
         }
         if let ExprKind::Call { name, args } = &e.kind {

@@ -247,7 +247,8 @@ impl Query {
                 })
                 .collect();
         }
-        for (item, name) in ast.select.iter().zip(&names) {
+        for (i, (item, name)) in ast.select.iter().zip(&names).enumerate() {
+            lw.current_column = Some(i);
             match item {
                 SelectItem::Wildcard(span) => {
                     if grouped {
@@ -284,6 +285,7 @@ impl Query {
                 }
             }
         }
+        lw.current_column = None;
         let order_scope = if grouped {
             Scope::Grouped
         } else {

@@ -27,10 +27,24 @@ pub fn run(a: Args) -> Result<Exit> {
             return Ok(Exit::Error);
         }
     };
-    let schema = Schema::qradar();
+    let mut schema = Schema::qradar();
     let findings = portent_engine::lint::lint(&ast, &schema, &Catalog::builtin());
     for d in &findings {
         println!("{}", d.render(&origin, &text));
+    }
+    // What `query` would refuse (an unknown function, a misplaced
+    // aggregate, ...), lint reports too: the same compiler decides both.
+    let options = portent_engine::CompileOptions::default();
+    if let Err(errors) = portent_engine::Query::from_ast(&text, ast, &mut schema, &options) {
+        for e in &errors.0 {
+            println!("{}", e.to_diagnostic().render(&origin, &text));
+        }
+        eprintln!(
+            "{origin}: {} error(s) (the query does not compile), {} finding(s)",
+            errors.0.len(),
+            findings.len()
+        );
+        return Ok(Exit::Error);
     }
     let warnings = findings
         .iter()
