@@ -74,6 +74,15 @@ pub fn lint(q: &ast::Query, schema: &Schema, catalog: &Catalog) -> Vec<Diagnosti
             );
         }
     }
+    let mut conds = Vec::new();
+    for root in q.filter.iter().chain(q.having.iter()) {
+        conditions(root, &mut conds);
+    }
+    for c in conds {
+        if let Some(d) = not_a_condition(c, q.time.is_some()) {
+            out.push(d);
+        }
+    }
     if q.time.is_none() && !has_starttime_bound(q) {
         out.push(
             Diagnostic::new(Severity::Note, "L0011", q.span, "no time clause: QRadar would search only the last few minutes")
@@ -82,6 +91,46 @@ pub fn lint(q: &ast::Query, schema: &Schema, catalog: &Catalog) -> Vec<Diagnosti
     }
     out.sort_by_key(|d| (d.span.start, d.code));
     out
+}
+
+/// The places a truth value is expected: the operands of AND, OR and NOT.
+fn conditions<'e>(e: &'e ast::Expr, out: &mut Vec<&'e ast::Expr>) {
+    match &e.kind {
+        ExprKind::Nested(inner) => conditions(inner, out),
+        ExprKind::Logical { terms, .. } => terms.iter().for_each(|t| conditions(t, out)),
+        ExprKind::Unary {
+            op: ast::UnaryOp::Not,
+            expr,
+        } => conditions(expr, out),
+        _ => out.push(e),
+    }
+}
+
+/// A field, a number, a string or arithmetic where a condition belongs: it
+/// is neither true nor false, so no event passes there (in Portent; QRadar
+/// documents nothing), which is never what was meant.
+fn not_a_condition(e: &ast::Expr, has_time_clause: bool) -> Option<Diagnostic> {
+    use ast::BinaryOp::*;
+    let what = match &e.kind {
+        ExprKind::Field { name, .. } => format!("the field `{name}`"),
+        ExprKind::Literal(
+            Literal::Str(_) | Literal::Int(_) | Literal::Hex(_) | Literal::Float(_),
+        ) => "a constant".to_owned(),
+        ExprKind::Binary {
+            op: Add | Sub | Mul | Div | Mod | Pow | BitAnd,
+            ..
+        } => "arithmetic".to_owned(),
+        _ => return None,
+    };
+    let starttime =
+        matches!(&e.kind, ExprKind::Field { name, .. } if name.eq_ignore_ascii_case("starttime"));
+    let d = Diagnostic::warning("L0013", e.span, format!("{what} is not a condition"))
+        .with_label("no comparison here");
+    Some(if starttime && has_time_clause {
+        d.with_help("`WHERE starttime LAST 30 MINUTES` reads as the condition `starttime` plus the LAST clause; a bare value is neither true nor false, so no event passes: drop `starttime`, LAST alone sets the window")
+    } else {
+        d.with_help("compare it (`= value`, `IS NOT NULL`, ...): a bare value is neither true nor false, so no event passes here")
+    })
 }
 
 fn has_starttime_bound(q: &ast::Query) -> bool {
@@ -282,5 +331,43 @@ fn lint_pattern(
                 .with_label(format!("also matches {}", examples.join(", ")))
                 .with_help("anchor at a path separator ('%\\\\(cmd|pwsh)\\.exe') or compare the file name exactly"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l0013(aql: &str) -> Vec<String> {
+        let q = portent_aql::parse(aql).unwrap();
+        lint(&q, &Schema::qradar(), &Catalog::builtin())
+            .into_iter()
+            .filter(|d| d.code == "L0013")
+            .map(|d| aql[d.span.start as usize..d.span.end as usize].to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_bare_value_where_a_condition_belongs_is_flagged() {
+        assert_eq!(
+            l0013("SELECT * FROM events WHERE starttime LAST 30 MINUTES"),
+            ["starttime"]
+        );
+        assert_eq!(
+            l0013("SELECT * FROM events WHERE username AND (destinationport = 443 OR NOT destinationport + 1) LAST 1 HOURS"),
+            ["username", "destinationport + 1"]
+        );
+        assert_eq!(
+            l0013("SELECT username, COUNT(*) AS n FROM events GROUP BY username HAVING n LAST 1 HOURS"),
+            ["n"]
+        );
+        for fine in [
+            "SELECT * FROM events WHERE username IS NOT NULL LAST 1 HOURS",
+            "SELECT * FROM events WHERE destinationport = 443 AND TEXT SEARCH 'x' LAST 1 HOURS",
+            "SELECT * FROM events WHERE IF devicetype = 12 THEN destinationport = 443 ELSE username IS NULL LAST 1 HOURS",
+            "SELECT * FROM events WHERE INCIDR('10.0.0.0/8', sourceip) LAST 1 HOURS",
+        ] {
+            assert!(l0013(fine).is_empty(), "{fine}");
+        }
     }
 }
