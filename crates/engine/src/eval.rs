@@ -63,6 +63,8 @@ pub struct Evaluator<'p> {
     pub catalog: &'p Catalog,
     /// Zone for PARSEDATETIME.
     pub zone: Zone,
+    /// Reference sets, maps and tables.
+    pub refdata: &'p crate::refdata::ReferenceData,
 }
 
 impl<'p> Evaluator<'p> {
@@ -309,6 +311,10 @@ impl<'p> Evaluator<'p> {
                     _ => Value::Null,
                 }
             }
+            Func::RefSetContains | Func::RefMap | Func::RefMapSetContains | Func::RefTable => {
+                let vals: Vec<Value<'a>> = args.iter().map(|a| self.eval(a, ev, st)).collect();
+                reference_call(self.refdata, f, &vals, st.now)
+            }
             Func::LogSourceName => {
                 let id = self.eval(&args[0], ev, st);
                 let from_catalog = functions::call_scalar(f, &mut [id], self.catalog);
@@ -324,6 +330,31 @@ impl<'p> Evaluator<'p> {
                 functions::call_scalar(f, &mut vals, self.catalog)
             }
         }
+    }
+}
+
+/// A reference data lookup (`vals` evaluated), at NOW() = `now`: shared by
+/// the planned and the reference evaluator.
+pub fn reference_call(
+    data: &crate::refdata::ReferenceData,
+    f: Func,
+    vals: &[Value<'_>],
+    now: i64,
+) -> Value<'static> {
+    let arg = |i: usize| vals.get(i).unwrap_or(&Value::Null);
+    let Some(name) = arg(0).to_text() else {
+        return Value::Null;
+    };
+    let truth = |b: Option<bool>| b.map_or(Value::Null, Value::Bool);
+    match f {
+        Func::RefSetContains => truth(data.set_contains(&name, arg(1), now)),
+        Func::RefMap => data.map_value(&name, arg(1), now),
+        Func::RefMapSetContains => truth(data.map_set_contains(&name, arg(1), arg(2), now)),
+        Func::RefTable => match arg(1).to_text() {
+            Some(column) => data.table_value(&name, &column, arg(2), now),
+            None => Value::Null,
+        },
+        _ => Value::Null,
     }
 }
 

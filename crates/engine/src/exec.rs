@@ -186,6 +186,7 @@ impl<'q, S: Sink> Run<'q, S> {
             groups: &self.query.groups,
             catalog: &self.query.options.catalog,
             zone: self.query.options.zone,
+            refdata: &self.query.options.reference_data,
         }
     }
 

@@ -51,6 +51,28 @@ pub enum Func {
     QidDescription,
     /// PROTOCOLNAME(protocolid)
     ProtocolName,
+    /// REFERENCESETCONTAINS('set', value)
+    RefSetContains,
+    /// REFERENCEMAP('map', key)
+    RefMap,
+    /// REFERENCEMAPSETCONTAINS('map of sets', key, value)
+    RefMapSetContains,
+    /// REFERENCETABLE('table', 'column', key)
+    RefTable,
+}
+
+impl Func {
+    /// A lookup in reference data (its first argument names the collection).
+    pub fn reference_kind(self) -> Option<crate::refdata::Kind> {
+        use crate::refdata::Kind;
+        match self {
+            Func::RefSetContains => Some(Kind::Set),
+            Func::RefMap => Some(Kind::Map),
+            Func::RefMapSetContains => Some(Kind::MapOfSets),
+            Func::RefTable => Some(Kind::Table),
+            _ => None,
+        }
+    }
 }
 
 /// Aggregate functions.
@@ -124,6 +146,20 @@ const TABLE: &[(&str, Callable)] = &[
         Callable::Scalar(Func::QidDescription, 1, 1),
     ),
     ("qidname", Callable::Scalar(Func::QidName, 1, 1)),
+    ("referencemap", Callable::Scalar(Func::RefMap, 2, 2)),
+    (
+        "referencemapofsetscontains",
+        Callable::Scalar(Func::RefMapSetContains, 3, 3),
+    ),
+    (
+        "referencemapsetcontains",
+        Callable::Scalar(Func::RefMapSetContains, 3, 3),
+    ),
+    (
+        "referencesetcontains",
+        Callable::Scalar(Func::RefSetContains, 2, 2),
+    ),
+    ("referencetable", Callable::Scalar(Func::RefTable, 3, 3)),
     ("stdev", Callable::Aggregate(Agg::Stdev)),
     ("stdevp", Callable::Aggregate(Agg::Stdevp)),
     ("str", Callable::Scalar(Func::Str, 1, 1)),
@@ -314,7 +350,15 @@ pub fn call_scalar<'a>(f: Func, args: &mut [Value<'a>], catalog: &Catalog) -> Va
         Func::ProtocolName => args
             .first()
             .map_or(Value::Null, |v| lookup(Table::Protocol, v)),
-        Func::Now | Func::DateFormat | Func::ParseDateTime | Func::InCidr => Value::Null,
+        // The evaluators answer these: they need NOW(), the zone or reference data.
+        Func::Now
+        | Func::DateFormat
+        | Func::ParseDateTime
+        | Func::InCidr
+        | Func::RefSetContains
+        | Func::RefMap
+        | Func::RefMapSetContains
+        | Func::RefTable => Value::Null,
     }
 }
 

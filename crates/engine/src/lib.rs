@@ -38,6 +38,7 @@ pub mod pattern;
 pub mod plan;
 pub mod prefilter;
 pub mod query;
+pub mod refdata;
 pub mod reference;
 pub mod similar;
 pub mod time;

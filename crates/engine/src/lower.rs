@@ -49,6 +49,8 @@ pub(crate) struct Lowerer<'a> {
     /// of the columns before it, never its own (`SUBSTRING(username, 0, 35)
     /// AS "Username"` reads the field).
     pub current_column: Option<usize>,
+    /// Reference data: a constant collection name must name one loaded.
+    pub refdata: Option<&'a crate::refdata::ReferenceData>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -68,6 +70,7 @@ impl<'a> Lowerer<'a> {
             quiet: 0,
             muted: 0,
             current_column: None,
+            refdata: None,
         }
     }
 
@@ -601,8 +604,47 @@ impl<'a> Lowerer<'a> {
                 }
                 Ir::Call(Func::ParseDateTime, lowered)
             }
+            f if f.reference_kind().is_some() => {
+                self.check_reference(f, &lowered, args);
+                Ir::Call(f, lowered)
+            }
             f => Ir::Call(f, lowered),
         }
+    }
+
+    /// A constant collection name must name a loaded collection of the
+    /// function's kind: a typo or a missing `--reference` is an error, not a
+    /// silent NULL on every event.
+    fn check_reference(&mut self, f: Func, lowered: &[Ir], args: &[ast::Expr]) {
+        let (Some(want), Some(Ir::Const(name))) = (f.reference_kind(), lowered.first()) else {
+            return;
+        };
+        let Some(name) = name.to_text().map(|t| t.into_owned()) else {
+            return;
+        };
+        let data = self.refdata;
+        let found = data.and_then(|d| d.get(&name));
+        let problem = match found {
+            // A map is a map of sets of one value each (a CSV whose keys
+            // happen not to repeat reads as a map).
+            Some(c)
+                if c.kind == want
+                    || (want == crate::refdata::Kind::MapOfSets
+                        && c.kind == crate::refdata::Kind::Map) =>
+            {
+                return
+            }
+            Some(c) => format!("`{name}` is a {}, not a {}", c.kind.name(), want.name()),
+            None => format!("no {} `{name}` is loaded", want.name()),
+        };
+        let known = data.map(|d| d.names().join(", ")).unwrap_or_default();
+        self.error(
+            Error::new(ErrorKind::BadArgument(problem), args[0].span).with_help(if known.is_empty() {
+                "load reference data with --reference DIR|FILE (CSV or QRadar's reference data JSON)".to_owned()
+            } else {
+                format!("loaded: {known}")
+            }),
+        );
     }
 
     /// Replaces an event-free subtree by its value (NOW() and PARSEDATETIME stay
@@ -612,16 +654,22 @@ impl<'a> Lowerer<'a> {
             return ir;
         }
         let mut live = false;
-        ir.walk(&mut |n| live |= matches!(n, Ir::Now | Ir::Call(Func::ParseDateTime, _)));
+        // Reference lookups stay live too: time to live counts from NOW().
+        ir.walk(&mut |n| {
+            live |= matches!(n, Ir::Now | Ir::Call(Func::ParseDateTime, _))
+                || matches!(n, Ir::Call(f, _) if f.reference_kind().is_some())
+        });
         if live {
             return ir;
         }
         let mut state = crate::eval::State::new(0);
+        let empty = crate::refdata::ReferenceData::default();
         let v = crate::eval::Evaluator {
             patterns: &self.patterns,
             groups: &[],
             catalog: self.catalog,
             zone: self.zone,
+            refdata: &empty,
         }
         .eval(&ir, &portent_core::Record::new(), &mut state)
         .into_owned();

@@ -121,6 +121,7 @@ impl Prefilter<'_> {
             groups: &self.query.groups,
             catalog: &self.query.options.catalog,
             zone: self.query.options.zone,
+            refdata: &self.query.options.reference_data,
         };
         state.next_event();
         self.terms.iter().all(|(t, needs)| {

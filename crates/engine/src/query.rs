@@ -41,6 +41,8 @@ pub struct CompileOptions {
     pub optimize: bool,
     /// Fields carried with every row for provenance (source file, record id).
     pub provenance: Vec<FieldId>,
+    /// Reference sets, maps and tables (`--reference`).
+    pub reference_data: Arc<crate::refdata::ReferenceData>,
 }
 
 impl Default for CompileOptions {
@@ -51,6 +53,7 @@ impl Default for CompileOptions {
             window: WindowPolicy::AsWritten,
             optimize: true,
             provenance: Vec::new(),
+            reference_data: Arc::default(),
         }
     }
 }
@@ -160,6 +163,7 @@ impl Query {
         options: &CompileOptions,
     ) -> Result<Query, Errors> {
         let mut lw = Lowerer::new(schema, &options.catalog, options.zone, options.optimize);
+        lw.refdata = Some(&options.reference_data);
         let mut names = Vec::new();
         for (i, item) in ast.select.iter().enumerate() {
             if let SelectItem::Expr { expr, alias } = item {

@@ -23,6 +23,8 @@ pub struct Reference<'a> {
     pub now: i64,
     /// Zone for DATEFORMAT.
     pub zone: Zone,
+    /// Reference sets, maps and tables.
+    pub refdata: &'a crate::refdata::ReferenceData,
 }
 
 impl Reference<'_> {
@@ -210,6 +212,9 @@ impl Reference<'_> {
         let mut vals: Vec<Value<'static>> = args.iter().map(|a| self.eval(a, ev)).collect();
         match f {
             Func::Now => Value::Int(self.now),
+            Func::RefSetContains | Func::RefMap | Func::RefMapSetContains | Func::RefTable => {
+                crate::eval::reference_call(self.refdata, f, &vals, self.now)
+            }
             Func::DateFormat => {
                 let zone = match vals.get(2).and_then(|z| z.to_text()) {
                     Some(z) => Zone::parse(&z).unwrap_or(self.zone),

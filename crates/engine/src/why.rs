@@ -93,6 +93,7 @@ pub fn why_not<E: Event>(q: &Query, ev: &E, now: i64) -> Option<WhyNot> {
         catalog: &q.options.catalog,
         now,
         zone: q.options.zone,
+        refdata: &q.options.reference_data,
     };
     terms.into_iter().filter(|t| !is_window(t)).find_map(|t| {
         let outcome = reference.truth(t, ev);

@@ -141,7 +141,8 @@ proptest! {
             let b = run(&plain, &events);
             prop_assert_eq!(&a, &b, "optimised vs plain: {}", text);
 
-            let reference = Reference { schema: &schema, catalog: &catalog, now: NOW, zone: Zone::utc() };
+            let refdata = portent_engine::refdata::ReferenceData::default();
+            let reference = Reference { schema: &schema, catalog: &catalog, now: NOW, zone: Zone::utc(), refdata: &refdata };
             let ast = portent_aql::parse(&text).unwrap();
             let mut expected = Vec::new();
             for (i, e) in events.iter().enumerate() {

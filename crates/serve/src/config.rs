@@ -43,6 +43,9 @@ pub struct WatchConfig {
     pub skip_bad_rules: Option<bool>,
     /// Run only rules of this level or above.
     pub min_level: Option<String>,
+    /// Reference data files or folders (read again at every reload).
+    #[serde(default)]
+    pub reference: Vec<PathBuf>,
     /// Tuning exceptions.
     pub tuning: Option<PathBuf>,
     /// `as-written` (default): the rules' windows against the wall clock;

@@ -102,6 +102,7 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Meta>)> {
         window: parse_window(&a.window)?,
         provenance: TRAIL.iter().map(|(_, f)| *f).collect(),
         catalog: load_catalog(a.catalog.as_deref())?,
+        reference_data: super::load_reference(&a.rules.reference)?,
         ..CompileOptions::default()
     };
     let mut queries = Vec::new();

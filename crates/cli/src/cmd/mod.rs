@@ -216,6 +216,50 @@ pub fn load_catalog(
     Ok(std::sync::Arc::new(catalog))
 }
 
+/// Reference data for REFERENCESETCONTAINS, REFERENCEMAP, ... from files and
+/// folders (`*.csv`, `*.json`; a CSV's collection is named after the file);
+/// says on stderr what it loaded. Any bad file stops the run (exit 2) with
+/// its name and place: a rule reading a half-loaded set would miss silently.
+pub fn load_reference(
+    paths: &[PathBuf],
+) -> Result<std::sync::Arc<portent_engine::refdata::ReferenceData>> {
+    let mut data = portent_engine::refdata::ReferenceData::default();
+    if paths.is_empty() {
+        return Ok(std::sync::Arc::new(data));
+    }
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            for ext in ["csv", "json"] {
+                files.extend(portent_core::testdata::files(p, ext));
+            }
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            bail!("--reference {}: no such file or folder", p.display());
+        }
+    }
+    files.sort();
+    let mut n = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read reference data {}", f.display()))?;
+        let name = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        n += data
+            .load(&text, &name, &f.display().to_string())
+            .map_err(|e| anyhow::anyhow!("reference data: {e}"))?;
+    }
+    eprintln!(
+        "portent: reference data: {n} collection(s) from {} file(s): {}",
+        files.len(),
+        data.names().join(", ")
+    );
+    Ok(std::sync::Arc::new(data))
+}
+
 /// Which rules run (hunt and watch).
 #[derive(clap::Args, Clone, Debug)]
 pub struct RuleArgs {
@@ -242,6 +286,10 @@ pub struct RuleArgs {
     /// left out is reported.
     #[arg(long, value_name = "LEVEL")]
     pub min_level: Option<String>,
+    /// Reference sets, maps, maps of sets and tables the rules look up
+    /// (files or folders: CSV, or the JSON of QRadar's reference data API).
+    #[arg(long, value_name = "DIR|FILE")]
+    pub reference: Vec<PathBuf>,
 }
 
 /// Tuning options shared by hunt and query.

@@ -40,6 +40,10 @@ pub struct Args {
     /// category, qid, protocol, logsource) for LOGSOURCETYPENAME, CATEGORYNAME, ...
     #[arg(long, value_name = "CSV")]
     catalog: Option<PathBuf>,
+    /// Reference sets, maps, maps of sets and tables the query looks up
+    /// (files or folders: CSV, or the JSON of QRadar's reference data API).
+    #[arg(long, value_name = "DIR|FILE")]
+    reference: Vec<PathBuf>,
     /// Add where each row's event came from: "Source File" and "Record Number".
     #[arg(long)]
     provenance: bool,
@@ -75,6 +79,7 @@ pub fn run(mut a: Args) -> Result<Exit> {
         window: parse_window(&a.window)?,
         provenance: provenance.clone(),
         catalog: load_catalog(a.catalog.as_deref())?,
+        reference_data: super::load_reference(&a.reference)?,
         ..CompileOptions::default()
     };
     let mut q = Query::compile(&text, &mut schema, &options)

@@ -142,6 +142,7 @@ impl Args {
         }
         c.rule.extend(self.rules.rule.iter().cloned());
         c.sigma.extend(self.rules.sigma.iter().cloned());
+        c.reference.extend(self.rules.reference.iter().cloned());
         if self.rules.skip_bad_rules {
             c.skip_bad_rules = Some(true);
         }
@@ -231,6 +232,8 @@ impl Recipe {
             zone: self.zone,
             window: self.window,
             provenance: PROVENANCE.iter().map(|(_, f)| *f).collect(),
+            // Read again at every reload (SIGHUP), like the rules.
+            reference_data: super::load_reference(&self.rules.reference)?,
             ..CompileOptions::default()
         };
         let set = crate::correlations::build(
@@ -328,6 +331,7 @@ pub fn run(a: Args) -> Result<crate::Exit> {
             sigma_only: cfg.sigma_only.unwrap_or(false),
             skip_bad_rules: cfg.skip_bad_rules.unwrap_or(false),
             min_level: cfg.min_level.clone(),
+            reference: cfg.reference.clone(),
         },
         tuning: cfg.tuning.clone(),
         window,
