@@ -81,7 +81,7 @@ fn a_later_column_reads_the_aliases_of_aggregates() {
 fn unknown_functions_are_refused_in_every_shape() {
     for aql in [
         "SELECT DISTINCTCOUNTCOUNT(sourceip) FROM events GROUP BY username",
-        "SELECT username, REFERENCEMAP('m', username) FROM events GROUP BY username",
+        "SELECT username, NETWORKNAMEX(sourceip) FROM events GROUP BY username",
         "SELECT COUNT(*) FROM events GROUP BY username HAVING NOSUCH(username) = 1",
         "SELECT NOSUCH(username) FROM events",
         "SELECT username FROM events WHERE NOSUCH(username) = 1",
