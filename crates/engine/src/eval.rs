@@ -311,7 +311,7 @@ impl<'p> Evaluator<'p> {
                     _ => Value::Null,
                 }
             }
-            Func::RefSetContains | Func::RefMap | Func::RefMapSetContains | Func::RefTable => {
+            f if f.reads_reference_data() => {
                 let vals: Vec<Value<'a>> = args.iter().map(|a| self.eval(a, ev, st)).collect();
                 reference_call(self.refdata, f, &vals, st.now)
             }
@@ -342,6 +342,18 @@ pub fn reference_call(
     now: i64,
 ) -> Value<'static> {
     let arg = |i: usize| vals.get(i).unwrap_or(&Value::Null);
+    match f {
+        Func::NetworkName => return data.network_name(arg(0)),
+        Func::AssetHostname => return data.asset("hostname", arg(0)),
+        Func::AssetUser => return data.asset("user", arg(0)),
+        Func::AssetProperty => {
+            return match arg(0).to_text() {
+                Some(p) => data.asset(&p, arg(1)),
+                None => Value::Null,
+            }
+        }
+        _ => {}
+    }
     let Some(name) = arg(0).to_text() else {
         return Value::Null;
     };

@@ -59,6 +59,14 @@ pub enum Func {
     RefMapSetContains,
     /// REFERENCETABLE('table', 'column', key)
     RefTable,
+    /// NETWORKNAME(ip): the network hierarchy's most specific name.
+    NetworkName,
+    /// ASSETHOSTNAME(ip[, time])
+    AssetHostname,
+    /// ASSETUSER(ip[, time])
+    AssetUser,
+    /// ASSETPROPERTY('property', ip[, time])
+    AssetProperty,
 }
 
 impl Func {
@@ -72,6 +80,15 @@ impl Func {
             Func::RefTable => Some(Kind::Table),
             _ => None,
         }
+    }
+
+    /// Reads what `--reference` loads (collections, networks or assets).
+    pub fn reads_reference_data(self) -> bool {
+        self.reference_kind().is_some()
+            || matches!(
+                self,
+                Func::NetworkName | Func::AssetHostname | Func::AssetUser | Func::AssetProperty
+            )
     }
 }
 
@@ -110,6 +127,9 @@ pub enum Callable {
 }
 
 const TABLE: &[(&str, Callable)] = &[
+    ("assethostname", Callable::Scalar(Func::AssetHostname, 1, 2)),
+    ("assetproperty", Callable::Scalar(Func::AssetProperty, 2, 3)),
+    ("assetuser", Callable::Scalar(Func::AssetUser, 1, 2)),
     ("avg", Callable::Aggregate(Agg::Avg)),
     ("base64", Callable::Scalar(Func::Base64, 1, 1)),
     ("categoryname", Callable::Scalar(Func::CategoryName, 1, 1)),
@@ -134,6 +154,7 @@ const TABLE: &[(&str, Callable)] = &[
     ("lower", Callable::Scalar(Func::Lower, 1, 1)),
     ("max", Callable::Aggregate(Agg::Max)),
     ("min", Callable::Aggregate(Agg::Min)),
+    ("networkname", Callable::Scalar(Func::NetworkName, 1, 1)),
     ("now", Callable::Scalar(Func::Now, 0, 0)),
     ("parsedatetime", Callable::Scalar(Func::ParseDateTime, 1, 1)),
     ("protocolname", Callable::Scalar(Func::ProtocolName, 1, 1)),
@@ -358,7 +379,11 @@ pub fn call_scalar<'a>(f: Func, args: &mut [Value<'a>], catalog: &Catalog) -> Va
         | Func::RefSetContains
         | Func::RefMap
         | Func::RefMapSetContains
-        | Func::RefTable => Value::Null,
+        | Func::RefTable
+        | Func::NetworkName
+        | Func::AssetHostname
+        | Func::AssetUser
+        | Func::AssetProperty => Value::Null,
     }
 }
 

@@ -604,7 +604,7 @@ impl<'a> Lowerer<'a> {
                 }
                 Ir::Call(Func::ParseDateTime, lowered)
             }
-            f if f.reference_kind().is_some() => {
+            f if f.reads_reference_data() => {
                 self.check_reference(f, &lowered, args);
                 Ir::Call(f, lowered)
             }
@@ -616,13 +616,30 @@ impl<'a> Lowerer<'a> {
     /// function's kind: a typo or a missing `--reference` is an error, not a
     /// silent NULL on every event.
     fn check_reference(&mut self, f: Func, lowered: &[Ir], args: &[ast::Expr]) {
+        let data = self.refdata;
+        let missing = match f {
+            Func::NetworkName if !data.is_some_and(|d| d.has_networks()) => {
+                Some("no network hierarchy is loaded")
+            }
+            Func::AssetHostname | Func::AssetUser | Func::AssetProperty
+                if !data.is_some_and(|d| d.has_assets()) =>
+            {
+                Some("no assets are loaded")
+            }
+            _ => None,
+        };
+        if let Some(m) = missing {
+            self.error(Error::new(ErrorKind::BadArgument(m.into()), args.first().map_or(Span::default(), |a| a.span)).with_help(
+                "give them with --reference: a CSV `network,name` (10.0.0.0/8,Corporate) for NETWORKNAME, a CSV `ip,hostname,user,...` for the ASSET functions",
+            ));
+            return;
+        }
         let (Some(want), Some(Ir::Const(name))) = (f.reference_kind(), lowered.first()) else {
             return;
         };
         let Some(name) = name.to_text().map(|t| t.into_owned()) else {
             return;
         };
-        let data = self.refdata;
         let found = data.and_then(|d| d.get(&name));
         let problem = match found {
             // A map is a map of sets of one value each (a CSV whose keys
@@ -657,7 +674,7 @@ impl<'a> Lowerer<'a> {
         // Reference lookups stay live too: time to live counts from NOW().
         ir.walk(&mut |n| {
             live |= matches!(n, Ir::Now | Ir::Call(Func::ParseDateTime, _))
-                || matches!(n, Ir::Call(f, _) if f.reference_kind().is_some())
+                || matches!(n, Ir::Call(f, _) if f.reads_reference_data())
         });
         if live {
             return ir;

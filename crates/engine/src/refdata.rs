@@ -208,10 +208,15 @@ impl Collection {
     }
 }
 
-/// Every collection loaded, by name (without case).
+/// Every collection loaded, by name (without case), and the network
+/// hierarchy and assets that NETWORKNAME and the ASSET functions read.
 #[derive(Clone, Debug, Default)]
 pub struct ReferenceData {
     by_name: HashMap<String, Collection>,
+    /// Networks, most specific (longest prefix) first.
+    networks: Vec<(Cidr, String)>,
+    /// Asset address -> (property, value), properties lower case.
+    assets: HashMap<String, Vec<(String, String)>>,
 }
 
 /// A value as text, for lookups.
@@ -227,6 +232,45 @@ impl ReferenceData {
     /// The collection called `name`.
     pub fn get(&self, name: &str) -> Option<&Collection> {
         self.by_name.get(&name.to_lowercase())
+    }
+
+    /// True when a network hierarchy is loaded.
+    pub fn has_networks(&self) -> bool {
+        !self.networks.is_empty()
+    }
+
+    /// Networks and assets loaded.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.networks.len(), self.assets.len())
+    }
+
+    /// True when assets are loaded.
+    pub fn has_assets(&self) -> bool {
+        !self.assets.is_empty()
+    }
+
+    /// `NETWORKNAME(ip)`: the name of the most specific network holding it, or NULL.
+    pub fn network_name(&self, ip: &Value<'_>) -> Value<'static> {
+        let Some(ip) = text(ip).and_then(|t| portent_core::value::parse_ip(&t)) else {
+            return Value::Null;
+        };
+        self.networks
+            .iter()
+            .find(|(n, _)| n.contains(ip))
+            .map_or(Value::Null, |(_, name)| Value::string(name.clone()))
+    }
+
+    /// An asset's property (`hostname`, `user`, or any column of the assets
+    /// file), or NULL.
+    pub fn asset(&self, property: &str, ip: &Value<'_>) -> Value<'static> {
+        let Some(ip) = text(ip).and_then(|t| portent_core::value::parse_ip(&t)) else {
+            return Value::Null;
+        };
+        let property = property.to_lowercase();
+        self.assets
+            .get(&ip.to_string())
+            .and_then(|props| props.iter().find(|(p, _)| *p == property))
+            .map_or(Value::Null, |(_, v)| Value::string(v.clone()))
     }
 
     /// Names of every collection, sorted.
@@ -323,13 +367,75 @@ impl ReferenceData {
                 })
                 .collect::<Result<Vec<_>, _>>()?
         } else {
-            vec![from_csv(t, name, origin)?]
+            let header = t
+                .lines()
+                .find(|l| !l.trim_start().starts_with('#'))
+                .unwrap_or("");
+            let first = header
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            match first.as_str() {
+                "network" | "cidr" => return self.load_networks(t, origin),
+                "ip" => return self.load_assets(t, origin),
+                _ => vec![from_csv(t, name, origin)?],
+            }
         };
         let n = loaded.len();
         for c in loaded {
             self.insert(c);
         }
         Ok(n)
+    }
+}
+
+impl ReferenceData {
+    /// A network hierarchy: `network,name` rows (`10.0.0.0/8,Corporate`).
+    fn load_networks(&mut self, text: &str, origin: &str) -> Result<usize, String> {
+        let mut rd = csv::Reader::from_reader(text.as_bytes());
+        for (n, r) in rd.records().enumerate() {
+            let r = r.map_err(|e| format!("{origin}: {e}"))?;
+            let (net, name) = (r.get(0).unwrap_or(""), r.get(1).unwrap_or("").trim());
+            let c = Cidr::parse(net).map_err(|e| format!("{origin}: row {}: {e}", n + 2))?;
+            if name.is_empty() {
+                return Err(format!(
+                    "{origin}: row {}: the network {net} has no name",
+                    n + 2
+                ));
+            }
+            self.networks.push((c, name.to_owned()));
+        }
+        // Most specific first: the first network holding an address names it.
+        self.networks.sort_by(|a, b| b.0.prefix.cmp(&a.0.prefix));
+        Ok(1)
+    }
+
+    /// Assets: an `ip` column and any others (`hostname`, `user`, ...).
+    fn load_assets(&mut self, text: &str, origin: &str) -> Result<usize, String> {
+        let mut rd = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = rd
+            .headers()
+            .map_err(|e| format!("{origin}: {e}"))?
+            .iter()
+            .map(|h| h.trim().to_lowercase())
+            .collect();
+        for (n, r) in rd.records().enumerate() {
+            let r = r.map_err(|e| format!("{origin}: {e}"))?;
+            let ip = r.get(0).unwrap_or("");
+            let ip = portent_core::value::parse_ip(ip.trim())
+                .ok_or_else(|| format!("{origin}: row {}: `{ip}` is not an IP address", n + 2))?;
+            let props = header
+                .iter()
+                .zip(r.iter())
+                .skip(1)
+                .filter(|(_, v)| !v.trim().is_empty())
+                .map(|(h, v)| (h.clone(), v.trim().to_owned()))
+                .collect();
+            self.assets.insert(ip.to_string(), props);
+        }
+        Ok(1)
     }
 }
 

@@ -156,3 +156,25 @@ fn durations() {
     assert_eq!(ttl("5000"), Some(5000));
     assert_eq!(ttl("soon"), None);
 }
+
+#[test]
+fn networks_most_specific_first_and_assets_by_address() {
+    let d = data(&[
+        ("networks", "network,name\n10.0.0.0/8,Corporate\n10.1.2.0/24,Corporate.Servers\n0.0.0.0/0,Internet\n"),
+        ("assets", "ip,hostname,user,owner\n10.1.2.3,web01,svc_web,alice\n"),
+    ]);
+    let s = |v: &str| Value::string(v.to_owned());
+    assert_eq!(d.network_name(&s("10.1.2.3")), s("Corporate.Servers"));
+    assert_eq!(d.network_name(&s("10.9.9.9")), s("Corporate"));
+    assert_eq!(d.network_name(&s("8.8.8.8")), s("Internet"));
+    assert_eq!(d.network_name(&s("not an ip")), Value::Null);
+    assert_eq!(d.asset("hostname", &s("10.1.2.3")), s("web01"));
+    assert_eq!(d.asset("OWNER", &s("10.1.2.3")), s("alice"));
+    assert_eq!(d.asset("hostname", &s("10.1.2.4")), Value::Null);
+    assert_eq!(d.counts(), (3, 1));
+    let mut bad = ReferenceData::default();
+    let e = bad
+        .load("network,name\n10.0.0.0/33,x\n", "n", "n.csv")
+        .unwrap_err();
+    assert!(e.starts_with("n.csv: row 2"), "{e}");
+}

@@ -212,7 +212,7 @@ impl Reference<'_> {
         let mut vals: Vec<Value<'static>> = args.iter().map(|a| self.eval(a, ev)).collect();
         match f {
             Func::Now => Value::Int(self.now),
-            Func::RefSetContains | Func::RefMap | Func::RefMapSetContains | Func::RefTable => {
+            f if f.reads_reference_data() => {
                 crate::eval::reference_call(self.refdata, f, &vals, self.now)
             }
             Func::DateFormat => {

@@ -252,10 +252,22 @@ pub fn load_reference(
             .load(&text, &name, &f.display().to_string())
             .map_err(|e| anyhow::anyhow!("reference data: {e}"))?;
     }
+    let (networks, assets) = data.counts();
+    let n = n - usize::from(networks > 0) - usize::from(assets > 0);
     eprintln!(
-        "portent: reference data: {n} collection(s) from {} file(s): {}",
+        "portent: reference data: {n} collection(s) from {} file(s): {}{}{}",
         files.len(),
-        data.names().join(", ")
+        data.names().join(", "),
+        if networks > 0 {
+            format!("; {networks} network(s)")
+        } else {
+            String::new()
+        },
+        if assets > 0 {
+            format!("; {assets} asset(s)")
+        } else {
+            String::new()
+        },
     );
     Ok(std::sync::Arc::new(data))
 }
