@@ -408,7 +408,7 @@ impl ReferenceData {
             self.networks.push((c, name.to_owned()));
         }
         // Most specific first: the first network holding an address names it.
-        self.networks.sort_by(|a, b| b.0.prefix.cmp(&a.0.prefix));
+        self.networks.sort_by_key(|n| std::cmp::Reverse(n.0.prefix));
         Ok(1)
     }
 
