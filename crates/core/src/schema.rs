@@ -163,6 +163,7 @@ standard_fields! {
     FIRSTPACKETTIME = "firstpackettime": Time,
     LASTPACKETTIME = "lastpackettime": Time,
     FLOWTYPE = "flowtype": Int,
+    FLOWDIRECTION = "flowdirection": Str,
     APPLICATIONID = "applicationid": Int,
     PROCESS_NAME = "Process Name": Str,
     PROCESS_PATH = "Process Path": Str,

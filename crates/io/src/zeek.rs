@@ -51,6 +51,12 @@ fn flow<'a>(
     rec.set_flow(true);
     let mut ts: Option<f64> = None;
     let mut duration: Option<f64> = None;
+    let mut local: (Option<bool>, Option<bool>) = (None, None);
+    let flag = |v: &str| match v {
+        "T" | "true" => Some(true),
+        "F" | "false" => Some(false),
+        _ => None,
+    };
     for (k, v) in fields {
         let Some(v) = v.filter(|v| *v != "-" && *v != "(empty)") else {
             continue;
@@ -58,6 +64,8 @@ fn flow<'a>(
         match k {
             "ts" => ts = v.parse().ok(),
             "duration" => duration = v.parse().ok(),
+            "local_orig" => local.0 = flag(v),
+            "local_resp" => local.1 = flag(v),
             "proto" => {
                 if let Some(p) = crate::windows::protocol_number(v) {
                     rec.set(ids::PROTOCOLID, Value::Int(p));
@@ -88,6 +96,15 @@ fn flow<'a>(
         let end = start + duration.map_or(0, |d| (d * 1000.0).round() as i64);
         rec.set(ids::ENDTIME, Value::Int(end));
         rec.set(ids::LASTPACKETTIME, Value::Int(end));
+    }
+    // QRadar's flow direction from Zeek's view of which ends are local:
+    // L2L, L2R, R2L, R2R (unset when Zeek did not say).
+    if let (Some(o), Some(r)) = local {
+        let side = |l: bool| if l { 'L' } else { 'R' };
+        rec.set(
+            ids::FLOWDIRECTION,
+            Value::string(format!("{}2{}", side(o), side(r))),
+        );
     }
     rec.set(ids::EVENTCOUNT, Value::Int(1));
     rec
@@ -199,5 +216,35 @@ mod tests {
         assert_eq!(r.get(ids::STARTTIME), Value::Int(1_600_000_000_500));
         assert_eq!(r.get(ids::ENDTIME), Value::Int(1_600_000_002_500));
         assert_eq!(r.get(ids::SOURCEBYTES), Value::Null);
+        assert_eq!(r.get(ids::FLOWDIRECTION), Value::Null, "Zeek did not say");
+    }
+
+    #[test]
+    fn local_orig_and_local_resp_give_the_flow_direction() {
+        let schema = Schema::qradar();
+        let opts = ReadOptions::default();
+        for (o, r, want) in [
+            ("true", "true", "L2L"),
+            ("true", "false", "L2R"),
+            ("false", "true", "R2L"),
+            ("false", "false", "R2R"),
+        ] {
+            let obj: Map<String, J> = serde_json::from_str(&format!(
+                r#"{{"ts": 1600000000.0, "uid": "C1", "id.orig_h": "10.0.0.1", "id.resp_h": "1.2.3.4", "local_orig": {o}, "local_resp": {r}}}"#
+            ))
+            .unwrap();
+            let rec = json_record(obj, &schema, &opts);
+            assert_eq!(rec.get(ids::FLOWDIRECTION), Value::str(want));
+        }
+        let text = "#separator \\x09\n#fields\tts\tid.orig_h\tid.resp_h\tlocal_orig\tlocal_resp\n1600000000.0\t10.0.0.1\t1.2.3.4\tT\tF\n";
+        let mut rows = Vec::new();
+        read_tsv(
+            text.as_bytes(),
+            &schema,
+            &opts,
+            &mut FileReport::new("conn.log"),
+            &mut |_, r| rows.push(r),
+        );
+        assert_eq!(rows[0].get(ids::FLOWDIRECTION), Value::str("L2R"));
     }
 }
