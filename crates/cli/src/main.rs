@@ -4,6 +4,7 @@ mod baseline;
 mod check;
 mod cmd;
 mod correlations;
+mod navigator;
 mod output;
 mod pack;
 mod progress;

@@ -22,6 +22,10 @@ pub enum Format {
     Json,
     /// CSV with a header row.
     Csv,
+    /// JSON lines Timesketch imports: `message`, `datetime`, `timestamp`
+    /// (microseconds) and `timestamp_desc` before the row's own columns;
+    /// rows without a `time` column are left out and counted on stderr.
+    Timesketch,
 }
 
 /// Rows with a common, ordered set of columns.
@@ -171,6 +175,7 @@ pub fn write(
 ) -> std::io::Result<()> {
     match format {
         Format::Table => table(sheet, out),
+        Format::Timesketch => timesketch(sheet, out),
         Format::Jsonl => {
             for row in &sheet.rows {
                 let mut obj = serde_json::Map::new();
@@ -250,6 +255,85 @@ fn text(v: &J) -> String {
         J::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// Columns that describe the rule or the event's origin, not what happened.
+const NOT_MESSAGE: &[&str] = &[
+    "rule_id",
+    "rule_title",
+    "attack",
+    "severity",
+    "author",
+    "tags",
+    "host",
+    "source_file",
+    "record_id",
+    "time",
+    "suppressed_by",
+    "baseline",
+];
+
+fn timesketch(sheet: &Sheet, out: &mut dyn Write) -> std::io::Result<()> {
+    let col = |row: &[J], name: &str| {
+        sheet
+            .columns
+            .iter()
+            .position(|c| c == name)
+            .and_then(|i| row.get(i))
+            .filter(|v| !v.is_null())
+            .cloned()
+    };
+    let mut untimed = 0u64;
+    for row in &sheet.rows {
+        let when = col(row, "time")
+            .and_then(|t| t.as_str().map(str::to_owned))
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
+        let Some(when) = when else {
+            untimed += 1;
+            continue;
+        };
+        let text = |v: &J| match v {
+            J::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let title = col(row, "rule_title")
+            .or_else(|| col(row, "rule_id"))
+            .map_or_else(|| "result".to_owned(), |v| text(&v));
+        let mut message = match col(row, "severity").map(|v| text(&v)) {
+            Some(sev) if !sev.is_empty() => format!("[{sev}] {title}"),
+            _ => title.clone(),
+        };
+        if let Some(h) = col(row, "host") {
+            message.push_str(&format!(" on {}", text(&h)));
+        }
+        let details: Vec<String> = sheet
+            .columns
+            .iter()
+            .zip(row)
+            .filter(|(c, v)| !NOT_MESSAGE.contains(&c.as_str()) && !v.is_null())
+            .map(|(c, v)| format!("{c}={}", text(v)))
+            .collect();
+        if !details.is_empty() {
+            message.push_str(": ");
+            message.push_str(&details.join(" "));
+        }
+        let mut obj = serde_json::Map::new();
+        obj.insert("message".into(), message.into());
+        obj.insert("datetime".into(), when.to_rfc3339().into());
+        obj.insert("timestamp".into(), when.timestamp_micros().into());
+        obj.insert("timestamp_desc".into(), "Event Recorded".into());
+        for (c, v) in sheet.columns.iter().zip(row) {
+            if !obj.contains_key(c) {
+                obj.insert(c.clone(), v.clone());
+            }
+        }
+        serde_json::to_writer(&mut *out, &obj)?;
+        out.write_all(b"\n")?;
+    }
+    if untimed > 0 {
+        eprintln!("portent: timesketch: {untimed} row(s) without a time were left out (Timesketch needs one)");
+    }
+    Ok(())
 }
 
 fn table(sheet: &Sheet, out: &mut dyn Write) -> std::io::Result<()> {

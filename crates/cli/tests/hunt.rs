@@ -382,3 +382,110 @@ fn windows_example_hits_are_the_annotated_ones_with_their_process() {
         "Sysmon 3 joined to its Sysmon 1"
     );
 }
+
+/// The Navigator layer holds what the layer format 4.5 requires, and each
+/// technique's score is the sum of the hits of the rules tagged with it.
+#[test]
+fn navigator_layer_scores_techniques_by_hits() {
+    let d = tmp("navigator");
+    let (layer, summary) = (d.join("layer.json"), d.join("summary.json"));
+    let (code, _, err) = portent(&[
+        "hunt",
+        "examples/",
+        "-q",
+        "--format",
+        "jsonl",
+        "-o",
+        d.join("hits.jsonl").to_str().unwrap(),
+        "--navigator",
+        layer.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let l: Value = serde_json::from_str(&std::fs::read_to_string(&layer).unwrap()).unwrap();
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    // Required by the format: name, domain, versions.layer "4.5" and a
+    // navigator version of at least 4.9.0; gradient maxValue > minValue.
+    assert!(l["name"].is_string());
+    assert_eq!(l["domain"], "enterprise-attack");
+    assert_eq!(l["versions"]["layer"], "4.5");
+    let nav: Vec<u32> = l["versions"]["navigator"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert!(nav >= vec![4, 9, 0], "{nav:?}");
+    assert!(l["gradient"]["maxValue"].as_u64() > l["gradient"]["minValue"].as_u64());
+    assert!(l["gradient"]["colors"].as_array().unwrap().len() >= 2);
+    let mut want: std::collections::BTreeMap<String, u64> = Default::default();
+    for r in s["rules"].as_array().unwrap() {
+        for t in r["attack"].as_array().unwrap() {
+            if r["rows"].as_u64().unwrap() > 0 {
+                *want.entry(t.as_str().unwrap().to_owned()).or_default() +=
+                    r["rows"].as_u64().unwrap();
+            }
+        }
+    }
+    let got: std::collections::BTreeMap<String, u64> = l["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let id = t["techniqueID"].as_str().unwrap().to_owned();
+            let shape = id.len() == 5 || (id.len() == 9 && id.as_bytes()[5] == b'.');
+            assert!(id.starts_with('T') && shape, "{id}");
+            (id, t["score"].as_u64().unwrap())
+        })
+        .collect();
+    assert!(!got.is_empty());
+    assert_eq!(got, want);
+    // A folder where the layer should go is refused before the hunt.
+    let (code, _, err) = portent(&[
+        "hunt",
+        "examples/",
+        "-q",
+        "--navigator",
+        d.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--navigator") && err.contains("is a folder"),
+        "{err}"
+    );
+}
+
+/// Timesketch's JSONL import needs `message`, `datetime` (ISO 8601) and
+/// `timestamp_desc` on every line; `timestamp` is microseconds. Every hit
+/// with a time is there, the same as in JSON lines.
+#[test]
+fn timesketch_lines_carry_what_timesketch_requires() {
+    let (code, lines, err) = portent(&["hunt", "examples/", "-q", "--format", "timesketch"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, jsonl, _) = portent(&["hunt", "examples/", "-q", "--format", "jsonl"]);
+    let hits: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let timed = hits.iter().filter(|h| h["time"].is_string()).count();
+    let rows: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), timed);
+    assert!(timed > 0);
+    if timed < hits.len() {
+        assert!(err.contains("without a time were left out"), "{err}");
+    }
+    for r in &rows {
+        let message = r["message"].as_str().unwrap();
+        assert!(
+            message.contains(r["rule_title"].as_str().unwrap()),
+            "{message}"
+        );
+        let dt = chrono::DateTime::parse_from_rfc3339(r["datetime"].as_str().unwrap()).unwrap();
+        assert_eq!(r["timestamp"].as_i64(), Some(dt.timestamp_micros()));
+        assert!(!r["timestamp_desc"].as_str().unwrap().is_empty());
+    }
+}

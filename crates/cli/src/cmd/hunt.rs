@@ -51,6 +51,10 @@ pub struct Args {
     /// Exit with 1 when there are hits (for CI).
     #[arg(long)]
     fail_on_hits: bool,
+    /// Also write an ATT&CK Navigator layer (format 4.5) of the techniques
+    /// that fired, each scored by its hits.
+    #[arg(long, value_name = "FILE")]
+    navigator: Option<PathBuf>,
     /// Test every rule on every event, instead of only the rules whose log
     /// source (channel, event id) the event belongs to. The results are the
     /// same; this is for checking that, and for measuring the index.
@@ -80,6 +84,9 @@ const TRAIL: [(&str, portent_core::FieldId); 8] = [
 /// Runs the hunt.
 pub fn run(a: Args) -> Result<Exit> {
     a.out.check()?;
+    if let Some(p) = &a.navigator {
+        super::check_output("--navigator", p)?;
+    }
     let (mut sheet, summary, rules) = collect(&a)?;
     emit_hunt(&a, &mut sheet, &summary, &rules)
 }
@@ -367,6 +374,22 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> 
     summary.print(a.input.report);
     if let Some(p) = &a.out.summary_json {
         summary.write_json(p)?;
+    }
+    if let Some(p) = &a.navigator {
+        let inputs: Vec<String> = a
+            .input
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let description = format!(
+            "{} event(s) from {}; {} rule(s)",
+            summary.events_read,
+            inputs.join(", "),
+            summary.rules.len()
+        );
+        let text = serde_json::to_string_pretty(&crate::navigator::layer(summary, &description))?;
+        std::fs::write(p, text + "\n").with_context(|| format!("cannot write {}", p.display()))?;
     }
     let hits: u64 = summary.rules.iter().map(|r| r.rows).sum();
     // Hits asked about outrank input that was partly unreadable: a CI job

@@ -375,22 +375,30 @@ impl OutputArgs {
     /// "cannot write". Nothing is left behind either way.
     pub fn check(&self) -> Result<()> {
         for (flag, p) in [("-o", &self.output), ("--summary-json", &self.summary_json)] {
-            let Some(p) = p else { continue };
-            if p.is_dir() {
-                bail!("{flag} {}: is a folder; give a file name", p.display());
+            if let Some(p) = p {
+                check_output(flag, p)?;
             }
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("{flag} {}: cannot create its folder", p.display()))?;
-            let probe = dir.join(format!(".portent-probe-{}", std::process::id()));
-            std::fs::write(&probe, b"").with_context(|| {
-                format!("{flag} {}: cannot write in {}", p.display(), dir.display())
-            })?;
-            let _ = std::fs::remove_file(&probe);
         }
         Ok(())
     }
+}
+
+/// Fails unless `p` (given with `flag`) can be written: not a folder, its
+/// folder made if missing and writable. Run before reading any input, so a
+/// long hunt does not end on a typo.
+pub fn check_output(flag: &str, p: &std::path::Path) -> Result<()> {
+    if p.is_dir() {
+        bail!("{flag} {}: is a folder; give a file name", p.display());
+    }
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{flag} {}: cannot create its folder", p.display()))?;
+    let probe = dir.join(format!(".portent-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("{flag} {}: cannot write in {}", p.display(), dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }

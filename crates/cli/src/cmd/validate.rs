@@ -707,17 +707,15 @@ fn navigator(results: &[VariantResult]) -> J {
             })
         })
         .collect();
-    json!({
-        "name": "Portent: T1043 scenario coverage",
-        "versions": {"attack": "16", "navigator": "5.1.0", "layer": "4.5"},
-        "domain": "enterprise-attack",
-        "description": "Techniques exercised by the seed page's four test scenarios, scored by whether the rule pack fired on each scenario variant (portent validate).",
-        "techniques": techniques,
-        "gradient": {"colors": ["#e34a33", "#fdae61", "#31a354"], "minValue": 0, "maxValue": 1},
-        "legendItems": [
+    crate::navigator::envelope(
+        "Portent: T1043 scenario coverage",
+        "Techniques exercised by the seed page's four test scenarios, scored by whether the rule pack fired on each scenario variant (portent validate).",
+        techniques,
+        json!({"colors": ["#e34a33", "#fdae61", "#31a354"], "minValue": 0, "maxValue": 1}),
+        json!([
             {"label": "covered in every variant", "color": "#31a354"},
             {"label": "covered in some variants", "color": "#fdae61"},
             {"label": "not covered", "color": "#e34a33"}
-        ],
-    })
+        ]),
+    )
 }
