@@ -84,6 +84,8 @@ struct Parser<'a> {
     options: &'a ParserOptions,
     /// Set by the nesting limit: stop at once rather than cascade.
     fatal: bool,
+    /// The last `next_token` moved forward (at the end it stays put).
+    advanced: bool,
 }
 
 /// Clause keywords: where recovery resumes.
@@ -113,6 +115,7 @@ impl<'a> Parser<'a> {
                 depth: 0,
                 options,
                 fatal: false,
+                advanced: false,
             },
             errors,
         )
@@ -130,10 +133,21 @@ impl<'a> Parser<'a> {
 
     fn next_token(&mut self) -> Token {
         let t = self.peek().clone();
-        if self.pos < self.tokens.len() - 1 {
+        self.advanced = self.pos < self.tokens.len() - 1;
+        if self.advanced {
             self.pos += 1;
         }
         t
+    }
+
+    /// Puts back the token `next_token` just took. At the end of input it
+    /// took nothing: stepping back there would re-read the token before,
+    /// and a clause keyword re-read is a loop (found by fuzzing).
+    fn unread(&mut self) {
+        if self.advanced {
+            self.pos -= 1;
+            self.advanced = false;
+        }
     }
 
     fn prev_span(&self) -> Span {
@@ -394,10 +408,17 @@ impl<'a> Parser<'a> {
     }
 
     fn clauses(&mut self, q: &mut Query) {
+        let mut at = usize::MAX;
         loop {
             if self.fatal {
                 return;
             }
+            // Every clause takes at least its keyword: no progress means a
+            // recovery went back to where it started, and would loop.
+            if self.pos == at {
+                return;
+            }
+            at = self.pos;
             let Some(k) = self.keyword() else { return };
             let span = self.peek().span;
             match k {
@@ -542,7 +563,7 @@ impl<'a> Parser<'a> {
                 match self.next_token().kind {
                     TokenKind::Str(s) => Some(s),
                     _ => {
-                        self.pos -= 1;
+                        self.unread();
                         self.error_expected("a collation tag string such as 'de-CH'");
                         None
                     }
@@ -645,7 +666,7 @@ impl<'a> Parser<'a> {
                 let arg = match self.next_token().kind {
                     TokenKind::Str(s) => s,
                     _ => {
-                        self.pos -= 1;
+                        self.unread();
                         self.error_expected("a time reference such as '1 day ago'");
                         self.recover_to_clause();
                         return None;
@@ -675,7 +696,7 @@ impl<'a> Parser<'a> {
             let name = match &t.kind {
                 TokenKind::Word(_) | TokenKind::QuotedIdent(_) => self.ident_text(&t),
                 _ => {
-                    self.pos -= 1;
+                    self.unread();
                     self.error_expected("a parameter name");
                     self.recover_to_clause();
                     return out;
@@ -1048,7 +1069,7 @@ impl<'a> Parser<'a> {
                 match self.next_token().kind {
                     TokenKind::Str(s) => ExprKind::TextSearch { terms: s, with_eq },
                     _ => {
-                        self.pos -= 1;
+                        self.unread();
                         self.error_expected("the search terms as a string");
                         return None;
                     }

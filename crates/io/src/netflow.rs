@@ -355,9 +355,11 @@ fn field(
         };
         rec.set(f, Value::Ip(addr));
     };
+    // Field values are attacker-controlled: arithmetic on them is checked
+    // (an overflow was found by fuzzing).
     let uptime_time = |v: &[u8]| {
         let up = clock.uptime_ms?;
-        Some(clock.export_ms - (up - uint(v)?))
+        clock.export_ms.checked_sub(up.checked_sub(uint(v)?)?)
     };
     match id {
         1 | 85 => int(rec, ids::SOURCEBYTES),
@@ -371,8 +373,8 @@ fn field(
         12 | 28 => ip(rec, ids::DESTINATIONIP),
         22 => *first = uptime_time(v).or(*first),
         21 => *last = uptime_time(v).or(*last),
-        150 => *first = uint(v).map(|s| s * 1000),
-        151 => *last = uint(v).map(|s| s * 1000),
+        150 => *first = uint(v).and_then(|s| s.checked_mul(1000)),
+        151 => *last = uint(v).and_then(|s| s.checked_mul(1000)),
         152 => *first = uint(v),
         153 => *last = uint(v),
         _ => {}
@@ -515,5 +517,34 @@ mod tests {
             matches!(&skips[0], Skip::Malformed(m) if m.contains("length 99")),
             "{skips:?}"
         );
+    }
+
+    /// Found by fuzzing: a flowStartSeconds of 2^63 - 1 overflowed when made
+    /// milliseconds (a panic in a debug build, a wrong time in release).
+    #[test]
+    fn times_out_of_range_are_dropped_not_overflowed() {
+        let mut t = 256u16.to_be_bytes().to_vec();
+        t.extend(3u16.to_be_bytes());
+        for (id, len) in [(150u16, 8u16), (11, 2), (22, 8)] {
+            t.extend(id.to_be_bytes());
+            t.extend(len.to_be_bytes());
+        }
+        let mut d = i64::MAX.to_be_bytes().to_vec();
+        d.extend([0, 80]);
+        d.extend(i64::MIN.to_be_bytes());
+        let mut p = vec![0, 9, 0, 2];
+        p.extend(10_000u32.to_be_bytes());
+        p.extend(1_700_000_000u32.to_be_bytes());
+        p.extend(1u32.to_be_bytes());
+        p.extend(0u32.to_be_bytes());
+        for (id, b) in [(0u16, t), (256, d)] {
+            p.extend(id.to_be_bytes());
+            p.extend(((b.len() + 4) as u16).to_be_bytes());
+            p.extend(b);
+        }
+        let (rows, _) = run(&[p]);
+        assert_eq!(rows[0].get(ids::DESTINATIONPORT), Value::Int(80));
+        // No usable start time in the record: the export time stands in.
+        assert_eq!(rows[0].get(ids::STARTTIME), Value::Int(1_700_000_000_000));
     }
 }
