@@ -1,6 +1,7 @@
 //! `portent`: run QRadar AQL detections over telemetry outside QRadar.
 
 mod baseline;
+mod beacons;
 mod check;
 mod cmd;
 mod correlations;

@@ -489,3 +489,94 @@ fn timesketch_lines_carry_what_timesketch_requires() {
         assert!(!r["timestamp_desc"].as_str().unwrap().is_empty());
     }
 }
+
+/// The beacon view, worked out by hand: powershell to 203.0.113.7 every 60 s
+/// (6 connections: mean 60 s, deviation 0, periodicity 1); certutil at 0, 10,
+/// 200 and 210 s (gaps 10, 190, 10: mean 70, deviation 84.85, so 1 - CV < 0,
+/// floored at 0); rundll32 twice (one gap: no score).
+#[test]
+fn beacons_score_regular_intervals() {
+    let d = tmp("beacons");
+    let base = |t: i64, ip: &str, port: i64, image: &str| {
+        serde_json::json!({
+            "starttime": 1_764_115_200_000i64 + t * 1000, "devicetype": 12, "logsourceid": 1,
+            "category": 4012, "sourceip": "10.1.2.3", "destinationip": ip, "destinationport": port,
+            "username": "CORP\\alice", "Event ID": 3, "Process Name": format!("C:\\Windows\\System32\\{image}"),
+            "Parent Process Name": "cmd.exe",
+        })
+        .to_string()
+    };
+    let mut lines = Vec::new();
+    for i in 0..6 {
+        lines.push(base(
+            i * 60,
+            "203.0.113.7",
+            443,
+            "WindowsPowerShell\\v1.0\\powershell.exe",
+        ));
+    }
+    for t in [0, 10, 200, 210] {
+        lines.push(base(t, "198.51.100.9", 80, "certutil.exe"));
+    }
+    for t in [0, 30] {
+        lines.push(base(t, "198.51.100.10", 443, "rundll32.exe"));
+    }
+    let input = d.join("beacon.jsonl");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let (code, out, err) = portent(&[
+        "hunt",
+        input.to_str().unwrap(),
+        "--beacons",
+        "--format",
+        "jsonl",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("beacons: 3 group(s) from 12 hit(s)"), "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let short: Vec<(String, Value, u64, Value, Value)> = rows
+        .iter()
+        .map(|r| {
+            let p = r["process_name"].as_str().unwrap();
+            (
+                p[p.rfind('\\').unwrap() + 1..].to_owned(),
+                r["periodicity"].clone(),
+                r["connections"].as_u64().unwrap(),
+                r["mean_interval_s"].clone(),
+                r["stddev_interval_s"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        short,
+        vec![
+            (
+                "powershell.exe".into(),
+                1.0.into(),
+                6,
+                60.0.into(),
+                0.0.into()
+            ),
+            (
+                "certutil.exe".into(),
+                0.0.into(),
+                4,
+                70.0.into(),
+                84.9.into()
+            ),
+            (
+                "rundll32.exe".into(),
+                Value::Null,
+                2,
+                30.0.into(),
+                0.0.into()
+            ),
+        ]
+    );
+    assert_eq!(rows[0]["first_seen"], "2025-11-26T00:00:00.000+00:00");
+    assert_eq!(rows[0]["last_seen"], "2025-11-26T00:05:00.000+00:00");
+    assert_eq!(rows[0]["rules"], "t1043-commonly-used-port");
+}

@@ -55,6 +55,11 @@ pub struct Args {
     /// that fired, each scored by its hits.
     #[arg(long, value_name = "FILE")]
     navigator: Option<PathBuf>,
+    /// Write the beacon view instead of the hits: per host, process and
+    /// destination, the connections, first and last seen, and how regular
+    /// their intervals are (periodicity 1 = a timer), most regular first.
+    #[arg(long)]
+    beacons: bool,
     /// Test every rule on every event, instead of only the rules whose log
     /// source (channel, event id) the event belongs to. The results are the
     /// same; this is for checking that, and for measuring the index.
@@ -355,7 +360,24 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> 
         ],
         jsonl_version: true,
     };
-    if a.out.format == Format::Table {
+    if a.beacons {
+        let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
+        let b = crate::beacons::beacons(sheet, &zone);
+        eprintln!(
+            "portent: beacons: {} group(s) from {} hit(s){}",
+            b.sheet.rows.len(),
+            b.used,
+            if b.left_out > 0 {
+                format!(
+                    "; {} hit(s) without a time or destination left out",
+                    b.left_out
+                )
+            } else {
+                String::new()
+            }
+        );
+        *sheet = b.sheet;
+    } else if a.out.format == Format::Table {
         // A terminal has no room for the title and ATT&CK ids on every row:
         // the summary names each rule once; the other formats keep them.
         sheet.drop_columns(&["rule_title", "attack"]);
