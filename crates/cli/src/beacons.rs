@@ -45,6 +45,9 @@ fn text(v: Option<&J>) -> String {
 
 type Key = (String, String, String, String);
 
+/// A beacon row with its sort keys: score, then connections.
+type Scored = (Option<f64>, usize, Vec<(String, J)>);
+
 /// Groups the hit rows of `hits` (suppressed ones excluded) into beacon rows.
 pub fn beacons(hits: &Sheet, zone: &Zone) -> Beacons {
     let mut groups: BTreeMap<Key, (Vec<i64>, Vec<String>)> = BTreeMap::new();
@@ -80,7 +83,7 @@ pub fn beacons(hits: &Sheet, zone: &Zone) -> Beacons {
             e.1.push(rule);
         }
     }
-    let mut rows: Vec<(Option<f64>, usize, Vec<(String, J)>)> = groups
+    let mut rows: Vec<Scored> = groups
         .into_iter()
         .map(|((host, process, dest, port), (mut times, rules))| {
             times.sort_unstable();
