@@ -112,16 +112,112 @@ pub struct WriteOptions {
 /// Writes `sheet` to `path` (atomically: a temporary file renamed when complete)
 /// or to stdout.
 pub fn emit(sheet: &Sheet, format: Format, path: Option<&Path>, opts: &WriteOptions) -> Result<()> {
+    to_path_or_stdout(path, &mut |out| write(sheet, format, out, opts))
+}
+
+/// Writes with `fill` to `path` atomically, or to stdout (a closed pipe
+/// ends the output quietly).
+pub fn to_path_or_stdout(
+    path: Option<&Path>,
+    fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     match path {
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            match write(sheet, format, &mut out, opts).and_then(|()| out.flush()) {
+            match fill(&mut out).and_then(|()| out.flush()) {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 r => r.context("cannot write to stdout"),
             }
         }
-        Some(p) => atomic(p, &mut |out| write(sheet, format, out, opts)),
+        Some(p) => atomic(p, fill),
+    }
+}
+
+/// Rows written as they come, never held: JSON lines, or CSV whose columns
+/// are known before the first row.
+pub struct RowWriter<'w> {
+    out: &'w mut dyn Write,
+    /// CSV columns (`None`: JSON lines).
+    csv: Option<Vec<String>>,
+    started: bool,
+    csv_bom: bool,
+    /// Rows written.
+    pub rows: u64,
+    /// The first write error; nothing is written after it.
+    pub error: Option<std::io::Error>,
+}
+
+impl<'w> RowWriter<'w> {
+    /// JSON lines (`csv: None`) or CSV with these columns, to `out`.
+    pub fn new(out: &'w mut dyn Write, csv: Option<Vec<String>>, csv_bom: bool) -> RowWriter<'w> {
+        RowWriter {
+            out,
+            csv,
+            started: false,
+            csv_bom,
+            rows: 0,
+            error: None,
+        }
+    }
+
+    fn start(&mut self) -> std::io::Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        if let Some(cols) = &self.csv {
+            if self.csv_bom {
+                self.out.write_all(b"\xef\xbb\xbf")?;
+            }
+            let mut w = csv::Writer::from_writer(&mut *self.out);
+            w.write_record(cols)?;
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes one row of named cells (CSV: in the header's order, missing
+    /// ones empty). False once a write has failed.
+    pub fn write(&mut self, cells: Vec<(String, J)>) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
+        let r = self.start().and_then(|()| match &self.csv {
+            None => {
+                let obj: serde_json::Map<String, J> = cells.into_iter().collect();
+                serde_json::to_writer(&mut *self.out, &obj)?;
+                self.out.write_all(b"\n")
+            }
+            Some(cols) => {
+                let mut w = csv::Writer::from_writer(&mut *self.out);
+                w.write_record(cols.iter().map(|c| {
+                    cells
+                        .iter()
+                        .find(|(n, _)| n == c)
+                        .map_or(String::new(), |(_, v)| csv_cell(v))
+                }))?;
+                w.flush()
+            }
+        });
+        match r {
+            Ok(()) => {
+                self.rows += 1;
+                true
+            }
+            Err(e) => {
+                self.error = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Writes the CSV header even when no row came, and reports the first error.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.start()
     }
 }
 
@@ -141,7 +237,7 @@ pub fn emit_text(text: &str, path: Option<&Path>) -> Result<()> {
 
 /// Writes a file through a temporary one renamed when complete, so that a
 /// failed run leaves no partial file behind.
-fn atomic(p: &Path, fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+pub fn atomic(p: &Path, fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let dir = p
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -157,14 +157,53 @@ struct UnitResult {
     latest: Option<i64>,
 }
 
-/// Reads `inputs` for `queries`, showing progress unless `quiet`.
+/// Reads `inputs` for `queries`, showing progress unless `quiet`: every
+/// candidate, in input order, enriched against every process creation read.
 pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &ScanOptions) -> Scan {
+    let mut candidates = Vec::new();
+    let mut scan = scan_each(inputs, queries, schema, opts, false, &mut |c| {
+        candidates.push(c)
+    });
+    for (n, c) in candidates.iter().enumerate() {
+        for q in c.queries.iter() {
+            scan.by_query[*q as usize].push(n as u32);
+        }
+    }
+    scan.candidates = candidates;
+    scan
+}
+
+/// Reads `inputs` for `queries` and hands each candidate to `deliver` in
+/// input order; the returned [`Scan`] holds no candidates.
+///
+/// `streaming: false` holds every candidate until all input is read, so that
+/// enrichment sees every process creation (one in a later file too).
+/// `streaming: true` hands a unit's candidates over as soon as it and every
+/// unit before it are read, and drops them: memory stays flat however much
+/// input there is. A candidate is enriched against the creations read so
+/// far; one whose creation is not among them, for a query that reads the
+/// enriched fields, is held back and handed over at the end, enriched
+/// against everything (so it comes after the others).
+pub fn scan_each(
+    inputs: &[PathBuf],
+    queries: &[&Query],
+    schema: &Schema,
+    opts: &ScanOptions,
+    streaming: bool,
+    deliver: &mut dyn FnMut(Candidate),
+) -> Scan {
     let (units, mut early_reports) = plan(inputs, &opts.read);
     let sizes: Vec<u64> = units.iter().map(unit_size).collect();
     let progress = Progress::new(sizes.iter().sum());
     let correlate = queries
         .iter()
         .any(|q| q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f)));
+    // Which queries read what enrichment fills (a held-back candidate must be
+    // a candidate of one of them).
+    let joins: Vec<bool> = queries
+        .iter()
+        .map(|q| q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f)))
+        .collect();
     // Enrichment fills the process fields only where the event has none (so
     // an event's own values are final and can be tested early), but always
     // sets "Enrichment"; the source file is set on candidates only.
@@ -188,6 +227,8 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
     let threads = opts.threads.clamp(1, units.len().max(1));
     let mut results: Vec<Option<UnitResult>> = (0..units.len()).map(|_| None).collect();
     let mut index = correlate.then(|| ProcessIndex::new(opts.index_capacity));
+    let (mut found, mut missing) = (0u64, 0u64);
+    let mut held: Vec<Candidate> = Vec::new();
     std::thread::scope(|s| {
         if !opts.quiet {
             s.spawn(|| progress.draw_until_finished());
@@ -216,19 +257,39 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
             });
         }
         drop(tx);
-        // The process index is built here while the workers read, in input
-        // order (units are taken in as soon as every earlier one is in), so
-        // it is the same whatever the thread timing.
-        let mut indexed = 0;
+        // Units are taken in, in input order, as soon as every earlier one is
+        // in: the process index (and, streaming, what is handed over) is the
+        // same whatever the thread timing.
+        let mut taken = 0;
         for r in rx {
             let i = r.index;
             results[i] = Some(r);
-            let Some(idx) = &mut index else { continue };
-            while let Some(Some(next)) = results.get_mut(indexed) {
-                for c in next.creations.drain(..) {
-                    idx.insert(c);
+            while let Some(Some(next)) = results.get_mut(taken) {
+                if let Some(idx) = &mut index {
+                    for c in next.creations.drain(..) {
+                        idx.insert(c);
+                    }
                 }
-                indexed += 1;
+                if streaming {
+                    for mut c in std::mem::take(&mut next.candidates) {
+                        let outcome = index.as_ref().map(|idx| idx.enrich(&mut c.record));
+                        let waits = outcome == Some(Outcome::Missing)
+                            && c.queries.iter().any(|q| joins[*q as usize]);
+                        match outcome {
+                            _ if waits => held.push(c),
+                            Some(Outcome::Found) => {
+                                found += 1;
+                                deliver(c);
+                            }
+                            Some(Outcome::Missing) => {
+                                missing += 1;
+                                deliver(c);
+                            }
+                            _ => deliver(c),
+                        }
+                    }
+                }
+                taken += 1;
             }
         }
         progress.finish();
@@ -244,10 +305,10 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
         elapsed: started.elapsed(),
     };
     let done: Vec<UnitResult> = results.into_iter().flatten().collect();
-    let (mut found, mut missing) = (0, 0);
     for r in done {
         scan.events += r.events;
         scan.latest = scan.latest.max(r.latest);
+        // Not streaming, every candidate is still here.
         for mut c in r.candidates {
             if let Some(idx) = &index {
                 match idx.enrich(&mut c.record) {
@@ -256,12 +317,20 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
                     Outcome::NotApplicable => {}
                 }
             }
-            for q in c.queries.iter() {
-                scan.by_query[*q as usize].push(scan.candidates.len() as u32);
-            }
-            scan.candidates.push(c);
+            deliver(c);
         }
         merge_reports(&mut scan.reports, r.reports);
+    }
+    // Streaming: what waited for a creation that might come later.
+    for mut c in held {
+        if let Some(idx) = &index {
+            match idx.enrich(&mut c.record) {
+                Outcome::Found => found += 1,
+                Outcome::Missing => missing += 1,
+                Outcome::NotApplicable => {}
+            }
+        }
+        deliver(c);
     }
     if let Some(idx) = &index {
         scan.enrichment = Some((found, missing, idx.evicted));

@@ -410,9 +410,12 @@ pub fn read_raw(
     reports
 }
 
-enum Source {
+/// An input: a file (which can seek), or a stream that may borrow what it
+/// comes from (a zip or tar member is read straight out of its archive,
+/// never held whole).
+enum Source<'r> {
     File(File),
-    Stream(Box<dyn Read + Send>),
+    Stream(Box<dyn Read + 'r>),
 }
 
 struct Ctx<'a, 'e> {
@@ -436,8 +439,8 @@ impl Ctx<'_, '_> {
         self.reports.push(r);
     }
 
-    fn stream(&mut self, name: String, src: Source, depth: usize) {
-        let (prefix, reader): (Vec<u8>, Box<dyn Read + Send>) = match src {
+    fn stream<'r>(&mut self, name: String, src: Source<'r>, depth: usize) {
+        let (prefix, reader): (Vec<u8>, Box<dyn Read + 'r>) = match src {
             Source::File(mut f) => {
                 let prefix = match read_prefix(&mut f) {
                     Ok(p) => p,
@@ -638,21 +641,15 @@ impl Ctx<'_, '_> {
                 );
                 continue;
             }
-            let mut data = Vec::with_capacity(size.min(1 << 30));
-            let mut member = member;
-            if let Err(e) = member.read_to_end(&mut data) {
-                own.skip(format!("member is damaged: {e}"), mname.clone());
-                if data.is_empty() {
-                    continue;
-                }
-            }
+            // Read straight out of the archive: a damaged member's read
+            // error is reported by the reader at the place it happens.
             let full = format!("{name}!{mname}");
-            self.stream(full, Source::Stream(Box::new(Cursor::new(data))), depth + 1);
+            self.stream(full, Source::Stream(Box::new(member)), depth + 1);
         }
         self.reports.push(own);
     }
 
-    fn tar(&mut self, name: String, reader: Box<dyn Read + Send>, depth: usize) {
+    fn tar(&mut self, name: String, reader: Box<dyn Read + '_>, depth: usize) {
         let archive_name = name;
         let mut own = FileReport::new(archive_name.clone());
         own.format = "tar archive".into();
@@ -663,7 +660,7 @@ impl Ctx<'_, '_> {
         };
         let mut members = 0;
         for entry in entries {
-            let mut entry = match entry {
+            let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
                     // GNU tar's "unexpected end of file" on trailing bytes lands here,
@@ -687,12 +684,8 @@ impl Ctx<'_, '_> {
                 continue;
             }
             members += 1;
-            let mut data = Vec::new();
-            if let Err(e) = entry.read_to_end(&mut data) {
-                own.skip(format!("member is damaged: {e}"), mname.clone());
-            }
             let full = format!("{archive_name}!{mname}");
-            self.stream(full, Source::Stream(Box::new(Cursor::new(data))), depth + 1);
+            self.stream(full, Source::Stream(Box::new(entry)), depth + 1);
         }
         own.format = format!("tar archive, {members} members");
         self.reports.push(own);

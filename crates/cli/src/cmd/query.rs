@@ -89,13 +89,42 @@ pub fn run(mut a: Args) -> Result<Exit> {
     }
     let tuning = a.tune.load(&schema)?;
     let scan_options = a.input.scan_options(q.reads_all_fields())?;
-    let found = scan(&a.input.all()?, &[&q], &schema, &scan_options);
-    let now = resolve_now(&a.now, found.latest)?;
-    let mut sheet = Sheet::new(q.column_names());
     let names: Vec<String> = provenance
         .iter()
         .map(|f| schema.name(*f).to_owned())
         .collect();
+    // Rows of a query that neither sorts nor groups can go out as they are
+    // found, in JSON lines or CSV (when its columns are known up front):
+    // memory stays flat whatever the input. NOW() must be known before
+    // reading for that (not `--now latest`).
+    let columns: Vec<String> = q
+        .column_names()
+        .into_iter()
+        .chain(names.iter().cloned())
+        .collect();
+    let streams = !q.is_blocking()
+        && a.now != "latest"
+        && !a.tune.show_suppressed
+        && match a.out.format {
+            crate::output::Format::Jsonl => true,
+            crate::output::Format::Csv => !columns.iter().any(|c| c == "*"),
+            _ => false,
+        };
+    if streams {
+        return stream(
+            &a,
+            &q,
+            &schema,
+            &scan_options,
+            tuning.as_ref(),
+            columns,
+            &names,
+            zone,
+        );
+    }
+    let found = scan(&a.input.all()?, &[&q], &schema, &scan_options);
+    let now = resolve_now(&a.now, found.latest)?;
+    let mut sheet = Sheet::new(q.column_names());
     let mut run = Run::new(
         &q,
         ProvenanceSheet {
@@ -132,6 +161,28 @@ pub fn run(mut a: Args) -> Result<Exit> {
     }
     let mut summary = Summary::from_scan(&found, &zone);
     tuned.report(tuning.as_ref(), &mut summary);
+    let write_opts = WriteOptions {
+        csv_bom: a.out.csv_bom,
+        json_extra: Vec::new(),
+        jsonl_version: false,
+    };
+    let exit = finish(&a, &mut summary, &stats, window)?;
+    let write_opts = WriteOptions {
+        json_extra: vec![("summary".into(), serde_json::to_value(&summary)?)],
+        ..write_opts
+    };
+    emit(&sheet, a.out.format, a.out.output.as_deref(), &write_opts)?;
+    report(&a, &summary)?;
+    Ok(exit)
+}
+
+/// The query's line of the summary, and the exit code.
+fn finish(
+    a: &Args,
+    summary: &mut Summary,
+    stats: &portent_engine::Stats,
+    window: String,
+) -> Result<Exit> {
     summary.rules.push(RuleSummary {
         id: "query".into(),
         title: String::new(),
@@ -146,16 +197,6 @@ pub fn run(mut a: Args) -> Result<Exit> {
         correlation_only: 0,
         notes: Vec::new(),
     });
-    let write_opts = WriteOptions {
-        csv_bom: a.out.csv_bom,
-        json_extra: vec![("summary".into(), serde_json::to_value(&summary)?)],
-        jsonl_version: false,
-    };
-    emit(&sheet, a.out.format, a.out.output.as_deref(), &write_opts)?;
-    summary.print(a.input.report);
-    if let Some(p) = &a.out.summary_json {
-        summary.write_json(p)?;
-    }
     Ok(if summary.partial() {
         Exit::PartialInput
     } else if a.fail_on_hits && stats.emitted > 0 {
@@ -163,6 +204,91 @@ pub fn run(mut a: Args) -> Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// The summary on stderr and in `--summary-json`.
+fn report(a: &Args, summary: &Summary) -> Result<()> {
+    summary.print(a.input.report);
+    if let Some(p) = &a.out.summary_json {
+        summary.write_json(p)?;
+    }
+    Ok(())
+}
+
+/// Runs the query over the inputs while reading them, writing each row as it
+/// is found (see `run`).
+#[allow(clippy::too_many_arguments)]
+fn stream(
+    a: &Args,
+    q: &Query,
+    schema: &Schema,
+    scan_options: &crate::scan::ScanOptions,
+    tuning: Option<&portent_engine::tuning::Tuning>,
+    columns: Vec<String>,
+    names: &[String],
+    zone: Zone,
+) -> Result<Exit> {
+    let now = resolve_now(&a.now, None)?;
+    let inputs = a.input.all()?;
+    let csv = (a.out.format == crate::output::Format::Csv).then_some(columns);
+    let mut outcome = None;
+    crate::output::to_path_or_stdout(a.out.output.as_deref(), &mut |out| {
+        let mut writer = crate::output::RowWriter::new(out, csv.clone(), a.out.csv_bom);
+        let mut run = Run::new(
+            q,
+            StreamSink {
+                writer: &mut writer,
+                names,
+            },
+            now,
+        );
+        let mut tuned = Tuned::new(tuning, "query");
+        let found = crate::scan::scan_each(&inputs, &[q], schema, scan_options, true, &mut |c| {
+            if c.of(0) {
+                let _ = tuned.push(&mut run, &c.record, &zone);
+            }
+        });
+        let window = describe_window(q, run.window(), now, &zone);
+        let Ok((_, stats)) = run.finish();
+        writer.finish()?;
+        outcome = Some((found, stats, window, tuned));
+        Ok(())
+    })?;
+    let Some((found, stats, window, tuned)) = outcome else {
+        // The output closed early (a pipe): nothing more to say.
+        return Ok(Exit::Ok);
+    };
+    let mut summary = Summary::from_scan(&found, &zone);
+    tuned.report(tuning, &mut summary);
+    let exit = finish(a, &mut summary, &stats, window)?;
+    report(a, &summary)?;
+    Ok(exit)
+}
+
+/// A sink that writes each row at once, with its provenance cells.
+struct StreamSink<'w, 'o> {
+    writer: &'w mut crate::output::RowWriter<'o>,
+    names: &'w [String],
+}
+
+impl portent_engine::Sink for StreamSink<'_, '_> {
+    type Error = std::convert::Infallible;
+
+    fn row(&mut self, row: portent_engine::Row) -> Result<bool, Self::Error> {
+        let cells: Vec<(String, serde_json::Value)> = row
+            .cells
+            .into_iter()
+            .map(|c| (c.name.to_string(), crate::output::json(&c.value)))
+            .chain(
+                self.names
+                    .iter()
+                    .cloned()
+                    .zip(row.provenance.iter().map(crate::output::json)),
+            )
+            .collect();
+        // A failed write stops the run; the error is reported at the end.
+        Ok(self.writer.write(cells))
+    }
 }
 
 /// A sheet that appends each row's provenance cells.
