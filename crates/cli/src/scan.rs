@@ -17,6 +17,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+/// Candidates a streaming scan holds back at most while their process
+/// creation may still come later in the input.
+const MAX_HELD: usize = 10_000;
+
 /// Settings of a scan.
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
@@ -135,6 +139,9 @@ pub struct Scan {
     pub latest: Option<i64>,
     /// Enrichment: found, missing, and index evictions.
     pub enrichment: Option<(u64, u64, u64)>,
+    /// Streaming: candidates handed over before the end although their
+    /// process creation had not been read, because too many were waiting.
+    pub released_early: u64,
     /// Bytes of input.
     pub bytes: u64,
     /// Wall time of the scan.
@@ -228,7 +235,8 @@ pub fn scan_each(
     let mut results: Vec<Option<UnitResult>> = (0..units.len()).map(|_| None).collect();
     let mut index = correlate.then(|| ProcessIndex::new(opts.index_capacity));
     let (mut found, mut missing) = (0u64, 0u64);
-    let mut held: Vec<Candidate> = Vec::new();
+    let mut held: std::collections::VecDeque<Candidate> = Default::default();
+    let mut released_early = 0u64;
     std::thread::scope(|s| {
         if !opts.quiet {
             s.spawn(|| progress.draw_until_finished());
@@ -276,7 +284,18 @@ pub fn scan_each(
                         let waits = outcome == Some(Outcome::Missing)
                             && c.queries.iter().any(|q| joins[*q as usize]);
                         match outcome {
-                            _ if waits => held.push(c),
+                            _ if waits => {
+                                held.push_back(c);
+                                // Memory stays bounded: past the cap the
+                                // oldest go out as they are, and are counted.
+                                while held.len() > MAX_HELD {
+                                    if let Some(old) = held.pop_front() {
+                                        missing += 1;
+                                        released_early += 1;
+                                        deliver(old);
+                                    }
+                                }
+                            }
                             Some(Outcome::Found) => {
                                 found += 1;
                                 deliver(c);
@@ -301,6 +320,7 @@ pub fn scan_each(
         events: 0,
         latest: None,
         enrichment: None,
+        released_early,
         bytes: sizes.iter().sum(),
         elapsed: started.elapsed(),
     };

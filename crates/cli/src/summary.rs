@@ -115,6 +115,11 @@ pub struct Enrichment {
     pub missing: u64,
     /// Index entries evicted to bound memory.
     pub evicted: u64,
+    /// Streaming: candidates written before the end of the input because too
+    /// many were waiting for their process creation (bounded memory); a
+    /// creation read after them was not joined.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub released_early: u64,
 }
 
 /// The whole summary.
@@ -203,6 +208,7 @@ impl Summary {
                     found,
                     missing,
                     evicted,
+                    released_early: scan.released_early,
                 },
             ),
             rules: Vec::new(),
@@ -284,10 +290,15 @@ impl Summary {
         }
         if let Some(e) = &self.enrichment {
             eprintln!(
-                "portent: process enrichment: {} candidate(s) joined to their process creation, {} without one in the input{}",
+                "portent: process enrichment: {} candidate(s) joined to their process creation, {} without one in the input{}{}",
                 e.found,
                 e.missing,
-                if e.evicted > 0 { format!(", {} index entries evicted", e.evicted) } else { String::new() }
+                if e.evicted > 0 { format!(", {} index entries evicted", e.evicted) } else { String::new() },
+                if e.released_early > 0 {
+                    format!("; {} written before the input ended, to bound memory (a creation read after them was not joined)", e.released_early)
+                } else {
+                    String::new()
+                },
             );
         }
         if let Some(rs) = &self.rule_set {
