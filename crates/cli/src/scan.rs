@@ -19,7 +19,72 @@ use std::sync::mpsc;
 
 /// Candidates a streaming scan holds back at most while their process
 /// creation may still come later in the input.
-const MAX_HELD: usize = 10_000;
+const MAX_HELD: usize = 100_000;
+
+/// Streaming, a unit's candidates go to the main thread in batches of this
+/// many, so one huge file is not held whole.
+const BATCH: usize = 2_048;
+
+/// Batches of later units the main thread holds at most while an earlier
+/// unit is still being read; their readers wait beyond that.
+const MAX_WAITING: usize = 8;
+
+/// What a worker sends: part of a unit, or its end.
+enum Msg {
+    Batch(Batch),
+    Done(UnitResult),
+}
+
+/// Candidates and process creations of a unit, in order.
+struct Batch {
+    unit: usize,
+    candidates: Vec<Candidate>,
+    creations: Vec<Creation>,
+    /// Counted in the gate's waiting batches.
+    waiting: bool,
+}
+
+/// Keeps readers of later units from running far ahead of the unit being
+/// handed over (whose reader never waits, so the scan always progresses).
+struct Gate {
+    /// The unit being handed over, and batches of later units held.
+    state: std::sync::Mutex<(usize, usize)>,
+    turn: std::sync::Condvar,
+}
+
+impl Gate {
+    /// Waits until a batch of `unit` may be sent; true when it will be held.
+    fn enter(&self, unit: usize) -> bool {
+        let Ok(mut g) = self.state.lock() else {
+            return false;
+        };
+        while unit != g.0 && g.1 >= MAX_WAITING {
+            g = match self.turn.wait(g) {
+                Ok(g) => g,
+                Err(_) => return false,
+            };
+        }
+        let held = unit != g.0;
+        if held {
+            g.1 += 1;
+        }
+        held
+    }
+
+    fn released(&self) {
+        if let Ok(mut g) = self.state.lock() {
+            g.1 = g.1.saturating_sub(1);
+        }
+        self.turn.notify_all();
+    }
+
+    fn advance(&self, unit: usize) {
+        if let Ok(mut g) = self.state.lock() {
+            g.0 = unit;
+        }
+        self.turn.notify_all();
+    }
+}
 
 /// Settings of a scan.
 #[derive(Clone, Debug)]
@@ -230,7 +295,11 @@ pub fn scan_each(
         .collect();
     let started = std::time::Instant::now();
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<UnitResult>();
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let gate = Gate {
+        state: std::sync::Mutex::new((0, 0)),
+        turn: std::sync::Condvar::new(),
+    };
     let threads = opts.threads.clamp(1, units.len().max(1));
     let mut results: Vec<Option<UnitResult>> = (0..units.len()).map(|_| None).collect();
     let mut index = correlate.then(|| ProcessIndex::new(opts.index_capacity));
@@ -243,12 +312,13 @@ pub fn scan_each(
         }
         for _ in 0..threads {
             let tx = tx.clone();
-            let (units, prefilters, next, progress, sizes) =
-                (&units, &prefilters, &next, &progress, &sizes);
+            let (units, prefilters, next, progress, sizes, gate) =
+                (&units, &prefilters, &next, &progress, &sizes, &gate);
             s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(unit) = units.get(i) else { break };
                 progress.start(&unit.name());
+                let batches = streaming.then_some((&tx, gate));
                 let r = read_one(
                     i,
                     unit,
@@ -257,9 +327,10 @@ pub fn scan_each(
                     correlate,
                     schema,
                     &opts.read,
+                    batches,
                 );
                 progress.add(sizes[i]);
-                if tx.send(r).is_err() {
+                if tx.send(Msg::Done(r)).is_err() {
                     break;
                 }
             });
@@ -269,46 +340,79 @@ pub fn scan_each(
         // in: the process index (and, streaming, what is handed over) is the
         // same whatever the thread timing.
         let mut taken = 0;
-        for r in rx {
-            let i = r.index;
-            results[i] = Some(r);
-            while let Some(Some(next)) = results.get_mut(taken) {
-                if let Some(idx) = &mut index {
-                    for c in next.creations.drain(..) {
-                        idx.insert(c);
-                    }
+        let mut buffered: Vec<Vec<Batch>> = (0..units.len()).map(|_| Vec::new()).collect();
+        let mut take_in = |b: Batch, index: &mut Option<ProcessIndex>| {
+            if let Some(idx) = index.as_mut() {
+                for c in b.creations {
+                    idx.insert(c);
                 }
-                if streaming {
-                    for mut c in std::mem::take(&mut next.candidates) {
-                        let outcome = index.as_ref().map(|idx| idx.enrich(&mut c.record));
-                        let waits = outcome == Some(Outcome::Missing)
-                            && c.queries.iter().any(|q| joins[*q as usize]);
-                        match outcome {
-                            _ if waits => {
-                                held.push_back(c);
-                                // Memory stays bounded: past the cap the
-                                // oldest go out as they are, and are counted.
-                                while held.len() > MAX_HELD {
-                                    if let Some(old) = held.pop_front() {
-                                        missing += 1;
-                                        released_early += 1;
-                                        deliver(old);
-                                    }
-                                }
-                            }
-                            Some(Outcome::Found) => {
-                                found += 1;
-                                deliver(c);
-                            }
-                            Some(Outcome::Missing) => {
+            }
+            if b.waiting {
+                gate.released();
+            }
+            for mut c in b.candidates {
+                let outcome = index.as_ref().map(|idx| idx.enrich(&mut c.record));
+                let waits = outcome == Some(Outcome::Missing)
+                    && c.queries.iter().any(|q| joins[*q as usize]);
+                match outcome {
+                    _ if waits => {
+                        held.push_back(c);
+                        // Memory stays bounded: past the cap the oldest go
+                        // out as they are, and are counted.
+                        while held.len() > MAX_HELD {
+                            if let Some(old) = held.pop_front() {
                                 missing += 1;
-                                deliver(c);
+                                released_early += 1;
+                                deliver(old);
                             }
-                            _ => deliver(c),
                         }
                     }
+                    Some(Outcome::Found) => {
+                        found += 1;
+                        deliver(c);
+                    }
+                    Some(Outcome::Missing) => {
+                        missing += 1;
+                        deliver(c);
+                    }
+                    _ => deliver(c),
                 }
+            }
+        };
+        for msg in rx {
+            match msg {
+                Msg::Batch(b) if b.unit == taken => take_in(b, &mut index),
+                Msg::Batch(b) => {
+                    let u = b.unit;
+                    buffered[u].push(b);
+                }
+                Msg::Done(r) => {
+                    let i = r.index;
+                    results[i] = Some(r);
+                }
+            }
+            while let Some(Some(next)) = results.get_mut(taken) {
+                for b in std::mem::take(&mut buffered[taken]) {
+                    take_in(b, &mut index);
+                }
+                let last = Batch {
+                    unit: taken,
+                    // Not streaming, the candidates stay until every
+                    // creation is in.
+                    candidates: if streaming {
+                        std::mem::take(&mut next.candidates)
+                    } else {
+                        Vec::new()
+                    },
+                    creations: std::mem::take(&mut next.creations),
+                    waiting: false,
+                };
+                take_in(last, &mut index);
                 taken += 1;
+                gate.advance(taken);
+                for b in std::mem::take(buffered.get_mut(taken).unwrap_or(&mut Vec::new())) {
+                    take_in(b, &mut index);
+                }
             }
         }
         progress.finish();
@@ -359,6 +463,7 @@ pub fn scan_each(
     scan
 }
 
+#[allow(clippy::too_many_arguments)]
 fn read_one(
     index: usize,
     unit: &Unit,
@@ -367,6 +472,7 @@ fn read_one(
     correlate: bool,
     schema: &Schema,
     opts: &ReadOptions,
+    batches: Option<(&mpsc::Sender<Msg>, &Gate)>,
 ) -> UnitResult {
     let mut candidates = Vec::new();
     let mut creations = Vec::new();
@@ -405,6 +511,17 @@ fn read_one(
                 record: rec,
                 queries: of.into(),
             });
+            if let Some((tx, gate)) = batches {
+                if candidates.len() >= BATCH {
+                    let waiting = gate.enter(index);
+                    let _ = tx.send(Msg::Batch(Batch {
+                        unit: index,
+                        candidates: std::mem::take(&mut candidates),
+                        creations: std::mem::take(&mut creations),
+                        waiting,
+                    }));
+                }
+            }
         }
     });
     UnitResult {
