@@ -598,3 +598,62 @@ fn bad_configuration_is_refused_before_anything_starts() {
     assert_eq!(code, 2);
     assert!(err.contains("w.toml") && err.contains("paht"), "{err}");
 }
+
+/// A reload (SIGHUP) reads the reference data again: a port added to the
+/// set makes the next event on it an alert.
+#[test]
+fn sighup_reloads_reference_data() {
+    let dir = tmp();
+    let rules = dir.path().join("rules");
+    write_rule(
+        &rules,
+        "listed-port",
+        "SELECT destinationport FROM events WHERE REFERENCESETCONTAINS('watched ports', destinationport)",
+    );
+    let refs = dir.path().join("refs");
+    std::fs::create_dir_all(&refs).unwrap();
+    let set = refs.join("watched ports.csv");
+    std::fs::write(&set, "# element_type=PORT\nvalue\n4444\n").unwrap();
+    let alerts = dir.path().join("a.jsonl");
+    let w = Watcher::start(
+        dir.path(),
+        &[
+            "--listen-tcp",
+            "127.0.0.1:0",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--reference",
+            refs.to_str().unwrap(),
+            "--metrics",
+            "127.0.0.1:0",
+            "--alerts",
+            alerts.to_str().unwrap(),
+        ],
+        Stdio::null(),
+    );
+    let (addr, m) = (w.tcp_addr(), w.metrics_url());
+    let send = |port: u16| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        writeln!(s, r#"<13>1 - - - - - - {{"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"H","DestinationPort":"{port}"}}"#).unwrap();
+    };
+    send(4444);
+    send(8443);
+    wait_for("two events", || {
+        metric(&m, "portent_events_evaluated_total") == 2
+    });
+    assert_eq!(metric(&m, "portent_alerts_total"), 1);
+    std::fs::write(&set, "# element_type=PORT\nvalue\n4444\n8443\n").unwrap();
+    w.signal("-HUP");
+    wait_for("the reload", || metric(&m, "portent_reloads_total") == 1);
+    send(8443);
+    wait_for("the third event", || {
+        metric(&m, "portent_events_evaluated_total") == 3
+    });
+    assert_eq!(metric(&m, "portent_alerts_total"), 2);
+    assert_eq!(w.stop(), 0);
+    let ports: Vec<i64> = read_jsonl(&alerts)
+        .iter()
+        .map(|a| a["destinationport"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ports, [4444, 8443]);
+}
