@@ -26,6 +26,8 @@ pub enum Format {
     /// (microseconds) and `timestamp_desc` before the row's own columns;
     /// rows without a `time` column are left out and counted on stderr.
     Timesketch,
+    /// `hunt`: the beacon view as a table (`--beacons` gives it in any format).
+    Beacons,
 }
 
 /// Rows with a common, ordered set of columns.
@@ -270,7 +272,8 @@ pub fn write(
     opts: &WriteOptions,
 ) -> std::io::Result<()> {
     match format {
-        Format::Table => table(sheet, out),
+        // The hunt has turned its hits into beacon rows by now.
+        Format::Table | Format::Beacons => table(sheet, out),
         Format::Timesketch => timesketch(sheet, out),
         Format::Jsonl => {
             for row in &sheet.rows {

@@ -579,4 +579,14 @@ fn beacons_score_regular_intervals() {
     assert_eq!(rows[0]["first_seen"], "2025-11-26T00:00:00.000+00:00");
     assert_eq!(rows[0]["last_seen"], "2025-11-26T00:05:00.000+00:00");
     assert_eq!(rows[0]["rules"], "t1043-commonly-used-port");
+    // `--format beacons`: the same view as a table, most regular first.
+    let (code, table, _) = portent(&["hunt", input.to_str().unwrap(), "--format", "beacons", "-q"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("periodicity  connections"), "{table}");
+    assert!(
+        lines[1].starts_with("1.0 ") && lines[1].contains("powershell.exe"),
+        "{table}"
+    );
+    assert_eq!(lines.len(), 4);
 }

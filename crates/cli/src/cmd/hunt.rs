@@ -360,7 +360,7 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> 
         ],
         jsonl_version: true,
     };
-    if a.beacons {
+    if a.beacons || a.out.format == Format::Beacons {
         let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
         let b = crate::beacons::beacons(sheet, &zone);
         eprintln!(

@@ -57,6 +57,11 @@ pub struct Args {
 /// Runs the query.
 pub fn run(mut a: Args) -> Result<Exit> {
     a.out.check()?;
+    if a.out.format == crate::output::Format::Beacons {
+        anyhow::bail!(
+            "--format beacons is the hunt's beacon view; `portent hunt --beacons` gives it"
+        );
+    }
     if a.source.file.is_some() {
         // With --file, a leading positional argument is an input, not a query.
         if let Some(p) = a.source.aql.take() {
