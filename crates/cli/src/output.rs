@@ -63,6 +63,32 @@ impl Sheet {
         self.rows.push(row);
     }
 
+    /// Keeps only the columns `wanted` names, in that order (each entry
+    /// lists synonyms: the first column present is taken, compared without
+    /// case). Returns how many columns were left out.
+    pub fn select(&mut self, wanted: &[&[&str]]) -> usize {
+        let mut order: Vec<usize> = Vec::new();
+        for names in wanted {
+            let found = names.iter().find_map(|n| {
+                self.columns
+                    .iter()
+                    .position(|c| c.eq_ignore_ascii_case(n))
+                    .filter(|i| !order.contains(i))
+            });
+            order.extend(found);
+        }
+        let dropped = self.columns.len() - order.len();
+        self.columns = order.iter().map(|i| self.columns[*i].clone()).collect();
+        for row in &mut self.rows {
+            let old = std::mem::take(row);
+            *row = order
+                .iter()
+                .map(|i| old.get(*i).cloned().unwrap_or(J::Null))
+                .collect();
+        }
+        dropped
+    }
+
     /// Removes the columns named in `names`.
     pub fn drop_columns(&mut self, names: &[&str]) {
         let keep: Vec<bool> = self

@@ -83,9 +83,55 @@ fn every_format_carries_the_same_hits_with_rule_metadata() {
     assert!(csv.starts_with("\u{feff}rule_id,rule_title,attack,severity,event_time"));
     assert_eq!(csv.lines().count(), rows.len() + 1);
 
-    let (_, table, _) = portent(&["hunt", "examples/t1043-events.jsonl", "--rule", SEED]);
-    assert!(table.lines().next().unwrap().starts_with("rule_id"));
+    // The table shows the standard profile: what fits a terminal, in order.
+    let (_, table, err) = portent(&["hunt", "examples/t1043-events.jsonl", "--rule", SEED]);
+    let head: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        head,
+        [
+            "time",
+            "severity",
+            "rule_title",
+            "host",
+            "username",
+            "process_name",
+            "command_line",
+            "parent_process",
+            "destinationip",
+            "destinationport",
+            "suspicion_label",
+            "source_file"
+        ]
+    );
     assert_eq!(table.lines().count(), rows.len() + 1);
+    assert!(
+        err.contains("column(s) not shown (--profile verbose"),
+        "{err}"
+    );
+    let (_, table, _) = portent(&[
+        "hunt",
+        "examples/t1043-events.jsonl",
+        "--rule",
+        SEED,
+        "--profile",
+        "verbose",
+    ]);
+    assert!(table.lines().next().unwrap().starts_with("rule_id"));
+    let (_, csv, _) = portent(&[
+        "hunt",
+        "examples/t1043-events.jsonl",
+        "--rule",
+        SEED,
+        "--format",
+        "csv",
+        "--profile",
+        "minimal",
+    ]);
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "time,severity,rule_title,host,process_name,destinationip,destinationport,suspicion_label"
+    );
+    assert_eq!(csv.lines().count(), rows.len() + 1);
 }
 
 #[test]

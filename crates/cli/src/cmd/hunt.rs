@@ -55,6 +55,12 @@ pub struct Args {
     /// that fired, each scored by its hits.
     #[arg(long, value_name = "FILE")]
     navigator: Option<PathBuf>,
+    /// Columns of the table and CSV: `minimal` (time, severity, rule, host,
+    /// process, destination, label), `standard` (also user, command lines,
+    /// parent, file: the table's default, to fit a terminal) or `verbose`
+    /// (every column: the CSV default). JSON keeps every column.
+    #[arg(long, value_name = "PROFILE")]
+    profile: Option<Profile>,
     /// Write the beacon view instead of the hits: per host, process and
     /// destination, the connections, first and last seen, and how regular
     /// their intervals are (periodicity 1 = a timer), most regular first.
@@ -69,6 +75,53 @@ pub struct Args {
     /// `new`, and process/port pairs never seen before are reported as findings.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+}
+
+/// Column sets of the table and CSV.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// Time, severity, rule, host, process, destination, label.
+    Minimal,
+    /// Also the user, the command lines and parent, and the file.
+    Standard,
+    /// Every column.
+    Verbose,
+}
+
+impl Profile {
+    /// The columns, each with its synonyms across rule packs and Sigma
+    /// (`None`: every column).
+    fn columns(self) -> Option<&'static [&'static [&'static str]]> {
+        const MINIMAL: &[&[&str]] = &[
+            &["time"],
+            &["severity"],
+            &["rule_title", "rule_id"],
+            &["host"],
+            &["process_name", "Process Name", "Image"],
+            &["destinationip", "DestinationIp"],
+            &["destinationport", "DestinationPort"],
+            &["suspicion_label"],
+        ];
+        const STANDARD: &[&[&str]] = &[
+            &["time"],
+            &["severity"],
+            &["rule_title", "rule_id"],
+            &["host"],
+            &["username", "User"],
+            &["process_name", "Process Name", "Image"],
+            &["command_line", "CommandLine", "Command"],
+            &["parent_process", "ParentImage", "Parent Process Name"],
+            &["destinationip", "DestinationIp"],
+            &["destinationport", "DestinationPort"],
+            &["suspicion_label"],
+            &["source_file"],
+        ];
+        match self {
+            Profile::Minimal => Some(MINIMAL),
+            Profile::Standard => Some(STANDARD),
+            Profile::Verbose => None,
+        }
+    }
 }
 
 /// Columns every hit has before the rule's own.
@@ -377,6 +430,18 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> 
             }
         );
         *sheet = b.sheet;
+    } else if let Some(cols) = a
+        .profile
+        .or((a.out.format == Format::Table).then_some(Profile::Standard))
+        .filter(|_| matches!(a.out.format, Format::Table | Format::Csv))
+        .and_then(Profile::columns)
+    {
+        let hidden = sheet.select(cols);
+        if hidden > 0 {
+            eprintln!(
+                "portent: {hidden} column(s) not shown (--profile verbose, or --format jsonl, has them all)"
+            );
+        }
     } else if a.out.format == Format::Table {
         // A terminal has no room for the title and ATT&CK ids on every row:
         // the summary names each rule once; the other formats keep them.
