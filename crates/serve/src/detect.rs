@@ -140,6 +140,7 @@ pub struct Detector<'r> {
     fired: Vec<portent_engine::correlation::Fired>,
     /// Matches held back because they only feed correlations, per rule.
     pub feeds_only: Vec<u64>,
+    flushed_at: Instant,
 }
 
 impl<'r> Detector<'r> {
@@ -184,6 +185,7 @@ impl<'r> Detector<'r> {
             correlation: set.correlations.as_ref().map(|c| c.set.clone()),
             fired: Vec::new(),
             feeds_only: vec![0; set.rules.len()],
+            flushed_at: Instant::now(),
         }
     }
 
@@ -266,11 +268,14 @@ impl<'r> Detector<'r> {
     /// once: at a reload or the end); call often.
     pub fn tick(&mut self, out: &mut Vec<Alert>, now: bool) {
         // Correlation windows with an upper bound are decided once the
-        // stream's time has passed them (all of them at the end).
+        // stream's time has passed them (all of them at the end); looking
+        // costs a pass over the groups, so at most once a second.
         if let Some(set) = &mut self.correlation {
+            let due = now || self.flushed_at.elapsed() >= Duration::from_secs(1);
             let until = if now { None } else { set.watermark() };
-            if now || until.is_some() {
+            if due && (now || until.is_some()) {
                 set.flush(until, &mut self.fired);
+                self.flushed_at = Instant::now();
             }
         }
         if !self.fired.is_empty() {
