@@ -14,12 +14,8 @@ cargo build --release --locked -q -p portent
 BIN="$CARGO_TARGET_DIR/release/portent"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-# Output goes to a real null device: /dev/null is a plain file on some machines.
-NULL=/dev/null
-if [ ! -c /dev/null ]; then
-  NULL="$WORK/null"
-  mknod "$NULL" c 1 3 2>/dev/zero || NULL="$WORK/null.out"
-fi
+. bench/null.sh
+null_device "$WORK"
 python3 - "$SRC" "$WORK" "$SIZE_MB" <<'PY'
 import sys
 src, work, mb = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -21,11 +21,8 @@ cargo build --release --locked -q -p portent
 BIN="$CARGO_TARGET_DIR/release/portent"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-NULL=/dev/null
-if [ ! -c /dev/null ]; then
-  NULL="$WORK/null"
-  mknod "$NULL" c 1 3 2>/dev/zero || NULL="$WORK/null.out"
-fi
+. bench/null.sh
+null_device "$WORK"
 SIGMA="$WORK/t1043-strict-basename.yml"
 "$BIN" convert --rule t1043-strict-basename --to sigma > "$SIGMA" 2>/dev/null
 

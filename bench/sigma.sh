@@ -20,11 +20,8 @@ BIN="$CARGO_TARGET_DIR/release/portent"
 # Hits go to a real null device: /dev/null is a plain file on some machines.
 NULLDIR=$(mktemp -d)
 trap 'rm -rf "$NULLDIR"' EXIT
-NULL=/dev/null
-if [ ! -c /dev/null ]; then
-  NULL="$NULLDIR/null"
-  mknod "$NULL" c 1 3 2>/dev/zero || NULL="$NULLDIR/null.out"
-fi
+. bench/null.sh
+null_device "$NULLDIR"
 
 files=$(find -L "$EVIDENCE" -type f | wc -l)
 bytes=$(du -sLb "$EVIDENCE" | cut -f1)

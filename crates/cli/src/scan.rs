@@ -428,31 +428,21 @@ pub fn scan_each(
         bytes: sizes.iter().sum(),
         elapsed: started.elapsed(),
     };
-    let done: Vec<UnitResult> = results.into_iter().flatten().collect();
-    for r in done {
+    // Not streaming, every candidate is still in its unit; streaming, what
+    // waited for a creation that might come later. Both are enriched now,
+    // against every creation read.
+    let mut rest: Vec<Candidate> = Vec::new();
+    for r in results.into_iter().flatten() {
         scan.events += r.events;
         scan.latest = scan.latest.max(r.latest);
-        // Not streaming, every candidate is still here.
-        for mut c in r.candidates {
-            if let Some(idx) = &index {
-                match idx.enrich(&mut c.record) {
-                    Outcome::Found => found += 1,
-                    Outcome::Missing => missing += 1,
-                    Outcome::NotApplicable => {}
-                }
-            }
-            deliver(c);
-        }
+        rest.extend(r.candidates);
         merge_reports(&mut scan.reports, r.reports);
     }
-    // Streaming: what waited for a creation that might come later.
-    for mut c in held {
-        if let Some(idx) = &index {
-            match idx.enrich(&mut c.record) {
-                Outcome::Found => found += 1,
-                Outcome::Missing => missing += 1,
-                Outcome::NotApplicable => {}
-            }
+    for mut c in rest.into_iter().chain(held) {
+        match index.as_ref().map(|idx| idx.enrich(&mut c.record)) {
+            Some(Outcome::Found) => found += 1,
+            Some(Outcome::Missing) => missing += 1,
+            _ => {}
         }
         deliver(c);
     }

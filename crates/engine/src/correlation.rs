@@ -136,6 +136,27 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// A match of input `pos` at `time`, its group and value read with `read`.
+    fn observation(
+        &self,
+        pos: usize,
+        time: i64,
+        provenance: Vec<Value<'static>>,
+        read: impl Fn(&Pick) -> Option<String>,
+    ) -> Obs {
+        Obs {
+            time,
+            input: pos,
+            key: self
+                .group
+                .iter()
+                .map(|(_, picks)| read(&picks[pos]))
+                .collect(),
+            value: self.value.as_ref().and_then(|(_, picks)| read(&picks[pos])),
+            provenance,
+        }
+    }
+
     fn bounds(&self) -> Bounds {
         self.condition.unwrap_or(Bounds {
             gte: Some(self.inputs.len() as u64),
@@ -368,17 +389,7 @@ impl Set {
                 }),
                 Pick::Group(_) | Pick::Nothing => None,
             };
-            let obs = Obs {
-                time,
-                input: pos,
-                key: spec
-                    .group
-                    .iter()
-                    .map(|(_, picks)| read(&picks[pos]))
-                    .collect(),
-                value: spec.value.as_ref().and_then(|(_, picks)| read(&picks[pos])),
-                provenance: provenance.clone(),
-            };
+            let obs = spec.observation(pos, time, provenance.clone(), read);
             self.feed(c, obs, out);
         }
     }
@@ -404,13 +415,20 @@ impl Set {
             let mut keys = over;
             keys.sort();
             for key in keys {
-                if let Some(g) = self.states[c].groups.remove(&key) {
-                    if let Window::Fixed(f) = g.window {
-                        if let Some(fired) = self.decide(c, key, *f) {
-                            self.emit(fired, out);
-                        }
-                    }
-                }
+                self.close(c, key, out);
+            }
+        }
+    }
+
+    /// Drops group `key` of correlation `c`; a fixed window is decided first.
+    fn close(&mut self, c: usize, key: Vec<Option<String>>, out: &mut Vec<Fired>) {
+        if let Some(Group {
+            window: Window::Fixed(f),
+            ..
+        }) = self.states[c].groups.remove(&key)
+        {
+            if let Some(fired) = self.decide(c, key, *f) {
+                self.emit(fired, out);
             }
         }
     }
@@ -425,17 +443,7 @@ impl Set {
                 Pick::Group(i) => fired.key.get(*i).cloned().flatten(),
                 Pick::Fields(_) | Pick::Nothing => None,
             };
-            let obs = Obs {
-                time: fired.last,
-                input: pos,
-                key: spec
-                    .group
-                    .iter()
-                    .map(|(_, picks)| read(&picks[pos]))
-                    .collect(),
-                value: spec.value.as_ref().and_then(|(_, picks)| read(&picks[pos])),
-                provenance: fired.provenance.clone(),
-            };
+            let obs = spec.observation(pos, fired.last, fired.provenance.clone(), read);
             self.feed(outer, obs, out);
         }
     }
@@ -482,15 +490,7 @@ impl Set {
             _ => false,
         };
         if over {
-            if let Some(Group {
-                window: Window::Fixed(f),
-                ..
-            }) = self.states[c].groups.remove(&obs.key)
-            {
-                if let Some(fired) = self.decide(c, obs.key.clone(), *f) {
-                    self.emit(fired, out);
-                }
-            }
+            self.close(c, obs.key.clone(), out);
         }
         let spec = &self.specs[c];
         let state = &mut self.states[c];
@@ -625,13 +625,7 @@ impl Set {
             .collect();
         idle.sort();
         for key in idle {
-            if let Some(g) = self.states[c].groups.remove(&key) {
-                if let Window::Fixed(f) = g.window {
-                    if let Some(fired) = self.decide(c, key, *f) {
-                        self.emit(fired, out);
-                    }
-                }
-            }
+            self.close(c, key, out);
         }
         let state = &mut self.states[c];
         if state.groups.len() >= self.max_groups {
