@@ -5,6 +5,7 @@ mod beacons;
 mod check;
 mod cmd;
 mod correlations;
+mod hits;
 mod navigator;
 mod output;
 mod pack;
@@ -13,6 +14,7 @@ mod scan;
 mod sigma;
 mod summary;
 mod tuned;
+mod writer;
 
 use clap::{Parser, Subcommand};
 

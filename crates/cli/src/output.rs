@@ -8,6 +8,8 @@ use serde_json::Value as J;
 use std::io::Write;
 use std::path::Path;
 
+pub use crate::writer::{Layout, RowWriter};
+
 /// Version of the JSON output's shape; bumped when it changes incompatibly.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -63,30 +65,21 @@ impl Sheet {
         self.rows.push(row);
     }
 
-    /// Keeps only the columns `wanted` names, in that order (each entry
-    /// lists synonyms: the first column present is taken, compared without
-    /// case). Returns how many columns were left out.
+    /// Keeps only the columns `wanted` names (see [`Projection`]). Returns
+    /// how many columns were left out.
     pub fn select(&mut self, wanted: &[&[&str]]) -> usize {
-        let mut order: Vec<usize> = Vec::new();
-        for names in wanted {
-            let found = names.iter().find_map(|n| {
-                self.columns
-                    .iter()
-                    .position(|c| c.eq_ignore_ascii_case(n))
-                    .filter(|i| !order.contains(i))
-            });
-            order.extend(found);
-        }
-        let dropped = self.columns.len() - order.len();
-        self.columns = order.iter().map(|i| self.columns[*i].clone()).collect();
+        let p = Projection::new(&self.columns, wanted);
         for row in &mut self.rows {
-            let old = std::mem::take(row);
-            *row = order
+            let cells: Vec<(String, J)> = self
+                .columns
                 .iter()
-                .map(|i| old.get(*i).cloned().unwrap_or(J::Null))
+                .cloned()
+                .zip(std::mem::take(row))
                 .collect();
+            *row = p.apply(&cells).into_iter().map(|(_, v)| v).collect();
         }
-        dropped
+        self.columns = p.names();
+        p.hidden
     }
 
     /// Removes the columns named in `names`.
@@ -107,6 +100,61 @@ impl Sheet {
         for r in &mut self.rows {
             filter(r, &keep);
         }
+    }
+}
+
+/// The columns a profile shows. Rules name the same thing differently
+/// (`Process Name` in the pack, `Image` in Sigma), so each column lists
+/// synonyms: it is named by the first, and each row fills it from the
+/// first synonym (compared without case) that has a value there.
+pub struct Projection {
+    columns: Vec<Vec<String>>,
+    /// Columns of the input that no shown column takes.
+    pub hidden: usize,
+}
+
+impl Projection {
+    /// The entries of `wanted` that some column of `all` answers to.
+    pub fn new(all: &[String], wanted: &[&[&str]]) -> Projection {
+        let mut taken = vec![false; all.len()];
+        let mut columns = Vec::new();
+        for names in wanted {
+            let mut any = false;
+            for (i, c) in all.iter().enumerate() {
+                if names.iter().any(|n| c.eq_ignore_ascii_case(n)) {
+                    taken[i] = true;
+                    any = true;
+                }
+            }
+            if any {
+                columns.push(names.iter().map(|n| (*n).to_owned()).collect());
+            }
+        }
+        Projection {
+            columns,
+            hidden: taken.iter().filter(|t| !**t).count(),
+        }
+    }
+
+    /// The names of the shown columns.
+    pub fn names(&self) -> Vec<String> {
+        self.columns.iter().map(|s| s[0].clone()).collect()
+    }
+
+    /// The shown cells of a row.
+    pub fn apply(&self, cells: &[(String, J)]) -> Vec<(String, J)> {
+        self.columns
+            .iter()
+            .map(|names| {
+                let value = names.iter().find_map(|n| {
+                    cells
+                        .iter()
+                        .find(|(c, v)| c.eq_ignore_ascii_case(n) && !v.is_null())
+                        .map(|(_, v)| v.clone())
+                });
+                (names[0].clone(), value.unwrap_or(J::Null))
+            })
+            .collect()
     }
 }
 
@@ -162,93 +210,6 @@ pub fn to_path_or_stdout(
     }
 }
 
-/// Rows written as they come, never held: JSON lines, or CSV whose columns
-/// are known before the first row.
-pub struct RowWriter<'w> {
-    out: &'w mut dyn Write,
-    /// CSV columns (`None`: JSON lines).
-    csv: Option<Vec<String>>,
-    started: bool,
-    csv_bom: bool,
-    /// Rows written.
-    pub rows: u64,
-    /// The first write error; nothing is written after it.
-    pub error: Option<std::io::Error>,
-}
-
-impl<'w> RowWriter<'w> {
-    /// JSON lines (`csv: None`) or CSV with these columns, to `out`.
-    pub fn new(out: &'w mut dyn Write, csv: Option<Vec<String>>, csv_bom: bool) -> RowWriter<'w> {
-        RowWriter {
-            out,
-            csv,
-            started: false,
-            csv_bom,
-            rows: 0,
-            error: None,
-        }
-    }
-
-    fn start(&mut self) -> std::io::Result<()> {
-        if self.started {
-            return Ok(());
-        }
-        self.started = true;
-        if let Some(cols) = &self.csv {
-            if self.csv_bom {
-                self.out.write_all(b"\xef\xbb\xbf")?;
-            }
-            let mut w = csv::Writer::from_writer(&mut *self.out);
-            w.write_record(cols)?;
-            w.flush()?;
-        }
-        Ok(())
-    }
-
-    /// Writes one row of named cells (CSV: in the header's order, missing
-    /// ones empty). False once a write has failed.
-    pub fn write(&mut self, cells: Vec<(String, J)>) -> bool {
-        if self.error.is_some() {
-            return false;
-        }
-        let r = self.start().and_then(|()| match &self.csv {
-            None => {
-                let obj: serde_json::Map<String, J> = cells.into_iter().collect();
-                serde_json::to_writer(&mut *self.out, &obj)?;
-                self.out.write_all(b"\n")
-            }
-            Some(cols) => {
-                let mut w = csv::Writer::from_writer(&mut *self.out);
-                w.write_record(cols.iter().map(|c| {
-                    cells
-                        .iter()
-                        .find(|(n, _)| n == c)
-                        .map_or(String::new(), |(_, v)| csv_cell(v))
-                }))?;
-                w.flush()
-            }
-        });
-        match r {
-            Ok(()) => {
-                self.rows += 1;
-                true
-            }
-            Err(e) => {
-                self.error = Some(e);
-                false
-            }
-        }
-    }
-
-    /// Writes the CSV header even when no row came, and reports the first error.
-    pub fn finish(mut self) -> std::io::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
-        self.start()
-    }
-}
-
 /// Writes `text` to `path` atomically, or to stdout.
 pub fn emit_text(text: &str, path: Option<&Path>) -> Result<()> {
     match path {
@@ -297,80 +258,34 @@ pub fn write(
     out: &mut dyn Write,
     opts: &WriteOptions,
 ) -> std::io::Result<()> {
-    match format {
+    let layout = match format {
         // The hunt has turned its hits into beacon rows by now.
-        Format::Table | Format::Beacons => table(sheet, out),
-        Format::Timesketch => timesketch(sheet, out),
-        Format::Jsonl => {
-            for row in &sheet.rows {
-                let mut obj = serde_json::Map::new();
-                if opts.jsonl_version {
-                    obj.insert("schema_version".into(), SCHEMA_VERSION.into());
-                }
-                for (c, v) in sheet.columns.iter().zip(row) {
-                    obj.insert(c.clone(), v.clone());
-                }
-                serde_json::to_writer(&mut *out, &obj)?;
-                out.write_all(b"\n")?;
-            }
-            Ok(())
-        }
-        Format::Json => {
-            let rows: Vec<J> = sheet
-                .rows
-                .iter()
-                .map(|row| {
-                    J::Object(
-                        sheet
-                            .columns
-                            .iter()
-                            .cloned()
-                            .zip(row.iter().cloned())
-                            .collect(),
-                    )
-                })
-                .collect();
-            let mut doc = serde_json::Map::new();
-            doc.insert("schema_version".into(), SCHEMA_VERSION.into());
-            doc.insert("columns".into(), sheet.columns.clone().into());
-            doc.insert("rows".into(), J::Array(rows));
-            for (k, v) in &opts.json_extra {
-                doc.insert(k.clone(), v.clone());
-            }
-            serde_json::to_writer_pretty(&mut *out, &J::Object(doc))?;
-            out.write_all(b"\n")
-        }
-        Format::Csv => {
-            if opts.csv_bom {
-                out.write_all(b"\xef\xbb\xbf")?;
-            }
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(&sheet.columns)?;
-            // One header for every rule: rows written before a later rule
-            // added its own columns are padded with empty cells.
-            let width = sheet.columns.len();
-            for row in &sheet.rows {
-                let cells = row.iter().chain(std::iter::repeat(&J::Null));
-                w.write_record(cells.take(width).map(csv_cell))?;
-            }
-            w.flush()
+        Format::Table | Format::Beacons => return table(sheet, out),
+        Format::Timesketch => Layout::Timesketch,
+        Format::Jsonl => Layout::Jsonl {
+            version: opts.jsonl_version,
+        },
+        Format::Json => Layout::Json,
+        // One header for every rule: rows written before a later rule
+        // added its own columns are padded with empty cells.
+        Format::Csv => Layout::Csv(sheet.columns.clone()),
+    };
+    let mut w = RowWriter::new(out, layout, opts.csv_bom);
+    for row in &sheet.rows {
+        let cells = sheet.columns.iter().cloned().zip(row.iter().cloned());
+        if !w.write(cells.collect()) {
+            break;
         }
     }
+    w.finish(&opts.json_extra)?;
+    untimed_note(w.untimed);
+    Ok(())
 }
 
-/// A CSV cell. Text starting with `= + - @`, tab or CR is what spreadsheets run as
-/// a formula (CSV injection): it gets a leading apostrophe, as OWASP advises.
-fn csv_cell(v: &J) -> String {
-    match v {
-        J::Null => String::new(),
-        J::String(s) => {
-            if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{s}")
-            } else {
-                s.clone()
-            }
-        }
-        other => other.to_string(),
+/// Says how many rows Timesketch output left out.
+pub fn untimed_note(untimed: u64) {
+    if untimed > 0 {
+        eprintln!("portent: timesketch: {untimed} row(s) without a time were left out (Timesketch needs one)");
     }
 }
 
@@ -380,85 +295,6 @@ fn text(v: &J) -> String {
         J::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-/// Columns that describe the rule or the event's origin, not what happened.
-const NOT_MESSAGE: &[&str] = &[
-    "rule_id",
-    "rule_title",
-    "attack",
-    "severity",
-    "author",
-    "tags",
-    "host",
-    "source_file",
-    "record_id",
-    "time",
-    "suppressed_by",
-    "baseline",
-];
-
-fn timesketch(sheet: &Sheet, out: &mut dyn Write) -> std::io::Result<()> {
-    let col = |row: &[J], name: &str| {
-        sheet
-            .columns
-            .iter()
-            .position(|c| c == name)
-            .and_then(|i| row.get(i))
-            .filter(|v| !v.is_null())
-            .cloned()
-    };
-    let mut untimed = 0u64;
-    for row in &sheet.rows {
-        let when = col(row, "time")
-            .and_then(|t| t.as_str().map(str::to_owned))
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
-        let Some(when) = when else {
-            untimed += 1;
-            continue;
-        };
-        let text = |v: &J| match v {
-            J::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let title = col(row, "rule_title")
-            .or_else(|| col(row, "rule_id"))
-            .map_or_else(|| "result".to_owned(), |v| text(&v));
-        let mut message = match col(row, "severity").map(|v| text(&v)) {
-            Some(sev) if !sev.is_empty() => format!("[{sev}] {title}"),
-            _ => title.clone(),
-        };
-        if let Some(h) = col(row, "host") {
-            message.push_str(&format!(" on {}", text(&h)));
-        }
-        let details: Vec<String> = sheet
-            .columns
-            .iter()
-            .zip(row)
-            .filter(|(c, v)| !NOT_MESSAGE.contains(&c.as_str()) && !v.is_null())
-            .map(|(c, v)| format!("{c}={}", text(v)))
-            .collect();
-        if !details.is_empty() {
-            message.push_str(": ");
-            message.push_str(&details.join(" "));
-        }
-        let mut obj = serde_json::Map::new();
-        obj.insert("message".into(), message.into());
-        obj.insert("datetime".into(), when.to_rfc3339().into());
-        obj.insert("timestamp".into(), when.timestamp_micros().into());
-        obj.insert("timestamp_desc".into(), "Event Recorded".into());
-        for (c, v) in sheet.columns.iter().zip(row) {
-            if !obj.contains_key(c) {
-                obj.insert(c.clone(), v.clone());
-            }
-        }
-        serde_json::to_writer(&mut *out, &obj)?;
-        out.write_all(b"\n")?;
-    }
-    if untimed > 0 {
-        eprintln!("portent: timesketch: {untimed} row(s) without a time were left out (Timesketch needs one)");
-    }
-    Ok(())
 }
 
 fn table(sheet: &Sheet, out: &mut dyn Write) -> std::io::Result<()> {

@@ -178,6 +178,10 @@ impl<'d> Router<'d> {
 pub struct Candidate {
     /// The event.
     pub record: Record<'static>,
+    /// Where it is in the input: its unit in the high 32 bits, its place
+    /// among the unit's candidates in the low (so sorting restores input
+    /// order, whichever order candidates were handed over in).
+    pub seq: u64,
     /// Which queries, ascending (most events are candidates of one or two
     /// of thousands: a list, not a bit per query).
     pub queries: Box<[u32]>,
@@ -233,9 +237,14 @@ struct UnitResult {
 /// candidate, in input order, enriched against every process creation read.
 pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &ScanOptions) -> Scan {
     let mut candidates = Vec::new();
-    let mut scan = scan_each(inputs, queries, schema, opts, false, &mut |c| {
-        candidates.push(c)
-    });
+    let mut scan = scan_each(
+        inputs,
+        queries,
+        schema,
+        opts,
+        Mode::AtEnd(&mut |_| {}),
+        &mut |c| candidates.push(c),
+    );
     for (n, c) in candidates.iter().enumerate() {
         for q in c.queries.iter() {
             scan.by_query[*q as usize].push(n as u32);
@@ -245,12 +254,21 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
     scan
 }
 
+/// When candidates are handed over.
+pub enum Mode<'a> {
+    /// Every candidate is held until all input is read, so that enrichment
+    /// sees every process creation (one in a later file too); the newest
+    /// event time is given to the function before the first is handed over.
+    AtEnd(&'a mut dyn FnMut(Option<i64>)),
+    /// As soon as they are read (see [`scan_each`]).
+    Streaming,
+}
+
 /// Reads `inputs` for `queries` and hands each candidate to `deliver` in
 /// input order; the returned [`Scan`] holds no candidates.
 ///
-/// `streaming: false` holds every candidate until all input is read, so that
-/// enrichment sees every process creation (one in a later file too).
-/// `streaming: true` hands a unit's candidates over as soon as it and every
+/// [`Mode::AtEnd`] holds every candidate until all input is read.
+/// [`Mode::Streaming`] hands a unit's candidates over as soon as it and every
 /// unit before it are read, and drops them: memory stays flat however much
 /// input there is. A candidate is enriched against the creations read so
 /// far; one whose creation is not among them, for a query that reads the
@@ -261,9 +279,10 @@ pub fn scan_each(
     queries: &[&Query],
     schema: &Schema,
     opts: &ScanOptions,
-    streaming: bool,
+    mode: Mode<'_>,
     deliver: &mut dyn FnMut(Candidate),
 ) -> Scan {
+    let streaming = matches!(mode, Mode::Streaming);
     let (units, mut early_reports) = plan(inputs, &opts.read);
     let sizes: Vec<u64> = units.iter().map(unit_size).collect();
     let progress = Progress::new(sizes.iter().sum());
@@ -438,6 +457,9 @@ pub fn scan_each(
         rest.extend(r.candidates);
         merge_reports(&mut scan.reports, r.reports);
     }
+    if let Mode::AtEnd(before) = mode {
+        before(scan.latest);
+    }
     for mut c in rest.into_iter().chain(held) {
         match index.as_ref().map(|idx| idx.enrich(&mut c.record)) {
             Some(Outcome::Found) => found += 1,
@@ -470,6 +492,7 @@ fn read_one(
     let mut latest: Option<i64> = None;
     let mut state = State::new(0);
     let mut router = Router::new(dispatch, prefilters.len());
+    let mut ordinal = 0u64;
     let reports = read_unit(unit, schema, opts, &mut |name, mut rec| {
         events += 1;
         if let Some(t) = rec.get(ids::STARTTIME).to_i64() {
@@ -499,8 +522,10 @@ fn read_one(
             rec.compact(ids::SUPPRESSED_BY.index() + 1);
             candidates.push(Candidate {
                 record: rec,
+                seq: ((index as u64) << 32) | (ordinal & 0xffff_ffff),
                 queries: of.into(),
             });
+            ordinal += 1;
             if let Some((tx, gate)) = batches {
                 if candidates.len() >= BATCH {
                     let waiting = gate.enter(index);

@@ -344,6 +344,43 @@ impl Set {
         self.by_rule.contains_key(&rule)
     }
 
+    /// Every field the set reads from an event: its time, the provenance
+    /// and the fields of the group-by and value picks. A copy of an event
+    /// with only these is observed exactly like the event.
+    pub fn fields(&self) -> Vec<FieldId> {
+        let mut out = vec![ids::STARTTIME];
+        out.extend(&self.provenance);
+        for s in &self.specs {
+            let picks = s
+                .group
+                .iter()
+                .map(|(_, p)| p)
+                .chain(s.value.iter().map(|(_, p)| p));
+            for p in picks.flatten() {
+                if let Pick::Fields(fs) = p {
+                    out.extend(fs);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The column names of the set's alert rows (see [`Set::row`]), without
+    /// the provenance.
+    pub fn columns(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec!["correlation".into()];
+        for s in &self.specs {
+            out.extend(s.group.iter().map(|(name, _)| name.clone()));
+            out.push(count_name(s));
+        }
+        out.extend(["rules", "first_time", "last_time"].map(String::from));
+        let mut seen = HashSet::new();
+        out.retain(|c| seen.insert(c.clone()));
+        out
+    }
+
     /// The correlations.
     pub fn specs(&self) -> &[Spec] {
         &self.specs
@@ -657,13 +694,7 @@ impl Set {
         for ((name, _), v) in spec.group.iter().zip(&f.key) {
             cells.push(cell(name, v.clone().map_or(Value::Null, Value::string)));
         }
-        let count_name = match (spec.kind, &spec.value) {
-            (Kind::EventCount, _) => "events".to_owned(),
-            (Kind::ValueCount, Some((field, _))) => format!("distinct {field}"),
-            (Kind::ValueCount, None) => "distinct values".to_owned(),
-            _ => "rules seen".to_owned(),
-        };
-        cells.push(cell(&count_name, Value::Int(f.count as i64)));
+        cells.push(cell(&count_name(spec), Value::Int(f.count as i64)));
         let titles: Vec<&str> = f
             .inputs
             .iter()
@@ -676,6 +707,16 @@ impl Set {
             cells,
             provenance: f.provenance.clone(),
         }
+    }
+}
+
+/// The name of an alert's count column.
+fn count_name(spec: &Spec) -> String {
+    match (spec.kind, &spec.value) {
+        (Kind::EventCount, _) => "events".to_owned(),
+        (Kind::ValueCount, Some((field, _))) => format!("distinct {field}"),
+        (Kind::ValueCount, None) => "distinct values".to_owned(),
+        _ => "rules seen".to_owned(),
     }
 }
 

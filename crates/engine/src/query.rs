@@ -2,7 +2,7 @@
 //! and limit.
 
 use crate::error::{Error, ErrorKind, Errors};
-use crate::functions::{self, Callable};
+use crate::functions::{self, Callable, Func};
 use crate::ir::{AggSpec, Ir};
 use crate::lower::{contains_aggregate, is_window_conjunct, Lowerer, Scope};
 use crate::pattern::Pattern;
@@ -404,6 +404,40 @@ impl Query {
     pub fn is_blocking(&self) -> bool {
         !self.order.is_empty() || self.grouping.is_some()
     }
+
+    /// True when the answer depends on NOW: a time window, NOW(),
+    /// PARSEDATETIME's relative references, or reference data (whose
+    /// time-to-live is counted to NOW). Such a query needs NOW before the
+    /// first event, which `--now latest` only knows once everything is read.
+    pub fn reads_now(&self) -> bool {
+        if self.time.is_some() || !self.window_conjuncts.is_empty() {
+            return true;
+        }
+        let mut irs: Vec<&Ir> = Vec::new();
+        irs.extend(&self.filter);
+        for c in &self.columns {
+            if let Column::Expr { ir, .. } = c {
+                irs.push(ir);
+            }
+        }
+        if let Some(g) = &self.grouping {
+            irs.extend(&g.keys);
+            irs.extend(g.aggs.iter().filter_map(|a| a.arg.as_ref()));
+            irs.extend(&g.having);
+        }
+        irs.extend(self.order.iter().map(|(o, _)| o));
+        let mut reads = false;
+        for ir in irs {
+            ir.walk(&mut |n| match n {
+                Ir::Now => reads = true,
+                Ir::Call(f, _) if *f == Func::ParseDateTime || f.reads_reference_data() => {
+                    reads = true
+                }
+                _ => {}
+            });
+        }
+        reads
+    }
 }
 
 fn time_spec(t: &TimeClause, zone: &Zone, errors: &mut Vec<Error>) -> TimeSpec {
@@ -479,6 +513,40 @@ pub fn share_schema(queries: &mut [Query]) {
     for q in queries {
         if !std::sync::Arc::ptr_eq(&q.schema, &newest) {
             q.schema = newest.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads_now(aql: &str) -> bool {
+        let mut schema = Schema::qradar();
+        Query::compile(aql, &mut schema, &CompileOptions::default())
+            .unwrap()
+            .reads_now()
+    }
+
+    #[test]
+    fn queries_that_depend_on_now_say_so() {
+        for aql in [
+            "SELECT * FROM events LAST 2 HOURS",
+            "SELECT * FROM events WHERE starttime > NOW() - 3600000",
+            "SELECT NOW() - starttime AS age FROM events",
+            "SELECT * FROM events ORDER BY NOW() - starttime",
+            "SELECT username, COUNT(*) FROM events GROUP BY username HAVING MAX(starttime) > NOW() - 60000",
+            "SELECT * FROM events WHERE starttime > PARSEDATETIME('1 hour ago')",
+        ] {
+            assert!(reads_now(aql), "{aql}");
+        }
+        for aql in [
+            "SELECT * FROM events",
+            "SELECT username, COUNT(*) FROM events WHERE destinationport = 443 GROUP BY username",
+            "SELECT * FROM events START 1700000000000 STOP 1700003600000",
+        ] {
+            // A fixed START/STOP is a window, so it counts too.
+            assert_eq!(reads_now(aql), aql.contains("START"), "{aql}");
         }
     }
 }

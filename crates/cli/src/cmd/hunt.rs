@@ -6,15 +6,15 @@ use super::{
     describe_window, load_catalog, parse_window, report_errors, resolve_now, InputArgs, OutputArgs,
     TuneArgs,
 };
-use crate::output::{emit, json, Format, Sheet, WriteOptions};
+use crate::hits::Hits;
+use crate::output::{emit, json, Format, Layout, Projection, RowWriter, Sheet, WriteOptions};
 use crate::pack::{self, Meta};
-use crate::scan::scan;
 use crate::summary::{rfc3339, RuleSummary, Summary};
 use crate::tuned::Tuned;
 use crate::Exit;
 use anyhow::{bail, Context, Result};
 use portent_core::schema::ids;
-use portent_core::{Event, Schema};
+use portent_core::{Event, Record, Schema};
 use portent_engine::{CompileOptions, Query, Row, Run, Zone};
 use serde_json::Value as J;
 use std::path::PathBuf;
@@ -71,6 +71,11 @@ pub struct Args {
     /// same; this is for checking that, and for measuring the index.
     #[arg(long, hide = true)]
     no_rule_index: bool,
+    /// Keep every hit until the end, as the table must, in every format
+    /// (then hits come out by rule, not in input order). The hits are the
+    /// same; this is for checking that.
+    #[arg(long, hide = true)]
+    no_stream: bool,
     /// A learned baseline (`portent baseline learn`): hits are marked `known` or
     /// `new`, and process/port pairs never seen before are reported as findings.
     #[arg(long, value_name = "FILE")]
@@ -145,13 +150,148 @@ pub fn run(a: Args) -> Result<Exit> {
     if let Some(p) = &a.navigator {
         super::check_output("--navigator", p)?;
     }
-    let (mut sheet, summary, rules) = collect(&a)?;
-    emit_hunt(&a, &mut sheet, &summary, &rules)
+    let hunt = prepare(&a)?;
+    let metas = hunt.metas();
+    let Some((layout, projection)) = hunt.streams(&a) else {
+        let mut hits = Hits::kept(LEAD.iter().map(|s| (*s).to_owned()).collect());
+        let summary = execute(&a, &hunt, &mut hits)?;
+        return emit_hunt(&a, &mut hits.into_sheet(), &summary, &metas);
+    };
+    let mut outcome = None;
+    let mut projection = projection;
+    crate::output::to_path_or_stdout(a.out.output.as_deref(), &mut |out| {
+        let mut writer = RowWriter::new(out, layout.clone(), a.out.csv_bom);
+        let mut hits = Hits::Written {
+            writer: &mut writer,
+            projection: projection.take(),
+        };
+        let summary = execute(&a, &hunt, &mut hits).map_err(std::io::Error::other)?;
+        let extra = json_extra(&metas, &summary).map_err(std::io::Error::other)?;
+        writer.finish(&extra)?;
+        crate::output::untimed_note(writer.untimed);
+        outcome = Some(summary);
+        Ok(())
+    })?;
+    match outcome {
+        Some(summary) => finish_hunt(&a, &summary),
+        // The output closed early (a pipe): nothing more to say.
+        None => Ok(Exit::Ok),
+    }
 }
 
-/// Reads the inputs and runs the rules: the hit rows, the summary, the rules run.
-fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Meta>)> {
+/// The rules of a hunt, compiled, and what they need to run.
+struct Hunt {
+    zone: Zone,
+    rules: Vec<pack::Rule>,
+    rule_set: crate::pack::RuleSetReport,
+    chosen: crate::correlations::Chosen,
+    schema: Schema,
+    queries: Vec<Query>,
+    /// The baseline's connections (its candidates are the query after the rules).
+    connections: Option<Query>,
+    tuning: Option<portent_engine::tuning::Tuning>,
+    baseline: Option<crate::baseline::Baseline>,
+    /// The correlation set, as compiled (each run works on a copy).
+    correlations: portent_engine::correlation::Set,
+    scan_options: crate::scan::ScanOptions,
+}
+
+impl Hunt {
+    /// The metadata of every rule and correlation run.
+    fn metas(&self) -> Vec<Meta> {
+        let rules = self.rules.iter().map(|r| r.meta.clone());
+        rules
+            .chain(self.chosen.items.iter().map(|i| i.meta.clone()))
+            .collect()
+    }
+
+    /// How hits are written as they are found, or `None` when this output
+    /// needs them all first: the table, the beacon view, CSV whose columns
+    /// are not known before the hits (a rule selects `*`), and rules that
+    /// read NOW when NOW is the newest event (known only at the end).
+    fn streams(&self, a: &Args) -> Option<(Layout, Option<Projection>)> {
+        let reads_now = self.queries.iter().any(Query::reads_now);
+        if a.no_stream || a.beacons || (a.now == "latest" && reads_now) {
+            return None;
+        }
+        let layout = match a.out.format {
+            Format::Jsonl => Layout::Jsonl { version: true },
+            Format::Json => Layout::Json,
+            Format::Timesketch => Layout::Timesketch,
+            Format::Csv => {
+                let all = self.columns(a.tune.show_suppressed)?;
+                if let Some(wanted) = a.profile.and_then(Profile::columns) {
+                    let p = Projection::new(&all, wanted);
+                    hidden_note(p.hidden);
+                    return Some((Layout::Csv(p.names()), Some(p)));
+                }
+                Layout::Csv(all)
+            }
+            Format::Table | Format::Beacons => return None,
+        };
+        Some((layout, None))
+    }
+
+    /// Every column a hit of this hunt can have, in a stable order: the
+    /// rule's, the rules' own, the correlations', the provenance and the
+    /// baseline's. `None` when a rule selects `*` (its columns are the
+    /// events' fields).
+    fn columns(&self, show_suppressed: bool) -> Option<Vec<String>> {
+        let mut cols: Vec<String> = LEAD.iter().map(|s| (*s).to_owned()).collect();
+        let metas = self.metas();
+        if metas.iter().any(|m| !m.author.is_empty()) {
+            cols.push("author".into());
+        }
+        if metas.iter().any(|m| !m.tags.is_empty()) {
+            cols.push("tags".into());
+        }
+        for q in &self.queries {
+            let names = q.column_names();
+            if names.iter().any(|c| c == "*") {
+                return None;
+            }
+            cols.extend(names);
+        }
+        if !self.chosen.items.is_empty() {
+            cols.extend(self.correlations.columns());
+        }
+        for (name, id) in TRAIL {
+            if !name.starts_with('_') && (id != ids::SUPPRESSED_BY || show_suppressed) {
+                cols.push(name.to_owned());
+            }
+        }
+        if self.baseline.is_some() {
+            cols.push("baseline".into());
+            cols.extend(NEW_PAIR_COLUMNS.iter().map(|s| (*s).to_owned()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        cols.retain(|c| seen.insert(c.clone()));
+        Some(cols)
+    }
+}
+
+/// Says how many columns a profile leaves out.
+fn hidden_note(hidden: usize) {
+    if hidden > 0 {
+        eprintln!(
+            "portent: {hidden} column(s) not shown (--profile verbose, or --format jsonl, has them all)"
+        );
+    }
+}
+
+/// The JSON document's members after the rows.
+fn json_extra(metas: &[Meta], summary: &Summary) -> Result<Vec<(String, J)>> {
+    Ok(vec![
+        ("rules".into(), serde_json::to_value(metas)?),
+        ("summary".into(), serde_json::to_value(summary)?),
+    ])
+}
+
+/// Compiles the rules, loads tuning, baseline and correlations.
+fn prepare(a: &Args) -> Result<Hunt> {
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
+    // A bad --now is a usage error before anything is read.
+    resolve_now(&a.now, None)?;
     let (rules, rule_set, chosen) = pack::choose(&a.rules)?;
     let limit = match a.limit.as_str() {
         "none" => None,
@@ -221,72 +361,201 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Meta>)> {
         ),
         None => None,
     };
-    let mut correlations = crate::correlations::build(
+    let correlations = crate::correlations::build(
         &chosen,
         &rules,
         &mut schema,
         TRAIL.iter().map(|(_, f)| *f).collect(),
     )
     .map_err(anyhow::Error::msg)?;
-    let mut refs: Vec<&Query> = queries.iter().collect();
-    refs.extend(connections.as_ref());
     let keep_all = queries.iter().any(Query::reads_all_fields);
     let mut scan_options = a.input.scan_options(keep_all)?;
     if !a.no_rule_index {
         scan_options.dispatch = rules.iter().map(|r| r.dispatch.clone()).collect();
     }
-    let found = scan(&a.input.all()?, &refs, &schema, &scan_options);
-    let now = resolve_now(&a.now, found.latest)?;
+    Ok(Hunt {
+        zone,
+        rules,
+        rule_set,
+        chosen,
+        schema,
+        queries,
+        connections,
+        tuning,
+        baseline,
+        correlations,
+        scan_options,
+    })
+}
 
-    let mut summary = Summary::from_scan(&found, &zone);
-    summary.rule_set = Some(rule_set);
-    let mut sheet = Sheet::new(LEAD.iter().map(|s| (*s).to_owned()).collect());
+/// One rule's run: its matches, what tuning holds back, and whether they
+/// feed correlations.
+struct RuleRun<'q> {
+    run: Run<'q, Vec<Row>>,
+    tuned: Tuned<'q>,
+    /// `--show-suppressed`: the held-back matches, run for their rows.
+    shown: Option<Run<'q, Vec<Row>>>,
+    feeds: bool,
+    feeds_only: bool,
+}
+
+/// A match that feeds correlations: a copy of the event with only the
+/// fields they read, put in time order once every rule has run.
+struct Feed {
+    time: Option<i64>,
+    seq: u64,
+    rule: usize,
+    record: Record<'static>,
+}
+
+/// Reads the inputs and runs the rules, pushing each hit into `hits` (as
+/// soon as it is found: a rule that neither groups nor sorts gives its rows
+/// while the input is read): the summary.
+fn execute(a: &Args, h: &Hunt, hits: &mut Hits<'_, '_>) -> Result<Summary> {
+    let zone = h.zone;
     let show = a.tune.show_suppressed;
-    // Matches that feed correlations: (time, candidate, rule), put in time
-    // order once every rule has run.
-    let mut feed: Vec<(i64, usize, usize)> = Vec::new();
-    let mut untimed: Vec<(usize, usize)> = Vec::new();
-    for (i, (rule, q)) in rules.iter().zip(&queries).enumerate() {
-        let mut run = Run::new(q, Vec::<Row>::new(), now);
-        let mut tuned = Tuned::new(tuning.as_ref(), &rule.meta.id);
-        let mut held_back = show.then(|| Run::new(q, Vec::<Row>::new(), now));
-        let feeds = correlations.feeds(i);
-        for &n in &found.by_query[i] {
-            let (n, c) = (n as usize, &found.candidates[n as usize]);
-            let matched = run.stats().matched;
-            if let (Some(tagged), Some(r)) =
-                (tuned.push(&mut run, &c.record, &zone), &mut held_back)
-            {
-                let _ = r.push(&tagged);
-            }
-            if feeds && run.stats().matched > matched {
-                match c.record.get(ids::STARTTIME).to_i64() {
-                    Some(t) => feed.push((t, n, i)),
-                    None => untimed.push((n, i)),
-                }
+    let mut correlations = h.correlations.clone();
+    let feed_fields = correlations.fields();
+    let mut runs: Vec<RuleRun<'_>> = h
+        .rules
+        .iter()
+        .zip(&h.queries)
+        .enumerate()
+        .map(|(i, (rule, q))| RuleRun {
+            run: Run::new(q, Vec::new(), 0),
+            tuned: Tuned::new(h.tuning.as_ref(), &rule.meta.id),
+            shown: show.then(|| Run::new(q, Vec::new(), 0)),
+            feeds: correlations.feeds(i),
+            feeds_only: h.chosen.rule_feeds_only.get(i).copied().unwrap_or(false),
+        })
+        .collect();
+    let mut refs: Vec<&Query> = h.queries.iter().collect();
+    refs.extend(h.connections.as_ref());
+    let mut pairs = NewPairs::default();
+    let mut feed: Vec<Feed> = Vec::new();
+    let mut tally = Tally::default();
+    // NOW: given, or the newest event, which a run that needs it learns
+    // before its first candidate (see Hunt::streams).
+    let fixed_now = (a.now != "latest").then(|| resolve_now(&a.now, None));
+    let fixed_now = fixed_now.transpose()?;
+    if let Some(now) = fixed_now {
+        for r in &mut runs {
+            r.run.set_now(now);
+            if let Some(s) = &mut r.shown {
+                s.set_now(now);
             }
         }
-        let feeds_only = chosen.rule_feeds_only.get(i).copied().unwrap_or(false);
-        let window = describe_window(q, run.window(), now, &zone);
+    }
+    let latest = std::cell::Cell::new(None);
+    let mut now_set = fixed_now.is_some();
+    let mut latest_known = |l: Option<i64>| latest.set(Some(l.unwrap_or(0)));
+    let streaming = hits_are_written(hits);
+    let mode = if streaming {
+        crate::scan::Mode::Streaming
+    } else {
+        crate::scan::Mode::AtEnd(&mut latest_known)
+    };
+    let rules = &h.rules;
+    let found = crate::scan::scan_each(
+        &a.input.all()?,
+        &refs,
+        &h.schema,
+        &h.scan_options,
+        mode,
+        &mut |c| {
+            if !now_set {
+                if let Some(now) = latest.get() {
+                    for r in &mut runs {
+                        r.run.set_now(now);
+                        if let Some(s) = &mut r.shown {
+                            s.set_now(now);
+                        }
+                    }
+                    now_set = true;
+                }
+            }
+            for &q in c.queries.iter() {
+                let q = q as usize;
+                let Some(r) = runs.get_mut(q) else {
+                    pairs.observe(&c.record, h.baseline.as_ref());
+                    continue;
+                };
+                let matched = r.run.stats().matched;
+                if let (Some(tagged), Some(s)) =
+                    (r.tuned.push(&mut r.run, &c.record, &zone), &mut r.shown)
+                {
+                    let _ = s.push(&tagged);
+                }
+                if r.feeds && r.run.stats().matched > matched {
+                    let mut copy = Record::new();
+                    for f in &feed_fields {
+                        let v = c.record.get(*f);
+                        if !v.is_null() {
+                            copy.set(*f, v.into_owned());
+                        }
+                    }
+                    feed.push(Feed {
+                        time: c.record.get(ids::STARTTIME).to_i64(),
+                        seq: c.seq,
+                        rule: q,
+                        record: copy,
+                    });
+                }
+                let rows = r.run.sink_mut().drain(..).map(|row| (0, row));
+                let shown = r.shown.iter_mut().flat_map(|s| s.sink_mut().drain(..));
+                let all: Vec<(u8, Row)> = rows.chain(shown.map(|row| (1, row))).collect();
+                if r.feeds_only {
+                    continue;
+                }
+                for (part, row) in all {
+                    let cells = hit(
+                        &mut tally,
+                        &rules[q].meta,
+                        row,
+                        &zone,
+                        show,
+                        h.baseline.as_ref(),
+                    );
+                    hits.push((q, part, c.seq), cells);
+                }
+            }
+        },
+    );
+    let now = fixed_now.unwrap_or_else(|| found.latest.unwrap_or(0));
+    let mut summary = Summary::from_scan(&found, &zone);
+    summary.rule_set = Some(h.rule_set.clone());
+    for (i, (rule, r)) in h.rules.iter().zip(runs).enumerate() {
+        let RuleRun {
+            mut run,
+            tuned,
+            shown,
+            feeds_only,
+            ..
+        } = r;
+        if !now_set {
+            run.set_now(now);
+        }
+        let window = describe_window(&h.queries[i], run.window(), now, &zone);
         let (rows, stats) = run.finish()?;
-        let held_rows = match held_back {
-            Some(r) => r.finish()?.0,
+        let shown_rows = match shown {
+            Some(s) => s.finish()?.0,
             None => Vec::new(),
         };
         if !feeds_only {
-            for row in rows.into_iter().chain(held_rows) {
-                add_hit(
-                    &mut sheet,
-                    &mut summary,
+            let rows = rows.into_iter().map(|row| (0, row));
+            for (part, row) in rows.chain(shown_rows.into_iter().map(|row| (1, row))) {
+                let cells = hit(
+                    &mut tally,
                     &rule.meta,
                     row,
                     &zone,
                     show,
-                    baseline.as_ref(),
+                    h.baseline.as_ref(),
                 );
+                hits.push((i, part, u64::MAX), cells);
             }
         }
-        tuned.report(tuning.as_ref(), &mut summary);
+        tuned.report(h.tuning.as_ref(), &mut summary);
         summary.rules.push(RuleSummary {
             id: rule.meta.id.clone(),
             title: rule.meta.title.clone(),
@@ -304,20 +573,19 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Meta>)> {
     }
     correlate(
         &mut correlations,
-        &chosen,
-        &found,
+        &h.chosen,
         feed,
-        &untimed,
         &zone,
-        &mut sheet,
+        (hits, &mut tally),
         &mut summary,
-        baseline.as_ref(),
+        h.baseline.as_ref(),
+        h.rules.len(),
     );
-    if let Some(b) = &baseline {
-        let n = new_pairs(&mut sheet, &found, rules.len(), b, &zone);
+    if h.baseline.is_some() {
+        let n = pairs.finish(hits, &zone, h.rules.len() + 1);
         summary.rules.push(RuleSummary {
             id: NEW_PAIR.into(),
-            title: "Process talks on a port it never used in the baseline".into(),
+            title: NEW_PAIR_TITLE.into(),
             level: "low".into(),
             attack: vec!["T1571".into(), "T1071".into()],
             rows: n,
@@ -330,87 +598,100 @@ fn collect(a: &Args) -> Result<(Sheet, Summary, Vec<Meta>)> {
             notes: Vec::new(),
         });
     }
-    let mut metas: Vec<Meta> = rules.into_iter().map(|r| r.meta).collect();
-    metas.extend(chosen.items.iter().map(|i| i.meta.clone()));
-    Ok((sheet, summary, metas))
+    summary.hits_per_host = tally.per_host;
+    summary.hits_per_process = tally.per_process;
+    summary.hits_per_label = tally.per_label;
+    Ok(summary)
+}
+
+fn hits_are_written(hits: &Hits<'_, '_>) -> bool {
+    matches!(hits, Hits::Written { .. })
 }
 
 /// The finding id of a process/port pair the baseline has not seen.
 const NEW_PAIR: &str = "baseline-new-process-port";
 
-/// One finding per host, image and port never seen in the baseline.
-fn new_pairs(
-    sheet: &mut Sheet,
-    found: &crate::scan::Scan,
-    mask: usize,
-    b: &crate::baseline::Baseline,
-    zone: &Zone,
-) -> u64 {
-    type Key = (String, String, i64, Option<String>);
-    let mut pairs: std::collections::BTreeMap<Key, (String, u64, i64, i64)> = Default::default();
-    for c in found.candidates.iter().filter(|c| c.of(mask)) {
+const NEW_PAIR_TITLE: &str = "Process talks on a port it never used in the baseline";
+
+/// The columns of a new-pair finding (besides the rule's).
+const NEW_PAIR_COLUMNS: [&str; 7] = [
+    "process_name",
+    "destinationport",
+    "destination_class",
+    "connections",
+    "first_seen",
+    "last_seen",
+    "host",
+];
+
+/// Host, process, port and destination class of a connection.
+type PairKey = (String, String, i64, Option<String>);
+
+/// Outbound connections on process/port pairs the baseline has not seen:
+/// per pair, the image path, the connections, and the first and last times
+/// (memory grows with the pairs, not the connections).
+#[derive(Default)]
+struct NewPairs {
+    pairs: std::collections::BTreeMap<PairKey, (String, u64, i64, i64)>,
+}
+
+impl NewPairs {
+    /// Counts `rec` when it is an outbound connection on a new pair.
+    fn observe(&mut self, rec: &Record<'static>, b: Option<&crate::baseline::Baseline>) {
         // Outbound only: an inbound connection's "destination port" is the
         // local service's, which says nothing about the process's traffic profile.
-        if b.knows(&c.record) != Some(false)
-            || c.record.get(ids::INITIATED).to_bool() == Some(false)
-        {
-            continue;
+        let Some(b) = b else { return };
+        if b.knows(rec) != Some(false) || rec.get(ids::INITIATED).to_bool() == Some(false) {
+            return;
         }
-        let Some((process, port, class)) = crate::baseline::key_of(&c.record) else {
-            continue;
+        let Some((process, port, class)) = crate::baseline::key_of(rec) else {
+            return;
         };
-        let host = c
-            .record
-            .get(ids::HOSTNAME)
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        let path = c
-            .record
-            .get(ids::PROCESS_NAME)
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
-        let t = c.record.get(ids::STARTTIME).to_i64().unwrap_or(0);
-        let e = pairs
+        let text = |id| rec.get(id).as_str().unwrap_or("").to_owned();
+        let (host, path) = (text(ids::HOSTNAME), text(ids::PROCESS_NAME));
+        let t = rec.get(ids::STARTTIME).to_i64().unwrap_or(0);
+        let e = self
+            .pairs
             .entry((host, process, port, class))
             .or_insert((path, 0, t, t));
         e.1 += 1;
         e.2 = e.2.min(t);
         e.3 = e.3.max(t);
     }
-    let n = pairs.len() as u64;
-    for ((host, _, port, class), (path, count, first, last)) in pairs {
-        sheet.push([
-            ("rule_id".to_owned(), J::from(NEW_PAIR)),
-            (
-                "rule_title".to_owned(),
-                J::from("Process talks on a port it never used in the baseline"),
-            ),
-            ("attack".to_owned(), J::from("T1571 T1071")),
-            ("severity".to_owned(), J::from("low")),
-            ("process_name".to_owned(), J::from(path)),
-            ("destinationport".to_owned(), J::from(port)),
-            (
-                "destination_class".to_owned(),
+
+    /// One finding per pair, into `hits` (as rule `rule`): how many.
+    fn finish(self, hits: &mut Hits<'_, '_>, zone: &Zone, rule: usize) -> u64 {
+        let n = self.pairs.len() as u64;
+        for (k, ((host, _, port, class), (path, count, first, last))) in
+            self.pairs.into_iter().enumerate()
+        {
+            let values = [
+                J::from(path),
+                J::from(port),
                 class.map_or(J::Null, J::from),
-            ),
-            ("connections".to_owned(), J::from(count)),
-            ("first_seen".to_owned(), J::from(rfc3339(first, zone))),
-            ("last_seen".to_owned(), J::from(rfc3339(last, zone))),
-            ("host".to_owned(), J::from(host)),
-        ]);
+                J::from(count),
+                J::from(rfc3339(first, zone)),
+                J::from(rfc3339(last, zone)),
+                J::from(host),
+            ];
+            let mut cells = vec![
+                ("rule_id".to_owned(), J::from(NEW_PAIR)),
+                ("rule_title".to_owned(), J::from(NEW_PAIR_TITLE)),
+                ("attack".to_owned(), J::from("T1571 T1071")),
+                ("severity".to_owned(), J::from("low")),
+            ];
+            cells.extend(NEW_PAIR_COLUMNS.iter().map(|c| (*c).to_owned()).zip(values));
+            hits.push((rule, 0, k as u64), cells);
+        }
+        n
     }
-    n
 }
 
+/// Writes kept hits (see [`Hunt::streams`]), then the summary.
 fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> Result<Exit> {
     let write_opts = WriteOptions {
         csv_bom: a.out.csv_bom,
-        json_extra: vec![
-            ("rules".into(), serde_json::to_value(rules)?),
-            ("summary".into(), serde_json::to_value(summary)?),
-        ],
+        json_extra: json_extra(rules, summary)?,
         jsonl_version: true,
     };
     if a.beacons || a.out.format == Format::Beacons {
@@ -436,12 +717,7 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> 
         .filter(|_| matches!(a.out.format, Format::Table | Format::Csv))
         .and_then(Profile::columns)
     {
-        let hidden = sheet.select(cols);
-        if hidden > 0 {
-            eprintln!(
-                "portent: {hidden} column(s) not shown (--profile verbose, or --format jsonl, has them all)"
-            );
-        }
+        hidden_note(sheet.select(cols));
     } else if a.out.format == Format::Table {
         // A terminal has no room for the title and ATT&CK ids on every row:
         // the summary names each rule once; the other formats keep them.
@@ -458,6 +734,12 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> 
         }
     }
     emit(sheet, a.out.format, a.out.output.as_deref(), &write_opts)?;
+    finish_hunt(a, summary)
+}
+
+/// The summary on stderr and in `--summary-json`, the Navigator layer, and
+/// the exit code.
+fn finish_hunt(a: &Args, summary: &Summary) -> Result<Exit> {
     summary.print(a.input.report);
     if let Some(p) = &a.out.summary_json {
         summary.write_json(p)?;
@@ -497,35 +779,35 @@ fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> 
 fn correlate(
     set: &mut portent_engine::correlation::Set,
     chosen: &crate::correlations::Chosen,
-    found: &crate::scan::Scan,
-    mut feed: Vec<(i64, usize, usize)>,
-    untimed: &[(usize, usize)],
+    mut feed: Vec<Feed>,
     zone: &Zone,
-    sheet: &mut Sheet,
+    (hits, tally): (&mut Hits<'_, '_>, &mut Tally),
     summary: &mut Summary,
     baseline: Option<&crate::baseline::Baseline>,
+    first: usize,
 ) {
     if chosen.items.is_empty() {
         return;
     }
-    feed.sort_unstable();
+    // Untimed matches first (they are only counted), then time order,
+    // input order among equal times.
+    feed.sort_unstable_by_key(|f| (f.time.is_some(), f.time, f.seq, f.rule));
     let mut fired = Vec::new();
-    for &(n, rule) in untimed {
-        set.observe(rule, &found.candidates[n].record, &mut fired);
+    for f in &feed {
+        set.observe(f.rule, &f.record, &mut fired);
     }
-    for (_, n, rule) in feed {
-        set.observe(rule, &found.candidates[n].record, &mut fired);
-    }
+    drop(feed);
     set.flush(None, &mut fired);
     let mut alerts = vec![0u64; chosen.items.len()];
-    for f in &fired {
+    for (n, f) in fired.iter().enumerate() {
         alerts[f.correlation] += 1;
         if chosen.correlation_feeds_only[f.correlation] {
             continue;
         }
         let row = set.row(f, zone);
         let meta = &chosen.items[f.correlation].meta;
-        add_hit(sheet, summary, meta, row, zone, false, baseline);
+        let cells = hit(tally, meta, row, zone, false, baseline);
+        hits.push((first, 0, n as u64), cells);
     }
     for (c, item) in chosen.items.iter().enumerate() {
         let st = set.stats(c);
@@ -573,15 +855,24 @@ fn correlate(
     }
 }
 
-fn add_hit(
-    sheet: &mut Sheet,
-    summary: &mut Summary,
+/// Hits per host, process and suspicion label, for the summary.
+#[derive(Default)]
+struct Tally {
+    per_host: std::collections::BTreeMap<String, u64>,
+    per_process: std::collections::BTreeMap<String, u64>,
+    per_label: std::collections::BTreeMap<String, u64>,
+}
+
+/// The cells of a hit of rule `m`, counted in `tally` unless tuning held it
+/// back (shown for review, it is not a hit).
+fn hit(
+    tally: &mut Tally,
     m: &crate::pack::Meta,
     row: Row,
     zone: &Zone,
     show_suppressed: bool,
     baseline: Option<&crate::baseline::Baseline>,
-) {
+) -> Vec<(String, J)> {
     let suppressed = row.provenance.get(4).is_some_and(|v| !v.is_null());
     let mut cells: Vec<(String, J)> = vec![
         ("rule_id".into(), m.id.clone().into()),
@@ -639,9 +930,7 @@ fn add_hit(
         cells.push(("baseline".into(), mark));
     }
     if suppressed {
-        // Shown for review, not counted as hits.
-        sheet.push(cells);
-        return;
+        return cells;
     }
     let host = row
         .provenance
@@ -651,11 +940,11 @@ fn add_hit(
         *m.entry(k.unwrap_or_else(|| "(none)".into())).or_insert(0) += 1;
     };
     if m.label_column.is_some() {
-        bump(&mut summary.hits_per_label, label);
+        bump(&mut tally.per_label, label);
     }
-    bump(&mut summary.hits_per_host, host);
-    bump(&mut summary.hits_per_process, process);
-    sheet.push(cells);
+    bump(&mut tally.per_host, host);
+    bump(&mut tally.per_process, process);
+    cells
 }
 
 /// Arguments of `portent tune suggest`.
@@ -675,7 +964,10 @@ pub struct SuggestArgs {
 /// writes text for a person to review: the proposals have empty `reason` and
 /// `owner`, which the tuning loader rejects, so none can be used unreviewed.
 pub fn suggest(a: SuggestArgs) -> Result<Exit> {
-    let (sheet, summary, _) = collect(&a.hunt)?;
+    let hunt = prepare(&a.hunt)?;
+    let mut hits = Hits::kept(LEAD.iter().map(|s| (*s).to_owned()).collect());
+    let summary = execute(&a.hunt, &hunt, &mut hits)?;
+    let sheet = hits.into_sheet();
     let col = |name: &str| sheet.columns.iter().position(|c| c == name);
     let pick = |names: &[&str]| names.iter().find_map(|n| col(n));
     let (rule, process, parent, dst, port, user) = (

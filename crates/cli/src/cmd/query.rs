@@ -99,7 +99,8 @@ pub fn run(mut a: Args) -> Result<Exit> {
         .map(|f| schema.name(*f).to_owned())
         .collect();
     // Rows of a query that neither sorts nor groups can go out as they are
-    // found, in JSON lines or CSV (when its columns are known up front):
+    // found, in JSON, JSON lines, Timesketch lines or CSV (when its columns
+    // are known up front):
     // memory stays flat whatever the input. NOW() must be known before
     // reading for that (not `--now latest`).
     let columns: Vec<String> = q
@@ -111,9 +112,11 @@ pub fn run(mut a: Args) -> Result<Exit> {
         && a.now != "latest"
         && !a.tune.show_suppressed
         && match a.out.format {
-            crate::output::Format::Jsonl => true,
+            crate::output::Format::Jsonl
+            | crate::output::Format::Json
+            | crate::output::Format::Timesketch => true,
             crate::output::Format::Csv => !columns.iter().any(|c| c == "*"),
-            _ => false,
+            crate::output::Format::Table | crate::output::Format::Beacons => false,
         };
     if streams {
         return stream(
@@ -235,10 +238,15 @@ fn stream(
 ) -> Result<Exit> {
     let now = resolve_now(&a.now, None)?;
     let inputs = a.input.all()?;
-    let csv = (a.out.format == crate::output::Format::Csv).then_some(columns);
+    let layout = match a.out.format {
+        crate::output::Format::Csv => crate::output::Layout::Csv(columns),
+        crate::output::Format::Json => crate::output::Layout::Json,
+        crate::output::Format::Timesketch => crate::output::Layout::Timesketch,
+        _ => crate::output::Layout::Jsonl { version: false },
+    };
     let mut outcome = None;
     crate::output::to_path_or_stdout(a.out.output.as_deref(), &mut |out| {
-        let mut writer = crate::output::RowWriter::new(out, csv.clone(), a.out.csv_bom);
+        let mut writer = crate::output::RowWriter::new(out, layout.clone(), a.out.csv_bom);
         let mut run = Run::new(
             q,
             StreamSink {
@@ -248,24 +256,36 @@ fn stream(
             now,
         );
         let mut tuned = Tuned::new(tuning, "query");
-        let found = crate::scan::scan_each(&inputs, &[q], schema, scan_options, true, &mut |c| {
-            if c.of(0) {
-                let _ = tuned.push(&mut run, &c.record, &zone);
-            }
-        });
+        let found = crate::scan::scan_each(
+            &inputs,
+            &[q],
+            schema,
+            scan_options,
+            crate::scan::Mode::Streaming,
+            &mut |c| {
+                if c.of(0) {
+                    let _ = tuned.push(&mut run, &c.record, &zone);
+                }
+            },
+        );
         let window = describe_window(q, run.window(), now, &zone);
         let Ok((_, stats)) = run.finish();
-        writer.finish()?;
-        outcome = Some((found, stats, window, tuned));
+        let mut summary = Summary::from_scan(&found, &zone);
+        tuned.report(tuning, &mut summary);
+        let exit = finish(a, &mut summary, &stats, window).map_err(std::io::Error::other)?;
+        let extra = [(
+            "summary".to_owned(),
+            serde_json::to_value(&summary).map_err(std::io::Error::other)?,
+        )];
+        writer.finish(&extra)?;
+        crate::output::untimed_note(writer.untimed);
+        outcome = Some((summary, exit));
         Ok(())
     })?;
-    let Some((found, stats, window, tuned)) = outcome else {
+    let Some((summary, exit)) = outcome else {
         // The output closed early (a pipe): nothing more to say.
         return Ok(Exit::Ok);
     };
-    let mut summary = Summary::from_scan(&found, &zone);
-    tuned.report(tuning, &mut summary);
-    let exit = finish(a, &mut summary, &stats, window)?;
     report(a, &summary)?;
     Ok(exit)
 }
