@@ -102,6 +102,11 @@ pub struct ScanOptions {
     /// queries that admit it, so thousands of Sigma rules cost an event a
     /// lookup and a few tests, not thousands.
     pub dispatch: Vec<Option<Dispatch>>,
+    /// Every field the consumers of the candidates read (sorted; `None`:
+    /// all of them, as `SELECT *` does). A candidate held back for a process
+    /// creation keeps only these and what enrichment needs, so that holding
+    /// many costs little.
+    pub keep: Option<Vec<FieldId>>,
 }
 
 pub use portent_sigma::logsource::Dispatch;
@@ -174,6 +179,13 @@ impl<'d> Router<'d> {
     }
 }
 
+/// What enrichment can change in a query's answer.
+enum Join {
+    Everything,
+    /// Only these fields (none: nothing).
+    Fields(Vec<FieldId>),
+}
+
 /// A candidate event and the queries it is a candidate of.
 pub struct Candidate {
     /// The event.
@@ -226,6 +238,8 @@ fn unit_size(u: &Unit) -> u64 {
 
 struct UnitResult {
     index: usize,
+    /// Counted in the gate's waiting batches.
+    waiting: bool,
     candidates: Vec<Candidate>,
     creations: Vec<Creation>,
     reports: Vec<FileReport>,
@@ -289,11 +303,27 @@ pub fn scan_each(
     let correlate = queries
         .iter()
         .any(|q| q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f)));
-    // Which queries read what enrichment fills (a held-back candidate must be
-    // a candidate of one of them).
-    let joins: Vec<bool> = queries
+    // What enrichment could add to each query's answer: everything (it reads
+    // every field, or the enrichment outcome), or the fields it fills that
+    // the query reads. A candidate waits for a creation read later only when
+    // one of its queries reads such a field and the event lacks it: an event
+    // whose own fields decide the answer goes out at once, so the held-back
+    // candidates (and memory) do not grow with the input.
+    let joins: Vec<Join> = queries
         .iter()
-        .map(|q| q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f)))
+        .map(|q| {
+            let fields = q.fields();
+            if q.reads_all_fields() || fields.contains(&ids::ENRICHMENT) {
+                Join::Everything
+            } else {
+                Join::Fields(
+                    fields
+                        .into_iter()
+                        .filter(|f| ENRICHED_FIELDS.contains(f))
+                        .collect(),
+                )
+            }
+        })
         .collect();
     // Enrichment fills the process fields only where the event has none (so
     // an event's own values are final and can be tested early), but always
@@ -312,6 +342,20 @@ pub fn scan_each(
         .iter()
         .map(|q| q.prefilter_filled(&deferred, &if_absent))
         .collect();
+    let keep = opts.keep.as_ref().map(|k| {
+        let mut k = k.clone();
+        k.extend(ENRICHED_FIELDS);
+        k.extend([
+            ids::SOURCE_FILE,
+            ids::HOSTNAME,
+            ids::PROCESS_GUID,
+            ids::PROCESS_ID,
+            ids::STARTTIME,
+        ]);
+        k.sort_unstable();
+        k.dedup();
+        k
+    });
     let started = std::time::Instant::now();
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -349,6 +393,10 @@ pub fn scan_each(
                     batches,
                 );
                 progress.add(sizes[i]);
+                // A finished unit waits its turn like a batch: readers of
+                // small files must not pile up results behind a big one.
+                let mut r = r;
+                r.waiting = streaming && gate.enter(i);
                 if tx.send(Msg::Done(r)).is_err() {
                     break;
                 }
@@ -372,9 +420,15 @@ pub fn scan_each(
             for mut c in b.candidates {
                 let outcome = index.as_ref().map(|idx| idx.enrich(&mut c.record));
                 let waits = outcome == Some(Outcome::Missing)
-                    && c.queries.iter().any(|q| joins[*q as usize]);
+                    && c.queries.iter().any(|q| match &joins[*q as usize] {
+                        Join::Everything => true,
+                        Join::Fields(fs) => fs.iter().any(|f| c.record.get(*f).is_null()),
+                    });
                 match outcome {
                     _ if waits => {
+                        if let Some(k) = &keep {
+                            c.record.retain(k, ids::SUPPRESSED_BY.index() + 1);
+                        }
                         held.push_back(c);
                         // Memory stays bounded: past the cap the oldest go
                         // out as they are, and are counted.
@@ -411,6 +465,9 @@ pub fn scan_each(
                 }
             }
             while let Some(Some(next)) = results.get_mut(taken) {
+                if std::mem::take(&mut next.waiting) {
+                    gate.released();
+                }
                 for b in std::mem::take(&mut buffered[taken]) {
                     take_in(b, &mut index);
                 }
@@ -541,6 +598,7 @@ fn read_one(
     });
     UnitResult {
         index,
+        waiting: false,
         candidates,
         creations,
         reports,

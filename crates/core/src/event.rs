@@ -126,6 +126,40 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// Keeps only `fields` (sorted ascending), the first `dense` of them in
+    /// slots and the rest in the sparse list; names the schema does not know
+    /// are dropped. For a copy kept a while: it holds what its readers need
+    /// and no more.
+    pub fn retain(&mut self, fields: &[FieldId], dense: usize) {
+        let mut slots = Vec::new();
+        let mut sparse = Vec::new();
+        for f in fields {
+            let v = match self.slots.get_mut(f.index()) {
+                Some(v) => std::mem::replace(v, Value::Null),
+                None => match self.sparse.binary_search_by_key(&f.0, |(k, _)| *k) {
+                    Ok(at) => std::mem::replace(&mut self.sparse[at].1, Value::Null),
+                    Err(_) => Value::Null,
+                },
+            };
+            if v.is_null() {
+                continue;
+            }
+            if f.index() < dense {
+                if slots.len() <= f.index() {
+                    slots.resize(f.index() + 1, Value::Null);
+                }
+                slots[f.index()] = v;
+            } else {
+                sparse.push((f.0, v));
+            }
+        }
+        slots.shrink_to_fit();
+        sparse.shrink_to_fit();
+        self.slots = slots;
+        self.sparse = sparse;
+        self.extras = Vec::new();
+    }
+
     /// Marks the record as a row of the `flows` table.
     pub fn set_flow(&mut self, flow: bool) {
         self.flow = flow;
@@ -195,6 +229,31 @@ mod tests {
         assert_eq!(seen, 2);
         r.clear();
         assert_eq!(r.get(FieldId(3)), Value::Null);
+    }
+
+    #[test]
+    fn retained_records_keep_exactly_the_fields_asked_for() {
+        let mut r = Record::new();
+        for i in [1u32, 5, 90, 300, 2000] {
+            r.set(FieldId(i), Value::Int(i64::from(i)));
+        }
+        r.compact(50);
+        r.set_extra("X", Value::str("y"));
+        r.retain(&[FieldId(1), FieldId(7), FieldId(300), FieldId(2000)], 10);
+        for (i, want) in [
+            (1, Some(1)),
+            (5, None),
+            (7, None),
+            (90, None),
+            (300, Some(300)),
+            (2000, Some(2000)),
+        ] {
+            let got = r.get(FieldId(i));
+            assert_eq!(got, want.map_or(Value::Null, Value::Int), "field {i}");
+        }
+        let mut seen = 0;
+        r.for_each(&mut |_, _| seen += 1);
+        assert_eq!(seen, 3, "the name-only field is gone too");
     }
 
     #[test]

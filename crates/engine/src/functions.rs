@@ -193,6 +193,11 @@ const TABLE: &[(&str, Callable)] = &[
     ("utf8", Callable::Scalar(Func::Utf8, 1, 1)),
 ];
 
+/// Every function name (lower case) and what it denotes.
+pub fn all() -> impl Iterator<Item = (&'static str, Callable)> {
+    TABLE.iter().copied()
+}
+
 /// Looks a function name up, case-insensitively.
 pub fn lookup(name: &str) -> Option<Callable> {
     let lower = name.to_ascii_lowercase();

@@ -5,6 +5,7 @@
 use crate::dateformat::DatePattern;
 use crate::functions::{Agg, Func};
 use crate::zone::Zone;
+use portent_core::schema::ids;
 use portent_core::{FieldId, Value};
 use std::net::IpAddr;
 
@@ -300,13 +301,17 @@ impl Ir {
         }
     }
 
-    /// Fields this expression reads.
+    /// Fields this expression reads, those its functions read behind the
+    /// scenes included (a copy of an event with only these gives the same
+    /// value: the scan relies on it).
     pub fn fields(&self) -> Vec<FieldId> {
         let mut out = Vec::new();
-        self.walk(&mut |n| {
-            if let Ir::Field(id) = n {
-                out.push(*id);
-            }
+        self.walk(&mut |n| match n {
+            Ir::Field(id) => out.push(*id),
+            // Offline, an event names its log source itself (see eval).
+            Ir::Call(Func::LogSourceName, _) => out.push(ids::LOGSOURCENAME),
+            Ir::TextSearch(_) => out.push(ids::PAYLOAD),
+            _ => {}
         });
         out.sort();
         out.dedup();

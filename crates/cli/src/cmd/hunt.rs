@@ -14,7 +14,7 @@ use crate::tuned::Tuned;
 use crate::Exit;
 use anyhow::{bail, Context, Result};
 use portent_core::schema::ids;
-use portent_core::{Event, Record, Schema};
+use portent_core::{Event, FieldId, Record, Schema};
 use portent_engine::{CompileOptions, Query, Row, Run, Zone};
 use serde_json::Value as J;
 use std::path::PathBuf;
@@ -370,6 +370,27 @@ fn prepare(a: &Args) -> Result<Hunt> {
     .map_err(anyhow::Error::msg)?;
     let keep_all = queries.iter().any(Query::reads_all_fields);
     let mut scan_options = a.input.scan_options(keep_all)?;
+    if !keep_all {
+        // What the rules, tuning, correlations and the baseline read.
+        let mut keep: Vec<FieldId> = queries
+            .iter()
+            .chain(&connections)
+            .flat_map(|q| q.fields().into_iter().chain(q.options.provenance.clone()))
+            .collect();
+        keep.extend(correlations.fields());
+        keep.extend(tuning_fields(tuning.as_ref()));
+        keep.extend([
+            ids::STARTTIME,
+            ids::HOSTNAME,
+            ids::PROCESS_NAME,
+            ids::DESTINATIONPORT,
+            ids::DESTINATION_CLASS,
+            ids::INITIATED,
+        ]);
+        keep.sort_unstable();
+        keep.dedup();
+        scan_options.keep = Some(keep);
+    }
     if !a.no_rule_index {
         scan_options.dispatch = rules.iter().map(|r| r.dispatch.clone()).collect();
     }
@@ -386,6 +407,15 @@ fn prepare(a: &Args) -> Result<Hunt> {
         correlations,
         scan_options,
     })
+}
+
+/// The fields tuning exceptions test.
+pub fn tuning_fields(t: Option<&portent_engine::tuning::Tuning>) -> Vec<FieldId> {
+    t.iter()
+        .flat_map(|t| &t.exceptions)
+        .flat_map(|e| e.conditions.iter().map(|c| c.field))
+        .chain([ids::STARTTIME])
+        .collect()
 }
 
 /// One rule's run: its matches, what tuning holds back, and whether they

@@ -122,6 +122,7 @@ impl InputArgs {
                 ..portent_io::ReadOptions::default()
             },
             index_capacity: 4_000_000,
+            keep: None,
             dispatch: Vec::new(),
         })
     }

@@ -93,7 +93,15 @@ pub fn run(mut a: Args) -> Result<Exit> {
         q.limit = None;
     }
     let tuning = a.tune.load(&schema)?;
-    let scan_options = a.input.scan_options(q.reads_all_fields())?;
+    let mut scan_options = a.input.scan_options(q.reads_all_fields())?;
+    if !q.reads_all_fields() {
+        let mut keep = q.fields();
+        keep.extend(&provenance);
+        keep.extend(super::hunt::tuning_fields(tuning.as_ref()));
+        keep.sort_unstable();
+        keep.dedup();
+        scan_options.keep = Some(keep);
+    }
     let names: Vec<String> = provenance
         .iter()
         .map(|f| schema.name(*f).to_owned())
