@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Peak memory of `portent query` as input grows: the same JSON lines repeated
-# to about SIZE_MB and to ten times that, in one file (the worst case for a
-# reader: one unit of work), then a query without and with process joins,
-# streamed (JSON lines) and buffered (one JSON document). Fetches nothing.
+# Peak memory of `portent query` and `portent hunt` as input grows: the same
+# JSON lines repeated to about SIZE_MB and to ten times that, in one file (the
+# worst case for a reader: one unit of work), then a query without and with
+# process joins, streamed and buffered (sorted), and the hunt with the bundled
+# pack, its hits streamed (JSON lines) and kept (the table needs them all).
+# Fetches nothing.
 #
 # Usage: bench/memory.sh [JSONL] [SIZE_MB]   (default: examples/sysmon-ecs-t1043.jsonl, 20)
 set -euo pipefail
@@ -38,4 +40,15 @@ for x in x1 x10; do
   run "no process join" 'SELECT "Process Name", destinationport, starttime FROM events' jsonl "$WORK/$x.jsonl"
   run "SELECT * (joins processes)" 'SELECT * FROM events' jsonl "$WORK/$x.jsonl"
 done
-run "SELECT * buffered" 'SELECT * FROM events' json "$WORK/x1.jsonl"
+run "SELECT * buffered (sorted)" 'SELECT * FROM events ORDER BY starttime' json "$WORK/x1.jsonl"
+hunt() { # label, format, file
+  /usr/bin/time -f '%e %M' -o "$WORK/t" "$BIN" hunt "$3" --format "$2" -q >"$NULL" 2>"$WORK/err" || true
+  read -r wall kb < "$WORK/t"
+  hits=$(grep -o '[0-9]* row(s)' "$WORK/err" | awk '{n += $1} END {print n + 0}')
+  printf '%-34s %-5s %5s MB input  %6.2f s  peak %7.1f MiB  %s hits\n' "$1" "$2" \
+    "$(($(stat -c %s "$3") / 1000000))" "$wall" "$(echo "$kb / 1024" | bc -l)" "$hits"
+}
+for x in x1 x10; do
+  hunt "hunt (the pack), hits streamed" jsonl "$WORK/$x.jsonl"
+done
+hunt "hunt (the pack), hits kept" table "$WORK/x1.jsonl"

@@ -12,6 +12,7 @@ mod pack;
 mod progress;
 mod scan;
 mod sigma;
+mod spill;
 mod summary;
 mod tuned;
 mod writer;

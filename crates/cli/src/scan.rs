@@ -17,9 +17,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-/// Candidates a streaming scan holds back at most while their process
-/// creation may still come later in the input.
-const MAX_HELD: usize = 100_000;
+/// Candidates a streaming scan holds back in memory at most while their
+/// process creation may still come later in the input; the older ones wait
+/// on disk (see `spill`).
+const MAX_HELD: usize = 4_096;
 
 /// Streaming, a unit's candidates go to the main thread in batches of this
 /// many, so one huge file is not held whole.
@@ -97,6 +98,8 @@ pub struct ScanOptions {
     pub read: ReadOptions,
     /// Processes the enrichment index holds before it evicts the oldest.
     pub index_capacity: usize,
+    /// About how many bytes of process creations the index holds at most.
+    pub index_bytes: usize,
     /// Per query (in order; missing or `None`: every event), the channels
     /// and event ids it can match: an event is tested only against the
     /// queries that admit it, so thousands of Sigma rules cost an event a
@@ -223,6 +226,11 @@ pub struct Scan {
     /// Streaming: candidates handed over before the end although their
     /// process creation had not been read, because too many were waiting.
     pub released_early: u64,
+    /// Streaming: candidates that waited on disk for a process creation.
+    pub waited_on_disk: u64,
+    /// Why candidates could not wait on disk (then they were released early
+    /// or, read back, lost: said in the summary).
+    pub spill_error: Option<String>,
     /// Bytes of input.
     pub bytes: u64,
     /// Wall time of the scan.
@@ -365,9 +373,12 @@ pub fn scan_each(
     };
     let threads = opts.threads.clamp(1, units.len().max(1));
     let mut results: Vec<Option<UnitResult>> = (0..units.len()).map(|_| None).collect();
-    let mut index = correlate.then(|| ProcessIndex::new(opts.index_capacity));
+    let mut index =
+        correlate.then(|| ProcessIndex::with_budget(opts.index_capacity, opts.index_bytes));
     let (mut found, mut missing) = (0u64, 0u64);
     let mut held: std::collections::VecDeque<Candidate> = Default::default();
+    let mut spill = crate::spill::Spill::default();
+    let mut spill_failed: Option<String> = None;
     let mut released_early = 0u64;
     std::thread::scope(|s| {
         if !opts.quiet {
@@ -430,14 +441,20 @@ pub fn scan_each(
                             c.record.retain(k, ids::SUPPRESSED_BY.index() + 1);
                         }
                         held.push_back(c);
-                        // Memory stays bounded: past the cap the oldest go
-                        // out as they are, and are counted.
+                        // Memory stays bounded: past the cap the oldest wait
+                        // on disk; if the disk refuses, they go out as they
+                        // are, and are counted.
                         while held.len() > MAX_HELD {
-                            if let Some(old) = held.pop_front() {
-                                missing += 1;
-                                released_early += 1;
-                                deliver(old);
+                            let Some(old) = held.pop_front() else { break };
+                            if spill_failed.is_none() {
+                                match spill.push(&old) {
+                                    Ok(()) => continue,
+                                    Err(e) => spill_failed = Some(e.to_string()),
+                                }
                             }
+                            missing += 1;
+                            released_early += 1;
+                            deliver(old);
                         }
                     }
                     Some(Outcome::Found) => {
@@ -501,6 +518,8 @@ pub fn scan_each(
         latest: None,
         enrichment: None,
         released_early,
+        waited_on_disk: 0,
+        spill_error: None,
         bytes: sizes.iter().sum(),
         elapsed: started.elapsed(),
     };
@@ -517,14 +536,23 @@ pub fn scan_each(
     if let Mode::AtEnd(before) = mode {
         before(scan.latest);
     }
-    for mut c in rest.into_iter().chain(held) {
+    let mut last = |mut c: Candidate| {
         match index.as_ref().map(|idx| idx.enrich(&mut c.record)) {
             Some(Outcome::Found) => found += 1,
             Some(Outcome::Missing) => missing += 1,
             _ => {}
         }
         deliver(c);
+    };
+    scan.waited_on_disk = spill.count;
+    // The oldest waited on disk: they go first.
+    if let Err(e) = spill.drain(&mut last) {
+        spill_failed = Some(e.to_string());
     }
+    for c in rest.into_iter().chain(held) {
+        last(c);
+    }
+    scan.spill_error = spill_failed;
     if let Some(idx) = &index {
         scan.enrichment = Some((found, missing, idx.evicted));
     }

@@ -120,6 +120,14 @@ pub struct Enrichment {
     /// creation read after them was not joined.
     #[serde(skip_serializing_if = "is_zero")]
     pub released_early: u64,
+    /// Streaming: candidates that waited on disk for a creation read later
+    /// (a temporary file: memory stays bounded, nothing is lost).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub waited_on_disk: u64,
+    /// Why waiting on disk failed, when it did (the candidates were then
+    /// written early, or some were lost reading them back: the run is partial).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_error: Option<String>,
 }
 
 /// The whole summary.
@@ -209,6 +217,8 @@ impl Summary {
                     missing,
                     evicted,
                     released_early: scan.released_early,
+                    waited_on_disk: scan.waited_on_disk,
+                    disk_error: scan.spill_error.clone(),
                 },
             ),
             rules: Vec::new(),
@@ -223,7 +233,12 @@ impl Summary {
 
     /// True when some input was skipped in part or whole.
     pub fn partial(&self) -> bool {
-        self.inputs_not_read > 0 || !self.skipped.is_empty()
+        self.inputs_not_read > 0
+            || !self.skipped.is_empty()
+            || self
+                .enrichment
+                .as_ref()
+                .is_some_and(|e| e.disk_error.is_some())
     }
 
     /// Prints the summary for people: problem inputs always, every input with `all`.
@@ -300,6 +315,15 @@ impl Summary {
                     String::new()
                 },
             );
+            if e.waited_on_disk > 0 {
+                eprintln!(
+                    "portent: process enrichment: {} candidate(s) waited on disk for a creation read later (memory stays bounded)",
+                    e.waited_on_disk
+                );
+            }
+            if let Some(err) = &e.disk_error {
+                eprintln!("portent: error: candidates waiting for their process creation could not use the disk ({err}); see the counts above");
+            }
         }
         if let Some(rs) = &self.rule_set {
             rs.print();

@@ -262,3 +262,43 @@ fn the_corpus_streams_the_hits_it_would_keep() {
     let n = same_hits_streamed_and_kept(&["hunt", &path(&dir)]);
     assert!(n > 0);
 }
+
+/// Thousands of connections whose process creations come last: streaming,
+/// they wait for them, the oldest on disk, and are joined at the end just
+/// as when every candidate is kept.
+#[test]
+fn connections_read_long_before_their_creation_wait_on_disk_and_are_joined() {
+    let text = std::fs::read_to_string(root().join("examples/sysmon-ecs-t1043.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let (creations, others): (Vec<&str>, Vec<&str>) = lines
+        .iter()
+        .partition(|l| serde_json::from_str::<Value>(l).unwrap()["winlog"]["event_id"] == "1");
+    assert!(!creations.is_empty() && !others.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("late-creations.jsonl");
+    let mut out = String::new();
+    for _ in 0..800 {
+        for l in &others {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    for l in &creations {
+        out.push_str(l);
+        out.push('\n');
+    }
+    std::fs::write(&input, out).unwrap();
+    let input = path(&input);
+    let (streamed, e1) = hunt(&["hunt", &input, "--format", "jsonl"]);
+    let (kept, e2) = hunt(&["hunt", &input, "--format", "jsonl", "--no-stream"]);
+    assert!(e1.contains("waited on disk"), "{e1}");
+    assert!(!e2.contains("waited on disk"), "{e2}");
+    let joined = |e: &str| {
+        e.lines()
+            .find(|l| l.contains("joined to their process creation"))
+            .map(str::to_owned)
+    };
+    assert_eq!(joined(&e1), joined(&e2));
+    assert!(joined(&e1).is_some_and(|l| !l.contains(" 0 candidate(s) joined")));
+    assert_eq!(rows("jsonl", &streamed), rows("jsonl", &kept));
+}

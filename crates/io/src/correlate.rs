@@ -125,8 +125,24 @@ pub struct ProcessIndex {
     pids: HashMap<(String, i64), Timeline>,
     order: VecDeque<EntryKey>,
     capacity: usize,
+    /// Bytes held (an estimate: text and keys, plus bookkeeping).
+    bytes: usize,
+    max_bytes: usize,
     /// Entries dropped to stay within capacity (oldest first).
     pub evicted: u64,
+}
+
+/// About what an entry costs besides its text: the map slots, the `Arc`, the
+/// order queue.
+const ENTRY_OVERHEAD: usize = 160;
+
+fn size_of(info: &ProcessInfo) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    ENTRY_OVERHEAD
+        + text(&info.command)
+        + text(&info.parent_path)
+        + text(&info.parent_command)
+        + text(&info.original_file_name)
 }
 
 #[derive(Debug)]
@@ -149,13 +165,27 @@ pub enum Outcome {
 impl ProcessIndex {
     /// An empty index holding at most `capacity` processes.
     pub fn new(capacity: usize) -> ProcessIndex {
+        ProcessIndex::with_budget(capacity, usize::MAX)
+    }
+
+    /// An empty index holding at most `capacity` processes and about
+    /// `max_bytes` of them: memory stays bounded however many processes the
+    /// input creates (the oldest go first, counted in `evicted`).
+    pub fn with_budget(capacity: usize, max_bytes: usize) -> ProcessIndex {
         ProcessIndex {
             guids: HashMap::new(),
             pids: HashMap::new(),
             order: VecDeque::new(),
             capacity: capacity.max(1),
+            bytes: 0,
+            max_bytes,
             evicted: 0,
         }
+    }
+
+    /// About how many bytes the index holds.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Number of processes held.
@@ -175,8 +205,10 @@ impl ProcessIndex {
         }
         match c {
             Creation::Guid(g, info) => {
-                if self.guids.insert(g.clone(), Arc::new(info)).is_none() {
-                    self.order.push_back(EntryKey::Guid(g));
+                self.bytes += size_of(&info) + g.len();
+                match self.guids.insert(g.clone(), Arc::new(info)) {
+                    None => self.order.push_back(EntryKey::Guid(g)),
+                    Some(old) => self.bytes -= size_of(&old) + g.len(),
                 }
             }
             Creation::Pid {
@@ -185,11 +217,15 @@ impl ProcessIndex {
                 time,
                 info,
             } => {
+                self.bytes += size_of(&info) + host.len();
                 let list = self.pids.entry((host.clone(), pid)).or_default();
                 let at = list.partition_point(|(t, _)| *t <= time);
                 list.insert(at, (time, Arc::new(info)));
                 self.order.push_back(EntryKey::Pid(host, pid));
             }
+        }
+        while self.bytes > self.max_bytes && self.order.len() > 1 {
+            self.evict_one();
         }
     }
 
@@ -200,14 +236,18 @@ impl ProcessIndex {
         self.evicted += 1;
         match k {
             EntryKey::Guid(g) => {
-                self.guids.remove(&g);
+                if let Some(old) = self.guids.remove(&g) {
+                    self.bytes = self.bytes.saturating_sub(size_of(&old) + g.len());
+                }
             }
             EntryKey::Pid(h, p) => {
+                let host_len = h.len();
                 let key = (h, p);
                 let empty = match self.pids.get_mut(&key) {
                     Some(list) => {
                         if !list.is_empty() {
-                            list.remove(0);
+                            let (_, old) = list.remove(0);
+                            self.bytes = self.bytes.saturating_sub(size_of(&old) + host_len);
                         }
                         list.is_empty()
                     }
@@ -309,6 +349,51 @@ mod tests {
             early.get(ids::ENRICHMENT),
             Value::str("no process creation in input")
         );
+    }
+
+    #[test]
+    fn the_byte_budget_evicts_the_oldest_and_replacing_costs_nothing_more() {
+        // Each creation: the overhead, a 1,000-byte command line, its host.
+        let mut idx = ProcessIndex::with_budget(1_000_000, 3 * (ENTRY_OVERHEAD + 1_002));
+        let long = "x".repeat(1_000);
+        for pid in 1..=5 {
+            let mut c = security(4688, "PC", pid, pid * 10);
+            c.set(ids::COMMAND, Value::string(long.clone()));
+            idx.insert(creation_of(&c).unwrap());
+            assert!(
+                idx.bytes() <= 3 * (ENTRY_OVERHEAD + 1_002),
+                "{}",
+                idx.bytes()
+            );
+        }
+        assert_eq!((idx.len(), idx.evicted), (3, 2));
+        assert_eq!(
+            idx.enrich(&mut security(5156, "pc", 1, 100)),
+            Outcome::Missing
+        );
+        assert_eq!(
+            idx.enrich(&mut security(5156, "pc", 5, 100)),
+            Outcome::Found
+        );
+        // The same GUID again replaces its entry: the bytes do not grow.
+        let mut g = ProcessIndex::with_budget(10, usize::MAX);
+        let sysmon1 = |cmd: &str| {
+            let mut r = Record::new();
+            r.set(ids::EVENT_ID, Value::Int(1));
+            r.set(
+                ids::CHANNEL,
+                Value::str("Microsoft-Windows-Sysmon/Operational"),
+            );
+            r.set(ids::PROCESS_GUID, Value::str("{g}"));
+            r.set(ids::COMMAND, Value::string(cmd.to_owned()));
+            r
+        };
+        g.insert(creation_of(&sysmon1("a")).unwrap());
+        let once = g.bytes();
+        for _ in 0..10 {
+            g.insert(creation_of(&sysmon1("b")).unwrap());
+        }
+        assert_eq!((g.bytes(), g.len()), (once, 1));
     }
 
     #[test]

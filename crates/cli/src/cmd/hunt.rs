@@ -152,11 +152,13 @@ pub fn run(a: Args) -> Result<Exit> {
     }
     let hunt = prepare(&a)?;
     let metas = hunt.metas();
+    let mut hunt = hunt;
     let Some((layout, projection)) = hunt.streams(&a) else {
         let mut hits = Hits::kept(LEAD.iter().map(|s| (*s).to_owned()).collect());
         let summary = execute(&a, &hunt, &mut hits)?;
         return emit_hunt(&a, &mut hits.into_sheet(), &summary, &metas);
     };
+    hunt.unsort();
     let mut outcome = None;
     let mut projection = projection;
     crate::output::to_path_or_stdout(a.out.output.as_deref(), &mut |out| {
@@ -230,6 +232,19 @@ impl Hunt {
             Format::Table | Format::Beacons => return None,
         };
         Some((layout, None))
+    }
+
+    /// Drops ORDER BY from the rules that have no LIMIT: written as they are
+    /// found, hits come in input order, and a sort without a limit would only
+    /// hold every row until the end (Sigma rules are `ORDER BY starttime
+    /// DESC` for QRadar's result view). With a LIMIT the sort chooses rows,
+    /// so it stays.
+    fn unsort(&mut self) {
+        for q in &mut self.queries {
+            if q.limit.is_none() {
+                q.order.clear();
+            }
+        }
     }
 
     /// Every column a hit of this hunt can have, in a stable order: the

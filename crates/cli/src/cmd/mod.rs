@@ -79,6 +79,11 @@ pub struct InputArgs {
     /// inside them are followed anyway; every file and folder is read once).
     #[arg(long)]
     pub follow_links: bool,
+    /// Memory for the process creations that enrichment joins events to,
+    /// in MiB: past it the oldest are dropped (counted in the summary), so
+    /// memory does not grow with the input.
+    #[arg(long, value_name = "MIB", default_value = "128")]
+    pub process_index_mb: usize,
 }
 
 impl InputArgs {
@@ -122,6 +127,7 @@ impl InputArgs {
                 ..portent_io::ReadOptions::default()
             },
             index_capacity: 4_000_000,
+            index_bytes: self.process_index_mb.saturating_mul(1 << 20),
             keep: None,
             dispatch: Vec::new(),
         })
