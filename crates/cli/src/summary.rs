@@ -298,10 +298,24 @@ impl Summary {
             }
         );
         if self.files_ignored > 0 && !all {
-            eprintln!(
-                "portent: {} file(s) in the folders are not telemetry and were ignored (--report lists them)",
-                self.files_ignored
-            );
+            // A second path to a file already read (a hard link, a link into
+            // the tree) is not "not telemetry": it is said apart.
+            let twice = self
+                .inputs
+                .iter()
+                .filter(|i| i.ignored.as_deref().is_some_and(|w| w.starts_with("same ")))
+                .count();
+            let other = self.files_ignored - twice;
+            if other > 0 {
+                eprintln!(
+                    "portent: {other} file(s) in the folders are not telemetry and were ignored (--report lists them)"
+                );
+            }
+            if twice > 0 {
+                eprintln!(
+                    "portent: {twice} path(s) lead to a file or folder already read (hard or symbolic links): read once (--report lists them)"
+                );
+            }
         }
         if let Some(e) = &self.enrichment {
             eprintln!(

@@ -116,6 +116,28 @@ fn symlink_loops_read_each_file_once_and_links_out_of_the_tree_are_not_followed(
 }
 
 #[test]
+fn a_hard_link_is_read_once_and_not_called_not_telemetry() {
+    let dir = tmp("hardlinks");
+    std::fs::create_dir_all(dir.join("a")).unwrap();
+    std::fs::create_dir_all(dir.join("b")).unwrap();
+    std::fs::copy(root().join(ECS), dir.join("a/ecs.jsonl")).unwrap();
+    std::fs::hard_link(dir.join("a/ecs.jsonl"), dir.join("b/copy.jsonl")).unwrap();
+    std::fs::write(dir.join("README.txt"), "notes about the case\n").unwrap();
+    let (_, want, _) = hits(&[ECS]);
+    let (code, got, err) = hits(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(keys(&got), keys(&want), "the file is read once");
+    assert!(
+        err.contains("1 file(s) in the folders are not telemetry"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 path(s) lead to a file or folder already read"),
+        "{err}"
+    );
+}
+
+#[test]
 fn csv_with_several_rules_hitting_has_one_header_and_every_row_fits_it() {
     let sigma = root().join("../shared/sigma-rules/network_connection");
     let mut args = vec!["hunt", "-q", "--format", "csv", "examples/"];
