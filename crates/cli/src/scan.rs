@@ -276,6 +276,19 @@ pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &Scan
     scan
 }
 
+/// True when a streaming scan may hand `q`'s candidates over out of input
+/// order: a candidate whose enrichment must wait for a process creation
+/// read later comes at the end.
+pub fn may_reorder(q: &Query) -> bool {
+    q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f))
+}
+
+/// True when `q`'s answer over a streaming scan can differ from its answer
+/// over the input in order (see [`may_reorder`], `Query::order_sensitive`).
+pub fn needs_input_order(q: &Query) -> bool {
+    may_reorder(q) && q.order_sensitive()
+}
+
 /// When candidates are handed over.
 pub enum Mode<'a> {
     /// Every candidate is held until all input is read, so that enrichment
@@ -353,13 +366,8 @@ pub fn scan_each(
     let keep = opts.keep.as_ref().map(|k| {
         let mut k = k.clone();
         k.extend(ENRICHED_FIELDS);
-        k.extend([
-            ids::SOURCE_FILE,
-            ids::HOSTNAME,
-            ids::PROCESS_GUID,
-            ids::PROCESS_ID,
-            ids::STARTTIME,
-        ]);
+        k.extend(portent_io::correlate::KEY_FIELDS);
+        k.push(ids::SOURCE_FILE);
         k.sort_unstable();
         k.dedup();
         k

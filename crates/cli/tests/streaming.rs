@@ -125,3 +125,25 @@ fn streamed_rows_are_the_buffered_rows_on_the_corpus() {
     );
     assert!(n > 100_000, "{n}");
 }
+
+/// A grouped query takes the candidates as they are read (it holds its
+/// groups, not the events): the counts are those of every event.
+#[test]
+fn grouped_queries_count_every_event_while_reading() {
+    let examples = root().join("examples").display().to_string();
+    let count = |aql: &str| -> Vec<Value> {
+        let (code, out, err) = portent(&["query", aql, &examples, "--format", "jsonl"]);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let all = count("SELECT COUNT(*) AS n FROM events");
+    assert_eq!(all, vec![serde_json::json!({"n": 30})]);
+    // Grouped by a field enrichment fills (the command line of each
+    // connection's process): every event is in one group.
+    let groups = count("SELECT \"Command\", COUNT(*) AS n FROM events GROUP BY \"Command\"");
+    let total: i64 = groups.iter().map(|g| g["n"].as_i64().unwrap()).sum();
+    assert_eq!(total, 30);
+    assert!(groups.len() > 2, "{groups:?}");
+}

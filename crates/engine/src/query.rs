@@ -405,6 +405,22 @@ impl Query {
         !self.order.is_empty() || self.grouping.is_some()
     }
 
+    /// True when which rows or values the answer has depends on the order
+    /// events arrive in: ORDER BY with LIMIT (ties keep arrival order, and
+    /// the LIMIT cuts among them) and the FIRST and LAST aggregates. (Without
+    /// LIMIT, arrival order only orders tied rows.)
+    pub fn order_sensitive(&self) -> bool {
+        (!self.order.is_empty() && self.limit.is_some())
+            || self.grouping.as_ref().is_some_and(|g| {
+                g.aggs.iter().any(|a| {
+                    matches!(
+                        a.agg,
+                        crate::functions::Agg::First | crate::functions::Agg::Last
+                    )
+                })
+            })
+    }
+
     /// True when the answer depends on NOW: a time window, NOW(),
     /// PARSEDATETIME's relative references, or reference data (whose
     /// time-to-live is counted to NOW). Such a query needs NOW before the

@@ -100,6 +100,18 @@ pub enum Key {
     Pid(String, i64, i64),
 }
 
+/// Every field [`key_of`] and [`ProcessIndex::enrich`] read: a copy of an
+/// event with these (and the fields enrichment fills) joins like the event.
+pub const KEY_FIELDS: &[portent_core::FieldId] = &[
+    ids::EVENT_ID,
+    ids::CHANNEL,
+    ids::PROVIDER,
+    ids::PROCESS_GUID,
+    ids::HOSTNAME,
+    ids::PROCESS_ID,
+    ids::STARTTIME,
+];
+
 /// The key to enrich `rec` by: Sysmon events other than process creation that
 /// name a process, and WFP events (5031, 5150-5159) with a PID.
 pub fn key_of(rec: &Record<'_>) -> Option<Key> {
@@ -349,6 +361,34 @@ mod tests {
             early.get(ids::ENRICHMENT),
             Value::str("no process creation in input")
         );
+    }
+
+    #[test]
+    fn a_copy_with_the_key_fields_joins_like_the_event() {
+        let mut sysmon3 = Record::new();
+        sysmon3.set(ids::EVENT_ID, Value::Int(3));
+        sysmon3.set(
+            ids::CHANNEL,
+            Value::str("Microsoft-Windows-Sysmon/Operational"),
+        );
+        sysmon3.set(ids::PROVIDER, Value::str("Microsoft-Windows-Sysmon"));
+        sysmon3.set(ids::PROCESS_GUID, Value::str("{g}"));
+        sysmon3.set(ids::DESTINATIONPORT, Value::Int(443));
+        let mut security = security(5156, "PC", 42, 200);
+        security.set(
+            ids::PROVIDER,
+            Value::str("Microsoft-Windows-Security-Auditing"),
+        );
+        let mut keys = KEY_FIELDS.to_vec();
+        keys.extend(ENRICHED_FIELDS);
+        keys.sort_unstable();
+        for rec in [sysmon3, security] {
+            let want = key_of(&rec);
+            assert!(want.is_some());
+            let mut copy = rec.clone();
+            copy.retain(&keys, 8);
+            assert_eq!(format!("{:?}", key_of(&copy)), format!("{want:?}"));
+        }
     }
 
     #[test]

@@ -71,9 +71,9 @@ pub struct Args {
     /// same; this is for checking that, and for measuring the index.
     #[arg(long, hide = true)]
     no_rule_index: bool,
-    /// Keep every hit until the end, as the table must, in every format
-    /// (then hits come out by rule, not in input order). The hits are the
-    /// same; this is for checking that.
+    /// Keep every candidate until the input is read and every hit until the
+    /// end, in every format (then hits come out by rule, not in input
+    /// order). The hits are the same; this is for checking that.
     #[arg(long, hide = true)]
     no_stream: bool,
     /// A learned baseline (`portent baseline learn`): hits are marked `known` or
@@ -494,11 +494,17 @@ fn execute(a: &Args, h: &Hunt, hits: &mut Hits<'_, '_>) -> Result<Summary> {
     let latest = std::cell::Cell::new(None);
     let mut now_set = fixed_now.is_some();
     let mut latest_known = |l: Option<i64>| latest.set(Some(l.unwrap_or(0)));
-    let streaming = hits_are_written(hits);
-    let mode = if streaming {
-        crate::scan::Mode::Streaming
-    } else {
+    // Candidates go to the rules as they are read (kept hits are put back in
+    // input order by their place in the input), unless NOW is the newest
+    // event and a rule reads it, or a rule's answer depends on input order
+    // and enrichment could reorder its candidates.
+    let at_end = a.no_stream
+        || (fixed_now.is_none() && h.queries.iter().any(Query::reads_now))
+        || h.queries.iter().any(crate::scan::needs_input_order);
+    let mode = if at_end {
         crate::scan::Mode::AtEnd(&mut latest_known)
+    } else {
+        crate::scan::Mode::Streaming
     };
     let rules = &h.rules;
     let found = crate::scan::scan_each(
@@ -647,10 +653,6 @@ fn execute(a: &Args, h: &Hunt, hits: &mut Hits<'_, '_>) -> Result<Summary> {
     summary.hits_per_process = tally.per_process;
     summary.hits_per_label = tally.per_label;
     Ok(summary)
-}
-
-fn hits_are_written(hits: &Hits<'_, '_>) -> bool {
-    matches!(hits, Hits::Written { .. })
 }
 
 /// The finding id of a process/port pair the baseline has not seen.

@@ -5,7 +5,6 @@ use super::{
     QuerySource, TuneArgs,
 };
 use crate::output::{emit, Sheet, WriteOptions};
-use crate::scan::scan;
 use crate::summary::{RuleSummary, Summary};
 use crate::tuned::Tuned;
 use crate::Exit;
@@ -138,8 +137,25 @@ pub fn run(mut a: Args) -> Result<Exit> {
             zone,
         );
     }
-    let found = scan(&a.input.all()?, &[&q], &schema, &scan_options);
-    let now = resolve_now(&a.now, found.latest)?;
+    // The candidates go to the run as they are read: a grouped or sorted
+    // query holds its groups or top rows, not every event. They wait for
+    // the end of the input only when NOW is the newest event and the query
+    // reads it, or when the query's answer depends on input order and
+    // enrichment could reorder them; the table keeps input order anyway
+    // unless enrichment could change it.
+    let at_end = (a.now == "latest" && q.reads_now())
+        || crate::scan::needs_input_order(&q)
+        || (!q.is_blocking() && crate::scan::may_reorder(&q));
+    let fixed_now = (a.now != "latest")
+        .then(|| resolve_now(&a.now, None))
+        .transpose()?;
+    let latest = std::cell::Cell::new(None);
+    let mut latest_known = |l: Option<i64>| latest.set(Some(l.unwrap_or(0)));
+    let mode = if at_end {
+        crate::scan::Mode::AtEnd(&mut latest_known)
+    } else {
+        crate::scan::Mode::Streaming
+    };
     let mut sheet = Sheet::new(q.column_names());
     let mut run = Run::new(
         &q,
@@ -147,17 +163,31 @@ pub fn run(mut a: Args) -> Result<Exit> {
             sheet: &mut sheet,
             names: &names,
         },
-        now,
+        fixed_now.unwrap_or(0),
     );
+    let mut now_set = fixed_now.is_some();
     // Ad hoc queries are rule `query` to tuning: exceptions for all rules apply.
     let mut tuned = Tuned::new(tuning.as_ref(), "query");
     let mut held_back: Vec<portent_core::Record<'static>> = Vec::new();
-    for c in found.candidates.iter().filter(|c| c.of(0)) {
-        if let Some(tagged) = tuned.push(&mut run, &c.record, &zone) {
-            if a.tune.show_suppressed {
-                held_back.push(tagged);
+    let inputs = a.input.all()?;
+    let found = crate::scan::scan_each(&inputs, &[&q], &schema, &scan_options, mode, &mut |c| {
+        if !now_set {
+            if let Some(now) = latest.get() {
+                run.set_now(now);
+                now_set = true;
             }
         }
+        if c.of(0) {
+            if let Some(tagged) = tuned.push(&mut run, &c.record, &zone) {
+                if a.tune.show_suppressed {
+                    held_back.push(tagged);
+                }
+            }
+        }
+    });
+    let now = fixed_now.unwrap_or_else(|| found.latest.unwrap_or(0));
+    if !now_set {
+        run.set_now(now);
     }
     let window = describe_window(&q, run.window(), now, &zone);
     let (_, stats) = run.finish()?;
