@@ -1,9 +1,11 @@
-//! Reading every input in parallel and keeping the candidate events of the
-//! compiled queries. Workers read units (files, EVTX chunk ranges), test each
-//! event against each query's prefilter and keep only candidates; process
-//! creations go into the enrichment index. Rows are produced afterwards, in
-//! input order, so results do not depend on thread timing, file order or on
-//! whether a process's creation was read before its connections.
+//! Reading every input in parallel and handing the candidate events of the
+//! compiled queries over in input order. Workers read units (files, EVTX
+//! chunk ranges), test each event against each query's prefilter and keep
+//! only candidates; process creations go into the enrichment index. Units are
+//! taken in, in input order, whatever the thread timing; a candidate whose
+//! process creation may still come later waits for it (on disk past a few
+//! thousand), so results do not depend on whether a process's creation was
+//! read before its connections.
 
 use crate::progress::Progress;
 use portent_core::schema::ids;
@@ -209,12 +211,8 @@ impl Candidate {
     }
 }
 
-/// What a scan found.
+/// What a scan read (its candidates went to the caller).
 pub struct Scan {
-    /// Candidates in input order, enriched when a query needs it.
-    pub candidates: Vec<Candidate>,
-    /// Per query, the indices of its candidates in `candidates`, ascending.
-    pub by_query: Vec<Vec<u32>>,
     /// One report per input stream, in input order (EVTX ranges merged).
     pub reports: Vec<FileReport>,
     /// Events read in all.
@@ -253,27 +251,6 @@ struct UnitResult {
     reports: Vec<FileReport>,
     events: u64,
     latest: Option<i64>,
-}
-
-/// Reads `inputs` for `queries`, showing progress unless `quiet`: every
-/// candidate, in input order, enriched against every process creation read.
-pub fn scan(inputs: &[PathBuf], queries: &[&Query], schema: &Schema, opts: &ScanOptions) -> Scan {
-    let mut candidates = Vec::new();
-    let mut scan = scan_each(
-        inputs,
-        queries,
-        schema,
-        opts,
-        Mode::AtEnd(&mut |_| {}),
-        &mut |c| candidates.push(c),
-    );
-    for (n, c) in candidates.iter().enumerate() {
-        for q in c.queries.iter() {
-            scan.by_query[*q as usize].push(n as u32);
-        }
-    }
-    scan.candidates = candidates;
-    scan
 }
 
 /// True when a streaming scan may hand `q`'s candidates over out of input
@@ -519,8 +496,6 @@ pub fn scan_each(
         progress.finish();
     });
     let mut scan = Scan {
-        candidates: Vec::new(),
-        by_query: vec![Vec::new(); queries.len()],
         reports: Vec::new(),
         events: 0,
         latest: None,

@@ -3,7 +3,7 @@
 
 use super::{report_errors, InputArgs};
 use crate::baseline::{Baseline, CONNECTIONS};
-use crate::scan::scan;
+use crate::scan::{scan_each, Mode};
 use crate::summary::Summary;
 use crate::Exit;
 use anyhow::Result;
@@ -27,14 +27,23 @@ pub fn learn(a: LearnArgs) -> Result<Exit> {
     let q = Query::compile(CONNECTIONS, &mut schema, &CompileOptions::default())
         .map_err(|e| report_errors(&e, "<baseline>", CONNECTIONS))?;
     let inputs = a.input.all()?;
-    let found = scan(&inputs, &[&q], &schema, &a.input.scan_options(false)?);
     let mut b = Baseline::default();
     b.learned_from = inputs.iter().map(|p| p.display().to_string()).collect();
     let mut connections = 0u64;
-    for c in found.candidates.iter().filter(|c| c.of(0)) {
-        connections += 1;
-        b.learn(&c.record);
-    }
+    // Learned while reading: memory grows with the pairs, not the events.
+    let found = scan_each(
+        &inputs,
+        &[&q],
+        &schema,
+        &a.input.scan_options(false)?,
+        Mode::Streaming,
+        &mut |c| {
+            if c.of(0) {
+                connections += 1;
+                b.learn(&c.record);
+            }
+        },
+    );
     b.save(&a.output)?;
     let summary = Summary::from_scan(&found, &Zone::utc());
     summary.print(a.input.report);
