@@ -20,7 +20,7 @@ pub enum Format {
     Table,
     /// One JSON object per row.
     Jsonl,
-    /// One JSON document: `{"schema_version", "columns", "rows", ...}`.
+    /// One JSON document: `{"schema_version", "rows", "columns", ...}` (each row its own cells).
     Json,
     /// CSV with a header row.
     Csv,
