@@ -201,6 +201,17 @@ fn streamed_csv_has_every_column_up_front_and_profiles_pick_from_it() {
         ]
     );
     assert!(err.contains("column(s) not shown"), "{err}");
+    let (timeline, _) = hunt(&[
+        "hunt",
+        &examples,
+        "--format",
+        "csv",
+        "--profile",
+        "timeline",
+    ]);
+    let cols = header(&timeline);
+    assert_eq!(&cols[..4], ["time", "host", "severity", "rule_title"]);
+    assert!(cols.iter().any(|c| c == "record_id"), "{cols:?}");
     // Rules name the process differently; the one column takes each.
     let mut r = csv::Reader::from_reader(minimal.as_bytes());
     let blank = r

@@ -91,6 +91,10 @@ pub enum Profile {
     Standard,
     /// Every column.
     Verbose,
+    /// For a timeline tool such as Timeline Explorer: the time first, then
+    /// where and what (host, severity, rule, ATT&CK), then the process,
+    /// command lines, user and destination, and where the event came from.
+    Timeline,
 }
 
 impl Profile {
@@ -121,10 +125,27 @@ impl Profile {
             &["suspicion_label"],
             &["source_file"],
         ];
+        const TIMELINE: &[&[&str]] = &[
+            &["time"],
+            &["host"],
+            &["severity"],
+            &["rule_title", "rule_id"],
+            &["attack"],
+            &["process_name", "Process Name", "Image"],
+            &["command_line", "CommandLine", "Command"],
+            &["parent_process", "ParentImage", "Parent Process Name"],
+            &["username", "User"],
+            &["destinationip", "DestinationIp"],
+            &["destinationport", "DestinationPort"],
+            &["suspicion_label"],
+            &["source_file"],
+            &["record_id"],
+        ];
         match self {
             Profile::Minimal => Some(MINIMAL),
             Profile::Standard => Some(STANDARD),
             Profile::Verbose => None,
+            Profile::Timeline => Some(TIMELINE),
         }
     }
 }
