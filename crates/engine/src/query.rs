@@ -405,6 +405,18 @@ impl Query {
         !self.order.is_empty() || self.grouping.is_some()
     }
 
+    /// Drops the syntax tree, which running does not read (only `why`
+    /// explanations and printing do): a hunt with thousands of rules keeps
+    /// their compiled form and text only.
+    pub fn shed_syntax(&mut self) {
+        self.ast.select = Vec::new();
+        self.ast.filter = None;
+        self.ast.group_by = Vec::new();
+        self.ast.having = None;
+        self.ast.order_by = Vec::new();
+        self.ast.parameters = Vec::new();
+    }
+
     /// True when which rows or values the answer has depends on the order
     /// events arrive in: ORDER BY with LIMIT (ties keep arrival order, and
     /// the LIMIT cuts among them) and the FIRST and LAST aggregates. (Without

@@ -351,6 +351,7 @@ fn prepare(a: &Args) -> Result<Hunt> {
     for r in &rules {
         match Query::compile(&r.aql, &mut schema, &options) {
             Ok(mut q) => {
+                q.shed_syntax();
                 match limit {
                     None => q.limit = None,
                     Some(Some(n)) => q.limit = Some(n),
