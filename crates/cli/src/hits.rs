@@ -11,8 +11,13 @@ use serde_json::Value as J;
 /// sorted, after its others).
 pub type Key = (usize, u8, u64);
 
-/// The hits' destination.
-pub enum Hits<'w, 'o> {
+/// The hits' destination, and the HTML report that sees every hit too.
+pub struct Hits<'w, 'o> {
+    dest: Dest<'w, 'o>,
+    report: Option<&'w mut crate::report::Report>,
+}
+
+enum Dest<'w, 'o> {
     /// Kept, and put in rule order by [`Hits::into_sheet`].
     Kept { sheet: Sheet, keys: Vec<Key> },
     /// Written at once, in the order they are found (only the columns of
@@ -26,40 +31,61 @@ pub enum Hits<'w, 'o> {
 impl<'w, 'o> Hits<'w, 'o> {
     /// Kept hits whose first columns are `columns`.
     pub fn kept(columns: Vec<String>) -> Hits<'w, 'o> {
-        Hits::Kept {
-            sheet: Sheet::new(columns),
-            keys: Vec::new(),
+        Hits {
+            dest: Dest::Kept {
+                sheet: Sheet::new(columns),
+                keys: Vec::new(),
+            },
+            report: None,
         }
+    }
+
+    /// Hits written at once by `writer` (only the columns of `projection`,
+    /// when there is one).
+    pub fn written(writer: &'w mut RowWriter<'o>, projection: Option<Projection>) -> Hits<'w, 'o> {
+        Hits {
+            dest: Dest::Written { writer, projection },
+            report: None,
+        }
+    }
+
+    /// Also gives every hit, with all its columns, to `report`.
+    pub fn with_report(mut self, report: Option<&'w mut crate::report::Report>) -> Hits<'w, 'o> {
+        self.report = report;
+        self
     }
 
     /// Adds a hit. False when the output can take no more (a write failed).
     pub fn push(&mut self, key: Key, cells: Vec<(String, J)>) -> bool {
-        match self {
-            Hits::Kept { sheet, keys } => {
+        if let Some(r) = self.report.as_deref_mut() {
+            r.push(&cells);
+        }
+        match &mut self.dest {
+            Dest::Kept { sheet, keys } => {
                 sheet.push(cells);
                 keys.push(key);
                 true
             }
-            Hits::Written {
+            Dest::Written {
                 writer,
                 projection: Some(p),
             } => writer.write(p.apply(&cells)),
-            Hits::Written { writer, .. } => writer.write(cells),
+            Dest::Written { writer, .. } => writer.write(cells),
         }
     }
 
     /// The kept hits in rule order, input order within a rule (written
     /// ones: an empty sheet).
     pub fn into_sheet(self) -> Sheet {
-        match self {
-            Hits::Kept { mut sheet, keys } => {
+        match self.dest {
+            Dest::Kept { mut sheet, keys } => {
                 let mut order: Vec<usize> = (0..keys.len()).collect();
                 order.sort_by_key(|i| keys[*i]);
                 let mut rows: Vec<Option<Vec<J>>> = sheet.rows.drain(..).map(Some).collect();
                 sheet.rows = order.iter().filter_map(|i| rows[*i].take()).collect();
                 sheet
             }
-            Hits::Written { .. } => Sheet::default(),
+            Dest::Written { .. } => Sheet::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod navigator;
 mod output;
 mod pack;
 mod progress;
+mod report;
 mod scan;
 mod sigma;
 mod spill;

@@ -55,6 +55,16 @@ pub struct Args {
     /// that fired, each scored by its hits.
     #[arg(long, value_name = "FILE")]
     navigator: Option<PathBuf>,
+    /// Also write an offline HTML report: the run, charts of the hits by
+    /// rule, level, ATT&CK tactic, host and time, a filterable table, and
+    /// each hit's context (process tree, other hits of the process, first
+    /// sight of the destination). One file, no network needed to open it.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Hits listed in the HTML report's table at most (the charts and rule
+    /// counts include every hit; the page says how many were not listed).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    html_max_rows: u64,
     /// Columns of the table and CSV: `minimal` (time, severity, rule, host,
     /// process, destination, label), `standard` (also user, command lines,
     /// parent, file: the table's default, to fit a terminal) or `verbose`
@@ -171,23 +181,30 @@ pub fn run(a: Args) -> Result<Exit> {
     if let Some(p) = &a.navigator {
         super::check_output("--navigator", p)?;
     }
+    if let Some(p) = &a.html {
+        super::check_output("--html", p)?;
+    }
     let hunt = prepare(&a)?;
     let metas = hunt.metas();
     let mut hunt = hunt;
+    let mut report = match &a.html {
+        Some(p) => Some(crate::report::Report::create(p, a.html_max_rows)?),
+        None => None,
+    };
     let Some((layout, projection)) = hunt.streams(&a) else {
-        let mut hits = Hits::kept(LEAD.iter().map(|s| (*s).to_owned()).collect());
+        let mut hits =
+            Hits::kept(LEAD.iter().map(|s| (*s).to_owned()).collect()).with_report(report.as_mut());
         let summary = execute(&a, &hunt, &mut hits)?;
-        return emit_hunt(&a, &mut hits.into_sheet(), &summary, &metas);
+        let mut sheet = hits.into_sheet();
+        finish_report(&a, report, &metas, &summary)?;
+        return emit_hunt(&a, &mut sheet, &summary, &metas);
     };
     hunt.unsort();
     let mut outcome = None;
     let mut projection = projection;
     crate::output::to_path_or_stdout(a.out.output.as_deref(), &mut |out| {
         let mut writer = RowWriter::new(out, layout.clone(), a.out.csv_bom);
-        let mut hits = Hits::Written {
-            writer: &mut writer,
-            projection: projection.take(),
-        };
+        let mut hits = Hits::written(&mut writer, projection.take()).with_report(report.as_mut());
         let summary = execute(&a, &hunt, &mut hits).map_err(std::io::Error::other)?;
         let extra = json_extra(&metas, &summary).map_err(std::io::Error::other)?;
         writer.finish(&extra)?;
@@ -196,10 +213,40 @@ pub fn run(a: Args) -> Result<Exit> {
         Ok(())
     })?;
     match outcome {
-        Some(summary) => finish_hunt(&a, &summary),
+        Some(summary) => {
+            finish_report(&a, report, &metas, &summary)?;
+            finish_hunt(&a, &summary)
+        }
         // The output closed early (a pipe): nothing more to say.
         None => Ok(Exit::Ok),
     }
+}
+
+/// Ends the HTML report with the run's summary and rules.
+fn finish_report(
+    a: &Args,
+    report: Option<crate::report::Report>,
+    metas: &[Meta],
+    summary: &Summary,
+) -> Result<()> {
+    let Some(report) = report else { return Ok(()) };
+    let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let inputs: Vec<String> = a
+        .input
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    report.finish(serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "generated": rfc3339(now, &zone),
+        "inputs": inputs,
+        "summary": summary,
+        "rules": metas,
+    }))
 }
 
 /// The rules of a hunt, compiled, and what they need to run.
