@@ -24,7 +24,7 @@ pub struct Beacons {
     pub used: u64,
 }
 
-fn cell<'r>(sheet: &Sheet, row: &'r [J], names: &[&str]) -> Option<&'r J> {
+fn cell(sheet: &Sheet, row: &[J], names: &[&str]) -> Option<J> {
     names.iter().find_map(|n| {
         sheet
             .columns
@@ -32,6 +32,7 @@ fn cell<'r>(sheet: &Sheet, row: &'r [J], names: &[&str]) -> Option<&'r J> {
             .position(|c| c.eq_ignore_ascii_case(n))
             .and_then(|i| row.get(i))
             .filter(|v| !v.is_null())
+            .cloned()
     })
 }
 
@@ -50,96 +51,118 @@ type Scored = (Option<f64>, usize, Vec<(String, J)>);
 
 /// Groups the hit rows of `hits` (suppressed ones excluded) into beacon rows.
 pub fn beacons(hits: &Sheet, zone: &Zone) -> Beacons {
-    let mut groups: BTreeMap<Key, (Vec<i64>, Vec<String>)> = BTreeMap::new();
+    let mut groups = Groups::default();
     let (mut used, mut left_out) = (0, 0);
     for row in &hits.rows {
-        if cell(hits, row, &["suppressed_by"]).is_some() {
-            continue;
-        }
-        let time = cell(hits, row, &["time"])
-            .and_then(J::as_str)
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.timestamp_millis());
-        let dest = cell(
-            hits,
-            row,
-            &["destinationip", "destination_ip", "DestinationIp"],
-        );
-        let (Some(t), Some(dest)) = (time, dest) else {
-            left_out += 1;
-            continue;
-        };
-        used += 1;
-        let key = (
-            text(cell(hits, row, &["host"])),
-            text(cell(hits, row, &["process_name", "Process Name", "Image"])),
-            text(Some(dest)),
-            text(cell(hits, row, &["destinationport", "DestinationPort"])),
-        );
-        let e = groups.entry(key).or_default();
-        e.0.push(t);
-        let rule = text(cell(hits, row, &["rule_id"]));
-        if !e.1.contains(&rule) {
-            e.1.push(rule);
+        let cell = |names: &[&str]| cell(hits, row, names);
+        match groups.add(&cell) {
+            Some(true) => used += 1,
+            Some(false) => left_out += 1,
+            None => {}
         }
     }
-    let mut rows: Vec<Scored> = groups
-        .into_iter()
-        .map(|((host, process, dest, port), (mut times, rules))| {
-            times.sort_unstable();
-            let gaps: Vec<f64> = times
-                .windows(2)
-                .map(|w| (w[1] - w[0]) as f64 / 1000.0)
-                .collect();
-            let n = gaps.len() as f64;
-            let mean = (n > 0.0).then(|| gaps.iter().sum::<f64>() / n);
-            let sd = mean.map(|m| (gaps.iter().map(|g| (g - m).powi(2)).sum::<f64>() / n).sqrt());
-            let score = match (mean, sd) {
-                (Some(m), Some(s)) if gaps.len() >= 2 && m > 0.0 => {
-                    Some(((1.0 - s / m).max(0.0) * 1000.0).round() / 1000.0)
-                }
-                _ => None,
-            };
-            let round = |x: f64| (x * 10.0).round() / 10.0;
-            let count = times.len();
-            let cells = vec![
-                ("periodicity".to_owned(), score.map_or(J::Null, J::from)),
-                ("connections".to_owned(), J::from(count)),
-                ("host".to_owned(), J::from(host)),
-                ("process_name".to_owned(), J::from(process)),
-                ("destinationip".to_owned(), J::from(dest)),
-                ("destinationport".to_owned(), J::from(port)),
-                ("first_seen".to_owned(), J::from(rfc3339(times[0], zone))),
-                (
-                    "last_seen".to_owned(),
-                    J::from(rfc3339(times[count - 1], zone)),
-                ),
-                (
-                    "mean_interval_s".to_owned(),
-                    mean.map_or(J::Null, |m| J::from(round(m))),
-                ),
-                (
-                    "stddev_interval_s".to_owned(),
-                    sd.map_or(J::Null, |s| J::from(round(s))),
-                ),
-                ("rules".to_owned(), J::from(rules.join(" "))),
-            ];
-            (score, count, cells)
-        })
-        .collect();
-    // Most regular first, then the busiest; unscored last.
-    rows.sort_by(|a, b| {
-        b.0.unwrap_or(-1.0)
-            .total_cmp(&a.0.unwrap_or(-1.0))
-            .then(b.1.cmp(&a.1))
-    });
     let mut sheet = Sheet::new(Vec::new());
-    for (_, _, cells) in rows {
+    for cells in groups.rows(zone) {
         sheet.push(cells);
     }
     Beacons {
         sheet,
         left_out,
         used,
+    }
+}
+
+/// Connections grouped by host, process and destination, as hits come.
+#[derive(Default)]
+pub struct Groups {
+    groups: BTreeMap<Key, (Vec<i64>, Vec<String>)>,
+}
+
+impl Groups {
+    /// Adds the hit whose cells `cell` finds (by the first of the names
+    /// it has): `Some(true)` used, `Some(false)` left out (no time or no
+    /// destination), `None` a hit held back by tuning (not a connection made).
+    pub fn add(&mut self, cell: &dyn Fn(&[&str]) -> Option<J>) -> Option<bool> {
+        if cell(&["suppressed_by"]).is_some() {
+            return None;
+        }
+        let time = cell(&["time"])
+            .as_ref()
+            .and_then(J::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp_millis());
+        let dest = cell(&["destinationip", "destination_ip", "DestinationIp"]);
+        let (Some(t), Some(dest)) = (time, dest) else {
+            return Some(false);
+        };
+        let key = (
+            text(cell(&["host"]).as_ref()),
+            text(cell(&["process_name", "Process Name", "Image"]).as_ref()),
+            text(Some(&dest)),
+            text(cell(&["destinationport", "DestinationPort"]).as_ref()),
+        );
+        let e = self.groups.entry(key).or_default();
+        e.0.push(t);
+        let rule = text(cell(&["rule_id"]).as_ref());
+        if !e.1.contains(&rule) {
+            e.1.push(rule);
+        }
+        Some(true)
+    }
+
+    /// One row per group, most regular first, then the busiest; unscored last.
+    pub fn rows(self, zone: &Zone) -> Vec<Vec<(String, J)>> {
+        let mut rows: Vec<Scored> = self
+            .groups
+            .into_iter()
+            .map(|((host, process, dest, port), (mut times, rules))| {
+                times.sort_unstable();
+                let gaps: Vec<f64> = times
+                    .windows(2)
+                    .map(|w| (w[1] - w[0]) as f64 / 1000.0)
+                    .collect();
+                let n = gaps.len() as f64;
+                let mean = (n > 0.0).then(|| gaps.iter().sum::<f64>() / n);
+                let sd =
+                    mean.map(|m| (gaps.iter().map(|g| (g - m).powi(2)).sum::<f64>() / n).sqrt());
+                let score = match (mean, sd) {
+                    (Some(m), Some(s)) if gaps.len() >= 2 && m > 0.0 => {
+                        Some(((1.0 - s / m).max(0.0) * 1000.0).round() / 1000.0)
+                    }
+                    _ => None,
+                };
+                let round = |x: f64| (x * 10.0).round() / 10.0;
+                let count = times.len();
+                let cells = vec![
+                    ("periodicity".to_owned(), score.map_or(J::Null, J::from)),
+                    ("connections".to_owned(), J::from(count)),
+                    ("host".to_owned(), J::from(host)),
+                    ("process_name".to_owned(), J::from(process)),
+                    ("destinationip".to_owned(), J::from(dest)),
+                    ("destinationport".to_owned(), J::from(port)),
+                    ("first_seen".to_owned(), J::from(rfc3339(times[0], zone))),
+                    (
+                        "last_seen".to_owned(),
+                        J::from(rfc3339(times[count - 1], zone)),
+                    ),
+                    (
+                        "mean_interval_s".to_owned(),
+                        mean.map_or(J::Null, |m| J::from(round(m))),
+                    ),
+                    (
+                        "stddev_interval_s".to_owned(),
+                        sd.map_or(J::Null, |s| J::from(round(s))),
+                    ),
+                    ("rules".to_owned(), J::from(rules.join(" "))),
+                ];
+                (score, count, cells)
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.0.unwrap_or(-1.0)
+                .total_cmp(&a.0.unwrap_or(-1.0))
+                .then(b.1.cmp(&a.1))
+        });
+        rows.into_iter().map(|(_, _, cells)| cells).collect()
     }
 }

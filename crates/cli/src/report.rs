@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 const STYLE: &str = include_str!("report/report.css");
 const SCRIPT: &str = include_str!("report/report.js");
+/// Beacon rows in the page at most (the most regular first).
+const MAX_BEACONS: usize = 500;
 
 /// The report being written.
 pub struct Report {
@@ -29,6 +31,9 @@ pub struct Report {
     /// Hits per hour (`YYYY-MM-DDTHH` in the hunt's zone) and severity.
     by_hour: BTreeMap<String, BTreeMap<String, u64>>,
     untimed: u64,
+    /// The beacon view of the listed hits.
+    beacons: crate::beacons::Groups,
+    beacon_hits: u64,
     line: Vec<u8>,
     error: Option<std::io::Error>,
 }
@@ -66,6 +71,8 @@ impl Report {
             left_out: 0,
             by_hour: BTreeMap::new(),
             untimed: 0,
+            beacons: Default::default(),
+            beacon_hits: 0,
             line: Vec::new(),
             error: None,
         };
@@ -92,6 +99,17 @@ impl Report {
             return;
         }
         self.embedded += 1;
+        let find = |names: &[&str]| {
+            names.iter().find_map(|n| {
+                cells
+                    .iter()
+                    .find(|(k, v)| k.eq_ignore_ascii_case(n) && !v.is_null())
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        if self.beacons.add(&find) == Some(true) {
+            self.beacon_hits += 1;
+        }
         self.line.clear();
         self.line.push(b'{');
         let mut first = true;
@@ -113,12 +131,19 @@ impl Report {
 
     /// Ends the page with `meta` (the run: summary, rules, inputs) and the
     /// script, and puts it in place.
-    pub fn finish(mut self, mut meta: J) -> anyhow::Result<()> {
+    pub fn finish(mut self, mut meta: J, zone: &portent_core::Zone) -> anyhow::Result<()> {
         let by_hour: Vec<J> = self
             .by_hour
             .iter()
             .map(|(h, sev)| json!([h, sev]))
             .collect();
+        let beacons: Vec<J> = std::mem::take(&mut self.beacons)
+            .rows(zone)
+            .into_iter()
+            .map(|cells| J::Object(cells.into_iter().collect()))
+            .collect();
+        let beacon_groups = beacons.len();
+        let beacons: Vec<J> = beacons.into_iter().take(MAX_BEACONS).collect();
         if let Some(m) = meta.as_object_mut() {
             m.insert(
                 "report".into(),
@@ -128,6 +153,9 @@ impl Report {
                     "max_rows": self.max_rows,
                     "by_hour": by_hour,
                     "untimed": self.untimed,
+                    "beacons": beacons,
+                    "beacon_groups": beacon_groups,
+                    "beacon_hits": self.beacon_hits,
                 }),
             );
         }
@@ -247,7 +275,8 @@ mod tests {
             ]);
         }
         r.push(&[("command_line".into(), json!("untimed"))]);
-        r.finish(json!({"summary": {}})).unwrap();
+        r.finish(json!({"summary": {}}), &portent_core::Zone::utc())
+            .unwrap();
         let page = std::fs::read_to_string(&p).unwrap();
         assert_eq!(page.matches("</script>").count(), 3);
         assert!(page.contains(r#"{"time":"2025-01-01T07:59:59Z","severity":"high","command_line":"\u003c/script>\u003cb>x\u003c/b>"}"#));

@@ -118,6 +118,32 @@ fn the_report_holds_every_hit_of_the_run_and_its_summary() {
     assert_eq!(leftovers.len(), 1, "only the report, no temporary file");
 }
 
+/// The report's beacon view is `--beacons`' view of the same hunt, row for row.
+#[test]
+fn the_beacon_view_is_the_hunts() {
+    let dir = scratch("beacons");
+    let (html, _, _) = hunt_with_report(&dir, &["examples/"], &[]);
+    let (_, meta) = parse(&html);
+    let (code, out, err) = portent(&["hunt", "examples/", "-q", "--beacons", "--format", "jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let want: Vec<Value> = out
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("schema_version");
+            v
+        })
+        .collect();
+    assert!(want.len() > 3);
+    assert_eq!(meta["report"]["beacons"].as_array().unwrap(), &want);
+    assert_eq!(meta["report"]["beacon_groups"], want.len());
+    let connections: u64 = want
+        .iter()
+        .map(|b| b["connections"].as_u64().unwrap())
+        .sum();
+    assert_eq!(meta["report"]["beacon_hits"], connections);
+}
+
 #[test]
 fn past_the_row_limit_hits_are_counted_and_the_run_says_so() {
     let dir = scratch("limit");
@@ -272,6 +298,14 @@ fn the_report_opens_in_a_browser_and_its_table_filters() {
         let (dom, _) = open(&html, &format!("#q={}", q.replace(' ', "%20")), None);
         assert_eq!(body_attr(&dom, "data-shown"), Some(want.to_string()), "{q}");
     }
+    let (_, meta) = parse(&html);
+    let beacon_table = &dom[dom.find("id=\"beacon-table\"").expect("a beacon table")..];
+    let beacon_table = &beacon_table[..beacon_table.find("</table>").unwrap()];
+    assert_eq!(
+        beacon_table.matches("<tr>").count() - 1,
+        meta["report"]["beacons"].as_array().unwrap().len(),
+        "one row per beacon group, under the header"
+    );
     let (dom, _) = open(&html, "#q=zzz-no-such-thing", None);
     assert_eq!(body_attr(&dom, "data-shown").as_deref(), Some("0"));
     assert!(dom.contains("no hit matches the filter"));
@@ -338,6 +372,10 @@ fn the_corpus_report_has_every_section_filled() {
     let input_rows = dom.matches("<td class=\"mono\">").count();
     assert!(input_rows > 10, "inputs and hits listed");
     assert!(dom.contains("Rules that fired"));
+    assert!(
+        dom.contains("id=\"beacon-table\""),
+        "the beacon view is filled"
+    );
     // The first page of the table is full.
     let shown = dom.matches("<tr class=\"hit").count();
     assert_eq!(shown, 50.min(hits.len()));

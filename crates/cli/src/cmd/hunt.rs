@@ -240,13 +240,16 @@ fn finish_report(
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    report.finish(serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "generated": rfc3339(now, &zone),
-        "inputs": inputs,
-        "summary": summary,
-        "rules": metas,
-    }))
+    report.finish(
+        serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "generated": rfc3339(now, &zone),
+            "inputs": inputs,
+            "summary": summary,
+            "rules": metas,
+        }),
+        &zone,
+    )
 }
 
 /// The rules of a hunt, compiled, and what they need to run.

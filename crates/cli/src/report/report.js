@@ -131,7 +131,7 @@
       (meta.version || "") + (meta.inputs ? " \u2014 " + meta.inputs.join(", ") : ""))), app);
   document.body.insertBefore(el("nav", null,
     el("a", { href: "#run" }, "Run"), el("a", { href: "#charts" }, "Charts"),
-    el("a", { href: "#rules" }, "Rules"), el("a", { href: "#table" }, "Hits")), app);
+    el("a", { href: "#rules" }, "Rules"), el("a", { href: "#beacons" }, "Beacons"), el("a", { href: "#table" }, "Hits")), app);
   var main = el("main");
   app.appendChild(main);
 
@@ -329,6 +329,34 @@
       el("thead", null, el("tr", null, ["rule", "level", "ATT&CK", "tactic", "hits", "suppressed", "notes"].map(function (c) {
         return el("th", c === "hits" || c === "suppressed" ? { "class": "num" } : null, c);
       }))), el("tbody", null, ruleRows)) : el("p", { "class": "empty" }, "no rule fired"))));
+
+  // ---- beacons -------------------------------------------------------------
+  // Per host, process and destination: how many connections and how regular
+  // (computed by portent over the hits listed, as `--format beacons` does).
+  var beacons = report.beacons || [];
+  var beaconSection = el("section", { id: "beacons" }, el("h2", null, "Beacon view"));
+  if (!beacons.length) {
+    beaconSection.appendChild(el("p", { "class": "empty" }, "no hit with a time and a destination"));
+  } else {
+    var bcols = [["periodicity", "periodicity"], ["connections", "connections"], ["host", "host"],
+      ["process_name", "process"], ["destinationip", "destination"], ["destinationport", "port"],
+      ["first_seen", "first seen"], ["last_seen", "last seen"], ["mean_interval_s", "mean interval s"],
+      ["stddev_interval_s", "deviation s"], ["rules", "rules"]];
+    var numeric = { periodicity: 1, connections: 1, destinationport: 1, mean_interval_s: 1, stddev_interval_s: 1 };
+    beaconSection.appendChild(el("p", { "class": "count" }, fmt(report.beacon_hits || 0) + " hit(s) with a time and a destination, in " +
+      fmt(report.beacon_groups || beacons.length) + " group(s)" + (beacons.length < report.beacon_groups ? ", the " + fmt(beacons.length) + " most regular shown" : "") +
+      ". Periodicity is 1 \u2212 the coefficient of variation of the intervals (1: a timer); none under three connections."));
+    beaconSection.appendChild(el("div", { "class": "panel", style: "max-height:420px" }, el("table", { id: "beacon-table" },
+      el("thead", null, el("tr", null, bcols.map(function (c) { return el("th", numeric[c[0]] ? { "class": "num" } : null, c[1]); }))),
+      el("tbody", null, beacons.map(function (b) {
+        return el("tr", null, bcols.map(function (c) {
+          var v = b[c[0]];
+          return el("td", { "class": (numeric[c[0]] ? "num" : "") + (c[0] === "process_name" ? " mono" : "") || null },
+            v == null ? "\u2014" : c[0] === "periodicity" ? Number(v).toFixed(3) : str(v));
+        }));
+      })))));
+  }
+  main.appendChild(beaconSection);
 
   // ---- hit table -----------------------------------------------------------
   var COLS = [
