@@ -235,6 +235,9 @@ impl Lexer<'_> {
         while let Some(c) = self.src[self.pos..].chars().next() {
             if c.is_alphanumeric() || c == '_' || c == '$' {
                 self.pos += c.len_utf8();
+            } else if c == ':' && self.pos > start && self.qualified_at(self.pos) {
+                // A namespaced function name (`GEO::LOOKUP`) is one word.
+                self.pos += 2;
             } else {
                 break;
             }
@@ -248,6 +251,15 @@ impl Lexer<'_> {
         }
         let kw = Keyword::lookup(&self.src[start..self.pos]);
         self.push(TokenKind::Word(kw), start);
+    }
+
+    /// True when `::` and a letter start at `at`.
+    fn qualified_at(&self, at: usize) -> bool {
+        self.src[at..].starts_with("::")
+            && self.src[at + 2..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
     }
 
     fn punct(&mut self, start: usize, b: u8) {
@@ -312,6 +324,21 @@ mod tests {
         let (t, e) = tokenize(src);
         assert!(e.is_empty(), "{e:?}");
         t.into_iter().map(|t| t.kind).collect()
+    }
+
+    #[test]
+    fn a_namespaced_function_name_is_one_word() {
+        let (tokens, errors) = tokenize("GEO::LOOKUP(a) geo::distance x::1");
+        let words: Vec<&str> = tokens
+            .iter()
+            .filter(|t| matches!(t.kind, TokenKind::Word(_)))
+            .map(|t| {
+                &"GEO::LOOKUP(a) geo::distance x::1"[t.span.start as usize..t.span.end as usize]
+            })
+            .collect();
+        assert_eq!(words, ["GEO::LOOKUP", "a", "geo::distance", "x"]);
+        // `::` before a digit is not a name: the colons are reported.
+        assert_eq!(errors.len(), 2);
     }
 
     #[test]

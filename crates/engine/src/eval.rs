@@ -352,6 +352,18 @@ pub fn reference_call(
                 None => Value::Null,
             }
         }
+        Func::GeoLookup => {
+            let (Some(geo), Some(property)) = (data.geo(), arg(1).to_text()) else {
+                return Value::Null;
+            };
+            let path = arg(2).to_text();
+            return geo.lookup(arg(0), &property, path.as_deref());
+        }
+        Func::GeoDistance => {
+            return data
+                .geo()
+                .map_or(Value::Null, |geo| geo.distance(arg(0), arg(1)))
+        }
         _ => {}
     }
     let Some(name) = arg(0).to_text() else {

@@ -67,6 +67,10 @@ pub enum Func {
     AssetUser,
     /// ASSETPROPERTY('property', ip[, time])
     AssetProperty,
+    /// GEO::LOOKUP(ip, 'property'[, 'path']): the MaxMind record's part.
+    GeoLookup,
+    /// GEO::DISTANCE(ip, ip): great-circle kilometres.
+    GeoDistance,
 }
 
 impl Func {
@@ -87,7 +91,12 @@ impl Func {
         self.reference_kind().is_some()
             || matches!(
                 self,
-                Func::NetworkName | Func::AssetHostname | Func::AssetUser | Func::AssetProperty
+                Func::NetworkName
+                    | Func::AssetHostname
+                    | Func::AssetUser
+                    | Func::AssetProperty
+                    | Func::GeoLookup
+                    | Func::GeoDistance
             )
     }
 }
@@ -139,6 +148,8 @@ const TABLE: &[(&str, Callable)] = &[
     ("distinctcount", Callable::Aggregate(Agg::UniqueCount)),
     ("double", Callable::Scalar(Func::Double, 1, 1)),
     ("first", Callable::Aggregate(Agg::First)),
+    ("geo::distance", Callable::Scalar(Func::GeoDistance, 2, 2)),
+    ("geo::lookup", Callable::Scalar(Func::GeoLookup, 2, 3)),
     ("incidr", Callable::Scalar(Func::InCidr, 2, 2)),
     ("last", Callable::Aggregate(Agg::Last)),
     (
@@ -388,7 +399,9 @@ pub fn call_scalar<'a>(f: Func, args: &mut [Value<'a>], catalog: &Catalog) -> Va
         | Func::NetworkName
         | Func::AssetHostname
         | Func::AssetUser
-        | Func::AssetProperty => Value::Null,
+        | Func::AssetProperty
+        | Func::GeoLookup
+        | Func::GeoDistance => Value::Null,
     }
 }
 

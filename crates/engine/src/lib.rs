@@ -31,6 +31,7 @@ pub mod eval;
 pub mod exec;
 pub mod explain;
 pub mod functions;
+pub mod geo;
 pub mod ir;
 pub mod lint;
 mod lower;

@@ -626,12 +626,24 @@ impl<'a> Lowerer<'a> {
             {
                 Some("no assets are loaded")
             }
+            Func::GeoLookup | Func::GeoDistance if data.is_none_or(|d| d.geo().is_none()) => {
+                Some("no GeoIP database is loaded")
+            }
             _ => None,
         };
         if let Some(m) = missing {
-            self.error(Error::new(ErrorKind::BadArgument(m.into()), args.first().map_or(Span::default(), |a| a.span)).with_help(
-                "give them with --reference: a CSV `network,name` (10.0.0.0/8,Corporate) for NETWORKNAME, a CSV `ip,hostname,user,...` for the ASSET functions",
-            ));
+            let help = if matches!(f, Func::GeoLookup | Func::GeoDistance) {
+                "give a MaxMind database with --reference (GeoLite2-City.mmdb, or GeoIP2 City or Country): Portent ships none"
+            } else {
+                "give them with --reference: a CSV `network,name` (10.0.0.0/8,Corporate) for NETWORKNAME, a CSV `ip,hostname,user,...` for the ASSET functions"
+            };
+            self.error(
+                Error::new(
+                    ErrorKind::BadArgument(m.into()),
+                    args.first().map_or(Span::default(), |a| a.span),
+                )
+                .with_help(help),
+            );
             return;
         }
         let (Some(want), Some(Ir::Const(name))) = (f.reference_kind(), lowered.first()) else {

@@ -217,6 +217,8 @@ pub struct ReferenceData {
     networks: Vec<(Cidr, String)>,
     /// Asset address -> (property, value), properties lower case.
     assets: HashMap<String, Vec<(String, String)>>,
+    /// The MaxMind database GEO::LOOKUP and GEO::DISTANCE read.
+    geo: Option<std::sync::Arc<crate::geo::GeoDb>>,
 }
 
 /// A value as text, for lookups.
@@ -242,6 +244,18 @@ impl ReferenceData {
     /// Networks and assets loaded.
     pub fn counts(&self) -> (usize, usize) {
         (self.networks.len(), self.assets.len())
+    }
+
+    /// The GeoIP database, when one is loaded.
+    pub fn geo(&self) -> Option<&crate::geo::GeoDb> {
+        self.geo.as_deref()
+    }
+
+    /// Sets the GeoIP database; false when one was already loaded.
+    pub fn set_geo(&mut self, db: crate::geo::GeoDb) -> bool {
+        let first = self.geo.is_none();
+        self.geo = Some(std::sync::Arc::new(db));
+        first
     }
 
     /// True when assets are loaded.

@@ -13,6 +13,11 @@ pub struct Args {
     /// Exit with 1 when there are warnings.
     #[arg(long)]
     deny_warnings: bool,
+    /// Reference data, networks, assets and the GeoIP database the query
+    /// reads (as `query --reference`): without them, a query that reads them
+    /// is refused here as `query` would refuse it.
+    #[arg(long, value_name = "DIR|FILE")]
+    reference: Vec<std::path::PathBuf>,
 }
 
 /// Runs the linter.
@@ -34,7 +39,10 @@ pub fn run(a: Args) -> Result<Exit> {
     }
     // What `query` would refuse (an unknown function, a misplaced
     // aggregate, ...), lint reports too: the same compiler decides both.
-    let options = portent_engine::CompileOptions::default();
+    let options = portent_engine::CompileOptions {
+        reference_data: super::load_reference(&a.reference)?,
+        ..Default::default()
+    };
     if let Err(errors) = portent_engine::Query::from_ast(&text, ast, &mut schema, &options) {
         for e in &errors.0 {
             println!("{}", e.to_diagnostic().render(&origin, &text));

@@ -224,7 +224,8 @@ pub fn load_catalog(
 }
 
 /// Reference data for REFERENCESETCONTAINS, REFERENCEMAP, ... from files and
-/// folders (`*.csv`, `*.json`; a CSV's collection is named after the file);
+/// folders (`*.csv`, `*.json`; a CSV's collection is named after the file;
+/// one `*.mmdb`, the MaxMind database of the GEO functions);
 /// says on stderr what it loaded. Any bad file stops the run (exit 2) with
 /// its name and place: a rule reading a half-loaded set would miss silently.
 pub fn load_reference(
@@ -237,7 +238,7 @@ pub fn load_reference(
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            for ext in ["csv", "json"] {
+            for ext in ["csv", "json", "mmdb"] {
                 files.extend(portent_core::testdata::files(p, ext));
             }
         } else if p.exists() {
@@ -248,7 +249,24 @@ pub fn load_reference(
     }
     files.sort();
     let mut n = 0;
+    let mut geo = None;
     for f in &files {
+        if f.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("mmdb"))
+        {
+            let bytes = std::fs::read(f)
+                .with_context(|| format!("cannot read GeoIP database {}", f.display()))?;
+            let db = portent_engine::geo::GeoDb::from_bytes(bytes, &f.display().to_string())
+                .map_err(|e| anyhow::anyhow!("reference data: {e}"))?;
+            if let Some(first) = geo.replace(db.origin.clone()) {
+                bail!(
+                    "reference data: two GeoIP databases, {first} and {}: give one",
+                    db.origin
+                );
+            }
+            data.set_geo(db);
+            continue;
+        }
         let text = std::fs::read_to_string(f)
             .with_context(|| format!("cannot read reference data {}", f.display()))?;
         let name = f
@@ -262,7 +280,7 @@ pub fn load_reference(
     let (networks, assets) = data.counts();
     let n = n - usize::from(networks > 0) - usize::from(assets > 0);
     eprintln!(
-        "portent: reference data: {n} collection(s) from {} file(s): {}{}{}",
+        "portent: reference data: {n} collection(s) from {} file(s): {}{}{}{}",
         files.len(),
         data.names().join(", "),
         if networks > 0 {
@@ -275,6 +293,7 @@ pub fn load_reference(
         } else {
             String::new()
         },
+        geo.map(|g| format!("; GeoIP {g}")).unwrap_or_default(),
     );
     Ok(std::sync::Arc::new(data))
 }
