@@ -22,6 +22,8 @@ pub enum Table {
     Protocol,
     /// `logsourceid` → log source name.
     LogSource,
+    /// A custom rule's id (the ids of `creeventlist`) → its name.
+    Rule,
 }
 
 impl Table {
@@ -32,6 +34,7 @@ impl Table {
             "qid" => Some(Table::Qid),
             "protocol" | "protocolid" => Some(Table::Protocol),
             "logsource" | "logsourceid" | "log_source" => Some(Table::LogSource),
+            "rule" | "rulename" | "cre" => Some(Table::Rule),
             _ => None,
         }
     }
@@ -41,6 +44,8 @@ impl Table {
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
     tables: HashMap<Table, HashMap<i64, String>>,
+    /// Rules named by text ids (the pack's, Sigma's UUIDs), lower case.
+    rule_titles: HashMap<String, String>,
 }
 
 /// A bad row in a catalog CSV.
@@ -86,6 +91,36 @@ impl Catalog {
     /// The name of `id` in `table`.
     pub fn name(&self, table: Table, id: i64) -> Option<&str> {
         self.tables.get(&table)?.get(&id).map(String::as_str)
+    }
+
+    /// Names a rule whose id is text (a pack rule's id, a Sigma UUID).
+    pub fn add_rule_title(&mut self, id: &str, title: &str) {
+        self.rule_titles
+            .insert(id.trim().to_lowercase(), title.to_owned());
+    }
+
+    /// RULENAME: the names of the rules a value lists (`creeventlist` is a
+    /// list of ids: `100045, 100234`, `[100045]`; one id also does), joined
+    /// by `, ` in the list's order; ids not known are left out, and a list
+    /// with none known has no name (None).
+    pub fn rule_names(&self, list: &str) -> Option<String> {
+        let names: Vec<&str> = list
+            .split(|c: char| {
+                c == ','
+                    || c == ';'
+                    || c == '['
+                    || c == ']'
+                    || c == '"'
+                    || c == '\''
+                    || c.is_whitespace()
+            })
+            .filter(|t| !t.is_empty())
+            .filter_map(|t| match crate::value::parse_int(t) {
+                Some(id) => self.name(Table::Rule, id),
+                None => self.rule_titles.get(&t.to_lowercase()).map(String::as_str),
+            })
+            .collect();
+        (!names.is_empty()).then(|| names.join(", "))
     }
 
     /// The id whose name is `name` in `table` (any case); the lowest id when
@@ -140,7 +175,7 @@ impl Catalog {
             let table = Table::parse(table).ok_or_else(|| CatalogError {
                 line: i + 1,
                 message: format!(
-                    "unknown table `{table}`; expected logsourcetype, category, qid, protocol or logsource"
+                    "unknown table `{table}`; expected logsourcetype, category, qid, protocol, logsource or rule"
                 ),
             })?;
             let id = crate::value::parse_int(id).ok_or_else(|| CatalogError {
@@ -198,6 +233,32 @@ fn split_csv(line: &str) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rule_names_of_a_list_in_its_order() {
+        let mut c = Catalog::builtin();
+        c.load_csv("table,id,name\nrule,100045,Suspicious Login\nrule,100234,Port Scan\n")
+            .unwrap();
+        c.add_rule_title("T1043-Commonly-Used-Port", "Commonly Used Port");
+        assert_eq!(
+            c.rule_names("100234, 100045").as_deref(),
+            Some("Port Scan, Suspicious Login")
+        );
+        assert_eq!(
+            c.rule_names("[100045]").as_deref(),
+            Some("Suspicious Login")
+        );
+        assert_eq!(
+            c.rule_names("100045;999").as_deref(),
+            Some("Suspicious Login")
+        );
+        assert_eq!(
+            c.rule_names("t1043-commonly-used-port").as_deref(),
+            Some("Commonly Used Port")
+        );
+        assert_eq!(c.rule_names("999, 998"), None);
+        assert_eq!(c.rule_names(""), None);
+    }
+
     use super::*;
 
     #[test]

@@ -67,6 +67,8 @@ pub enum Func {
     AssetUser,
     /// ASSETPROPERTY('property', ip[, time])
     AssetProperty,
+    /// RULENAME(creeventlist | id): the names of the listed rules.
+    RuleName,
     /// GEO::LOOKUP(ip, 'property'[, 'path']): the MaxMind record's part.
     GeoLookup,
     /// GEO::DISTANCE(ip, ip): great-circle kilometres.
@@ -192,6 +194,7 @@ const TABLE: &[(&str, Callable)] = &[
         Callable::Scalar(Func::RefSetContains, 2, 2),
     ),
     ("referencetable", Callable::Scalar(Func::RefTable, 3, 3)),
+    ("rulename", Callable::Scalar(Func::RuleName, 1, 1)),
     ("stdev", Callable::Aggregate(Agg::Stdev)),
     ("stdevp", Callable::Aggregate(Agg::Stdevp)),
     ("str", Callable::Scalar(Func::Str, 1, 1)),
@@ -387,6 +390,11 @@ pub fn call_scalar<'a>(f: Func, args: &mut [Value<'a>], catalog: &Catalog) -> Va
         Func::ProtocolName => args
             .first()
             .map_or(Value::Null, |v| lookup(Table::Protocol, v)),
+        Func::RuleName => args
+            .first()
+            .and_then(|v| v.to_text())
+            .and_then(|list| catalog.rule_names(&list))
+            .map_or(Value::Null, Value::string),
         // The evaluators answer these: they need NOW(), the zone or reference data.
         Func::Now
         | Func::DateFormat

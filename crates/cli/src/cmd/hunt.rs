@@ -392,7 +392,13 @@ fn prepare(a: &Args) -> Result<Hunt> {
         zone,
         window: parse_window(&a.window)?,
         provenance: TRAIL.iter().map(|(_, f)| *f).collect(),
-        catalog: load_catalog(a.catalog.as_deref())?,
+        catalog: super::with_rule_titles(
+            load_catalog(a.catalog.as_deref())?,
+            rules
+                .iter()
+                .map(|r| &r.meta)
+                .chain(chosen.items.iter().map(|i| &i.meta)),
+        ),
         reference_data: super::load_reference(&a.rules.reference)?,
         ..CompileOptions::default()
     };

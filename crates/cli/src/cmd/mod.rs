@@ -209,6 +209,18 @@ pub fn describe_window(
 }
 
 /// Loads `--catalog` over the built-in tables.
+/// `catalog` with the rules' titles, for RULENAME of their ids.
+pub fn with_rule_titles<'r>(
+    catalog: std::sync::Arc<portent_core::Catalog>,
+    rules: impl Iterator<Item = &'r crate::pack::Meta>,
+) -> std::sync::Arc<portent_core::Catalog> {
+    let mut c = (*catalog).clone();
+    for m in rules {
+        c.add_rule_title(&m.id, &m.title);
+    }
+    std::sync::Arc::new(c)
+}
+
 pub fn load_catalog(
     path: Option<&std::path::Path>,
 ) -> Result<std::sync::Arc<portent_core::Catalog>> {

@@ -82,7 +82,11 @@ pub fn run(mut a: Args) -> Result<Exit> {
         zone,
         window: parse_window(&a.window)?,
         provenance: provenance.clone(),
-        catalog: load_catalog(a.catalog.as_deref())?,
+        // RULENAME knows the bundled pack's rules (and --catalog's `rule` rows).
+        catalog: super::with_rule_titles(
+            load_catalog(a.catalog.as_deref())?,
+            crate::pack::bundled()?.iter().map(|r| &r.meta),
+        ),
         reference_data: super::load_reference(&a.reference)?,
         ..CompileOptions::default()
     };

@@ -234,6 +234,13 @@ impl Recipe {
             provenance: PROVENANCE.iter().map(|(_, f)| *f).collect(),
             // Read again at every reload (SIGHUP), like the rules.
             reference_data: super::load_reference(&self.rules.reference)?,
+            catalog: super::with_rule_titles(
+                CompileOptions::default().catalog,
+                rules
+                    .iter()
+                    .map(|r| &r.meta)
+                    .chain(chosen.items.iter().map(|i| &i.meta)),
+            ),
             ..CompileOptions::default()
         };
         let set = crate::correlations::build(

@@ -1,0 +1,82 @@
+//! RULENAME: the names of the rules an event's `creeventlist` lists, from
+//! `--catalog` rows (`rule,ID,NAME`, as QRadar's rule list gives them), and
+//! the pack's own rules by id.
+
+mod common;
+
+use common::portent;
+use serde_json::{json, Value};
+
+#[test]
+fn rule_names_of_the_listed_rules() {
+    let dir = std::env::temp_dir().join(format!("portent-rulename-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("rules.csv");
+    std::fs::write(
+        &catalog,
+        "table,id,name\nrule,100045,Suspicious Login Burst\nrule,100234,Port Scan\n",
+    )
+    .unwrap();
+    let ev = |t: i64, list: Value| {
+        json!({"starttime": 1_764_115_200_000i64 + t, "devicetype": 12, "logsourceid": 1,
+               "sourceip": "10.0.0.1", "creeventlist": list})
+        .to_string()
+    };
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        [
+            ev(0, json!("100234, 100045")),
+            ev(1, json!("100045")),
+            ev(2, json!("777")),
+            ev(3, json!(null)),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let (code, out, err) = portent(&[
+        "query",
+        "SELECT starttime, RULENAME(creeventlist) AS rules, RULENAME('t1043-commonly-used-port') AS seed \
+         FROM events ORDER BY starttime",
+        events.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--window",
+        "ignore",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rules: Vec<&Value> = rows.iter().map(|r| &r["rules"]).collect();
+    assert_eq!(
+        rules,
+        [
+            &json!("Port Scan, Suspicious Login Burst"),
+            &json!("Suspicious Login Burst"),
+            &Value::Null,
+            &Value::Null
+        ]
+    );
+    assert!(rows[0]["seed"]
+        .as_str()
+        .unwrap()
+        .starts_with("Commonly Used Port"));
+    // As IBM's example filters: events a matching rule fired on.
+    let (code, out, err) = portent(&[
+        "query",
+        "SELECT starttime FROM events WHERE RULENAME(creEventList) ILIKE '%suspicious%'",
+        events.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--window",
+        "ignore",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+}
