@@ -80,3 +80,70 @@ fn rule_names_of_the_listed_rules() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 2, "{out}");
 }
+
+/// `--catalog` also takes what QRadar's API returns for its categories, QID
+/// records and rules, so a deployment's own lists name events offline; the
+/// built-in table knows IBM's documented authentication categories (3014).
+#[test]
+fn catalogs_from_qradars_api_json() {
+    let dir = std::env::temp_dir().join(format!("portent-catalog-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("qradar.json");
+    std::fs::write(
+        &catalog,
+        json!([
+            {"id": 18150, "name": "AAA Authentication Failed", "high_level_category_id": 18000,
+             "severity": 3, "description": "..."},
+            {"id": 100045, "name": "Suspicious Login Burst", "type": "EVENT", "origin": "USER",
+             "enabled": true},
+            {"qid": 5000862, "id": 987, "name": "A new process has been created",
+             "low_level_category_id": 8110},
+            {"id": 19000, "name": "Audit", "description": "Audit events"},
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let events = dir.join("events.jsonl");
+    let ev = |cat: i64, qid: i64| {
+        json!({"starttime": 1_764_115_200_000i64, "devicetype": 12, "category": cat,
+               "qid": qid, "creeventlist": "100045", "sourceip": "10.0.0.1"})
+        .to_string()
+    };
+    std::fs::write(&events, [ev(18150, 5000862), ev(3014, 1)].join("\n")).unwrap();
+    let (code, out, err) = portent(&[
+        "query",
+        "SELECT CATEGORYNAME(category) AS c, QIDNAME(qid) AS q, RULENAME(creeventlist) AS r, \
+         CATEGORYNAME(19000) AS h FROM events",
+        events.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--window",
+        "ignore",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["c"], "AAA Authentication Failed");
+    assert_eq!(rows[0]["q"], "A new process has been created");
+    assert_eq!(rows[0]["r"], "Suspicious Login Burst");
+    assert_eq!(rows[0]["h"], "Audit");
+    assert_eq!(rows[1]["c"], "Admin Login Successful");
+    // Something else is refused, by its place.
+    std::fs::write(&catalog, r#"[{"id": 1, "name": "x"}, {"name": "y"}]"#).unwrap();
+    let (code, _, err) = portent(&[
+        "query",
+        "SELECT * FROM events",
+        events.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("qradar.json") && err.contains("element 1"),
+        "{err}"
+    );
+}

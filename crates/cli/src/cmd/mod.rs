@@ -208,7 +208,6 @@ pub fn describe_window(
     }
 }
 
-/// Loads `--catalog` over the built-in tables.
 /// `catalog` with the rules' titles, for RULENAME of their ids.
 pub fn with_rule_titles<'r>(
     catalog: std::sync::Arc<portent_core::Catalog>,
@@ -221,6 +220,9 @@ pub fn with_rule_titles<'r>(
     std::sync::Arc::new(c)
 }
 
+/// Loads `--catalog` over the built-in tables: `table,id,name` CSV, or the
+/// JSON QRadar's API returns for its low- and high-level categories, QID
+/// records and rules (see [`catalog_json`]).
 pub fn load_catalog(
     path: Option<&std::path::Path>,
 ) -> Result<std::sync::Arc<portent_core::Catalog>> {
@@ -228,11 +230,67 @@ pub fn load_catalog(
     if let Some(path) = path {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read catalog {}", path.display()))?;
+        let t = text.trim_start_matches('\u{feff}').trim_start();
+        if t.starts_with('[') || t.starts_with('{') {
+            catalog_json(&mut catalog, t)
+                .map_err(|e| anyhow::anyhow!("catalog {}: {e}", path.display()))?;
+            return Ok(std::sync::Arc::new(catalog));
+        }
         catalog
             .load_csv(&text)
             .map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
     }
     Ok(std::sync::Arc::new(catalog))
+}
+
+/// Rows from QRadar's API JSON (an array, or one object): QID records
+/// (`qid`, `name`: `/api/data_classification/qid_records`), low-level
+/// categories (`high_level_category_id`: `.../low_level_categories`), rules
+/// (`origin` or `type` EVENT/FLOW/COMMON/OFFENSE: `/api/analytics/rules`),
+/// and high-level categories (`id` a multiple of 1000 with `name` and
+/// `description`: `.../high_level_categories`). Anything else is refused by
+/// its place: a lookup table read half right would name events wrongly.
+pub fn catalog_json(catalog: &mut portent_core::Catalog, text: &str) -> Result<usize> {
+    use portent_core::catalog::Table;
+    let doc: serde_json::Value = serde_json::from_str(text)?;
+    let items = match doc {
+        serde_json::Value::Array(items) => items,
+        one => vec![one],
+    };
+    for (i, item) in items.iter().enumerate() {
+        let place = || format!("element {}", i + 1);
+        let int = |k: &str| item.get(k).and_then(serde_json::Value::as_i64);
+        let name = item
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| anyhow::anyhow!("{}: no `name`", place()))?;
+        let rule_type = item
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|t| ["EVENT", "FLOW", "COMMON", "OFFENSE", "USER"].contains(&t));
+        let (table, id) = if let Some(qid) = int("qid") {
+            (Table::Qid, qid)
+        } else if item.get("high_level_category_id").is_some() {
+            (
+                Table::Category,
+                int("id").ok_or_else(|| anyhow::anyhow!("{}: no `id`", place()))?,
+            )
+        } else if rule_type || item.get("origin").is_some() {
+            (
+                Table::Rule,
+                int("id").ok_or_else(|| anyhow::anyhow!("{}: no `id`", place()))?,
+            )
+        } else if let Some(id) = int("id").filter(|id| id % 1000 == 0 && *id > 0) {
+            (Table::Category, id)
+        } else {
+            bail!(
+                "{}: not a QID record, category or rule of QRadar's API (expected `qid`, `high_level_category_id`, a rule `type`, or a high-level category id)",
+                place()
+            );
+        };
+        catalog.insert(table, id, name.to_owned());
+    }
+    Ok(items.len())
 }
 
 /// Reference data for REFERENCESETCONTAINS, REFERENCEMAP, ... from files and
