@@ -147,13 +147,9 @@ impl Baseline {
             .sort_by(|a, b| (&a.process, a.port, &a.class).cmp(&(&b.process, b.port, &b.class)));
         self.reindex();
         let text = serde_json::to_string_pretty(self)? + "\n";
-        let tmp = path.with_extension("portent-tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                anyhow::anyhow!("cannot write {}: {e}", path.display())
-            })
+        crate::output::atomic(path, &mut |out| {
+            std::io::Write::write_all(out, text.as_bytes())
+        })
     }
 }
 

@@ -227,6 +227,18 @@ pub fn emit_text(text: &str, path: Option<&Path>) -> Result<()> {
 /// Writes a file through a temporary one renamed when complete, so that a
 /// failed run leaves no partial file behind.
 pub fn atomic(p: &Path, fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    if is_special(p) {
+        // A device or a pipe (`-o /dev/null`, a FIFO a reader waits on):
+        // written in place. Renaming a file onto it would replace the
+        // device with a regular file.
+        let result = (|| -> std::io::Result<()> {
+            let f = std::fs::OpenOptions::new().write(true).open(p)?;
+            let mut out = std::io::BufWriter::new(f);
+            fill(&mut out)?;
+            out.flush()
+        })();
+        return result.with_context(|| format!("cannot write {}", p.display()));
+    }
     let dir = p
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -249,6 +261,12 @@ pub fn atomic(p: &Path, fill: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<
         let _ = std::fs::remove_file(&tmp);
     }
     result.with_context(|| format!("cannot write {}", p.display()))
+}
+
+/// True when `p` exists and is neither a regular file nor a folder (a
+/// device, a FIFO, a socket): written in place, never replaced.
+pub fn is_special(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// Writes `sheet` in `format`.

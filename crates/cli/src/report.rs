@@ -50,8 +50,19 @@ impl Report {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.portent-{}.tmp", std::process::id()));
-        let file = std::fs::File::create(&tmp)
+        // A device or a pipe is written in place (renaming onto it would
+        // replace it); a file goes under a temporary name first.
+        let special = crate::output::is_special(path);
+        let tmp = if special {
+            path.to_owned()
+        } else {
+            dir.join(format!(".{name}.portent-{}.tmp", std::process::id()))
+        };
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(!special)
+            .truncate(!special)
+            .open(&tmp)
             .map_err(|e| anyhow::anyhow!("--html {}: {e}", path.display()))?;
         let head = format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -182,6 +193,9 @@ impl Report {
             return Ok(());
         };
         let file = out.into_inner().map_err(|e| fail(e.into_error()))?;
+        if self.tmp == self.path {
+            return Ok(());
+        }
         file.sync_all().map_err(fail)?;
         drop(file);
         std::fs::rename(&self.tmp, &self.path).map_err(fail)?;
@@ -227,8 +241,11 @@ impl Drop for Report {
     /// A report not finished (the run failed, or its writing did) leaves
     /// no file behind.
     fn drop(&mut self) {
-        // Once finished, the temporary name is gone (renamed): nothing to do.
-        let _ = std::fs::remove_file(&self.tmp);
+        // Once finished, the temporary name is gone (renamed): nothing to
+        // do. A device written in place is never removed.
+        if self.tmp != self.path {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 

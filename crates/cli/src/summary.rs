@@ -456,13 +456,7 @@ impl Summary {
 
     /// Writes the JSON summary to `path`, atomically.
     pub fn write_json(&self, path: &std::path::Path) -> anyhow::Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
-        let tmp = path.with_extension("portent-tmp");
-        std::fs::write(&tmp, text + "\n")
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                anyhow::anyhow!("cannot write {}: {e}", path.display())
-            })
+        let text = serde_json::to_string_pretty(self)? + "\n";
+        crate::output::atomic(path, &mut |out| out.write_all(text.as_bytes()))
     }
 }

@@ -395,3 +395,55 @@ fn the_corpus_report_has_every_section_filled() {
     );
     eprintln!("report screenshot: {}", shot.display());
 }
+
+/// `-o`, `--html` and `--summary-json` naming a device or a pipe write into
+/// it: a temporary file renamed onto `/dev/null` would replace the device
+/// with a regular file (seen: a benchmark's null device became a 6.9 MB file).
+#[test]
+fn outputs_to_a_pipe_are_written_in_place_not_replaced() {
+    let dir = scratch("fifo");
+    let mut readers = Vec::new();
+    let mut fifos = Vec::new();
+    for name in ["hits", "report", "summary"] {
+        let fifo = dir.join(name);
+        let ok = Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mkfifo");
+        let f = fifo.clone();
+        readers.push(std::thread::spawn(move || std::fs::read(f).unwrap()));
+        fifos.push(fifo);
+    }
+    let (code, _, err) = portent(&[
+        "hunt",
+        "examples/",
+        "-q",
+        "--format",
+        "jsonl",
+        "-o",
+        fifos[0].to_str().unwrap(),
+        "--html",
+        fifos[1].to_str().unwrap(),
+        "--summary-json",
+        fifos[2].to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Checked before the readers are joined: a replaced pipe never gets a
+    // writer, and its reader would wait for ever.
+    for f in &fifos {
+        let kind = std::fs::metadata(f).unwrap().file_type();
+        assert!(
+            std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+            "{} is still a pipe",
+            f.display()
+        );
+    }
+    let got: Vec<Vec<u8>> = readers.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(String::from_utf8_lossy(&got[0]).lines().count(), 19);
+    assert!(String::from_utf8_lossy(&got[1]).contains("Portent hunt report"));
+    assert!(String::from_utf8_lossy(&got[2]).contains("\"events_read\""));
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(left.len(), 3, "no temporary file left");
+}
