@@ -302,4 +302,41 @@ mod tests {
         assert!(page.contains(r#""embedded":1"#) && page.contains(r#""left_out":3"#));
         assert!(page.contains(r#""untimed":1"#));
     }
+
+    proptest::proptest! {
+        /// Whatever the evidence holds, the page has its three blocks and
+        /// each listed hit reads back as it was given.
+        #[test]
+        fn any_text_reads_back_and_never_closes_a_block(
+            values in proptest::collection::vec(".*", 1..6),
+            markup in proptest::sample::select(vec!["</script>", "<!--", "<script>", "</SCRIPT >", "\u{2028}"]),
+        ) {
+            let d = dir("prop");
+            let p = d.join("r.html");
+            let mut r = Report::create(&p, 100).unwrap();
+            let rows: Vec<Vec<(String, J)>> = values
+                .iter()
+                .map(|v| vec![
+                    ("command_line".to_owned(), json!(format!("{markup}{v}{markup}"))),
+                    (format!("{v}<k"), json!(v)),
+                ])
+                .collect();
+            for row in &rows {
+                r.push(row);
+            }
+            r.finish(json!({"summary": {}}), &portent_core::Zone::utc()).unwrap();
+            let page = std::fs::read_to_string(&p).unwrap();
+            proptest::prop_assert_eq!(page.to_ascii_lowercase().matches("</script").count(), 3);
+            let start = page.find("id=\"hits\">\n").unwrap() + 11;
+            let end = start + page[start..].find("</script>").unwrap();
+            let lines: Vec<&str> = page[start..end].lines().collect();
+            proptest::prop_assert_eq!(lines.len(), rows.len());
+            for (line, row) in lines.iter().zip(&rows) {
+                let got: serde_json::Map<String, J> = serde_json::from_str(line).unwrap();
+                for (k, v) in row.iter().filter(|(_, v)| !is_empty(v)) {
+                    proptest::prop_assert_eq!(got.get(k), Some(v));
+                }
+            }
+        }
+    }
 }
