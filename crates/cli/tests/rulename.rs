@@ -6,6 +6,28 @@ mod common;
 
 use common::portent;
 use serde_json::{json, Value};
+use std::path::Path;
+
+/// `query AQL EVENTS --catalog CATALOG --format jsonl --window ignore`:
+/// exit code, rows, stderr.
+fn query(aql: &str, events: &Path, catalog: &Path) -> (i32, Vec<Value>, String) {
+    let (code, out, err) = portent(&[
+        "query",
+        aql,
+        events.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--window",
+        "ignore",
+    ]);
+    let rows = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (code, rows, err)
+}
 
 #[test]
 fn rule_names_of_the_listed_rules() {
@@ -34,23 +56,13 @@ fn rule_names_of_the_listed_rules() {
         .join("\n"),
     )
     .unwrap();
-    let (code, out, err) = portent(&[
-        "query",
+    let (code, rows, err) = query(
         "SELECT starttime, RULENAME(creeventlist) AS rules, RULENAME('t1043-commonly-used-port') AS seed \
          FROM events ORDER BY starttime",
-        events.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--window",
-        "ignore",
-    ]);
+        &events,
+        &catalog,
+    );
     assert_eq!(code, 0, "{err}");
-    let rows: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let rules: Vec<&Value> = rows.iter().map(|r| &r["rules"]).collect();
     assert_eq!(
         rules,
@@ -66,19 +78,13 @@ fn rule_names_of_the_listed_rules() {
         .unwrap()
         .starts_with("Commonly Used Port"));
     // As IBM's example filters: events a matching rule fired on.
-    let (code, out, err) = portent(&[
-        "query",
+    let (code, rows, err) = query(
         "SELECT starttime FROM events WHERE RULENAME(creEventList) ILIKE '%suspicious%'",
-        events.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--window",
-        "ignore",
-    ]);
+        &events,
+        &catalog,
+    );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(rows.len(), 2, "{rows:?}");
 }
 
 /// `--catalog` also takes what QRadar's API returns for its categories, QID
@@ -110,23 +116,13 @@ fn catalogs_from_qradars_api_json() {
         .to_string()
     };
     std::fs::write(&events, [ev(18150, 5000862), ev(3014, 1)].join("\n")).unwrap();
-    let (code, out, err) = portent(&[
-        "query",
+    let (code, rows, err) = query(
         "SELECT CATEGORYNAME(category) AS c, QIDNAME(qid) AS q, RULENAME(creeventlist) AS r, \
          CATEGORYNAME(19000) AS h FROM events",
-        events.to_str().unwrap(),
-        "--catalog",
-        catalog.to_str().unwrap(),
-        "--format",
-        "jsonl",
-        "--window",
-        "ignore",
-    ]);
+        &events,
+        &catalog,
+    );
     assert_eq!(code, 0, "{err}");
-    let rows: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(rows[0]["c"], "AAA Authentication Failed");
     assert_eq!(rows[0]["q"], "A new process has been created");
     assert_eq!(rows[0]["r"], "Suspicious Login Burst");

@@ -222,6 +222,15 @@ pub fn run(a: Args) -> Result<Exit> {
     }
 }
 
+/// The inputs as given on the command line.
+fn input_names(a: &Args) -> Vec<String> {
+    a.input
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
 /// Ends the HTML report with the run's summary and rules.
 fn finish_report(
     a: &Args,
@@ -231,15 +240,8 @@ fn finish_report(
 ) -> Result<()> {
     let Some(report) = report else { return Ok(()) };
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let inputs: Vec<String> = a
-        .input
-        .paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
+    let now = chrono::Utc::now().timestamp_millis();
+    let inputs = input_names(a);
     report.finish(
         serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
@@ -870,12 +872,7 @@ fn finish_hunt(a: &Args, summary: &Summary) -> Result<Exit> {
         summary.write_json(p)?;
     }
     if let Some(p) = &a.navigator {
-        let inputs: Vec<String> = a
-            .input
-            .paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
+        let inputs = input_names(a);
         let description = format!(
             "{} event(s) from {}; {} rule(s)",
             summary.events_read,
