@@ -10,7 +10,7 @@
 use crate::progress::Progress;
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Schema, Value};
-use portent_engine::{Prefilter, Query, State};
+use portent_engine::{PrefilterSet, Query, State};
 use portent_io::correlate::{
     creation_of, key_of, Creation, Outcome, ProcessIndex, ENRICHED_FIELDS,
 };
@@ -336,10 +336,7 @@ pub fn scan_each(
     } else {
         (vec![ids::SOURCE_FILE], Vec::new())
     };
-    let prefilters: Vec<Prefilter<'_>> = queries
-        .iter()
-        .map(|q| q.prefilter_filled(&deferred, &if_absent))
-        .collect();
+    let prefilters = PrefilterSet::new(queries, &deferred, &if_absent);
     let keep = opts.keep.as_ref().map(|k| {
         let mut k = k.clone();
         k.extend(ENRICHED_FIELDS);
@@ -547,7 +544,7 @@ pub fn scan_each(
 fn read_one(
     index: usize,
     unit: &Unit,
-    prefilters: &[Prefilter<'_>],
+    prefilters: &PrefilterSet<'_>,
     dispatch: &[Option<Dispatch>],
     correlate: bool,
     schema: &Schema,
@@ -575,16 +572,7 @@ fn read_one(
         // Enrichment fills in only events with a process to join: the
         // others are complete now, and every prefilter term is decided.
         let complete = !correlate || key_of(&rec).is_none();
-        for &i in router.route(&rec).iter() {
-            let maybe = if complete {
-                prefilters[i].test_complete(&rec, &mut state)
-            } else {
-                prefilters[i].test(&rec, &mut state)
-            };
-            if maybe {
-                of.push(i as u32);
-            }
-        }
+        prefilters.candidates(&rec, &router.route(&rec), complete, &mut state, &mut of);
         if !of.is_empty() {
             rec.set(ids::SOURCE_FILE, Value::string(name.to_owned()));
             rec.compact(ids::SUPPRESSED_BY.index() + 1);

@@ -27,6 +27,8 @@ pub struct State {
     /// Patterns built from event values (`x LIKE CONCAT('%', y)`), by their
     /// text: the same few come back row after row, and a regex is dear to build.
     dyn_patterns: std::collections::HashMap<String, Option<regex::Regex>>,
+    /// What the shared literal automata found in the current record.
+    pub(crate) literals: crate::shared::Scratch,
 }
 
 /// How many dynamic patterns a state keeps before it starts again.
@@ -43,6 +45,7 @@ impl State {
             keys: Vec::new(),
             cols: Vec::new(),
             dyn_patterns: std::collections::HashMap::new(),
+            literals: Default::default(),
         }
     }
 
@@ -65,6 +68,12 @@ pub struct Evaluator<'p> {
     pub zone: Zone,
     /// Reference sets, maps and tables.
     pub refdata: &'p crate::refdata::ReferenceData,
+    /// Literal automata shared with other queries, and this query's slots
+    /// in them (by pattern index).
+    pub shared: Option<(
+        &'p crate::shared::LiteralIndex,
+        &'p [Option<crate::shared::Slot>],
+    )>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -215,6 +224,9 @@ impl<'p> Evaluator<'p> {
                 lowered,
                 group,
             } => {
+                if let Some(answer) = self.shared_answer(input, *pattern, *lowered, ev, st) {
+                    return answer.map(|b| b != *negated);
+                }
                 let m = match group {
                     Some((g, bit)) => self
                         .group_mask(*g, ev, st)
@@ -271,6 +283,28 @@ impl<'p> Evaluator<'p> {
         match &p.literals {
             Some(l) if text.is_ascii() => l.is_match(text, true),
             _ => p.is_match(&lower(text)),
+        }
+    }
+
+    /// The shared automata's answer for pattern `p` on `input`, when they
+    /// have one: `Some(None)` is NULL.
+    fn shared_answer<E: Event + ?Sized>(
+        &self,
+        input: &Ir,
+        p: usize,
+        lowered: bool,
+        ev: &E,
+        st: &mut State,
+    ) -> Option<Option<bool>> {
+        let (index, slots) = self.shared?;
+        let slot = slots.get(p)?.as_ref()?;
+        if !matches!(input, Ir::Field(f) if *f == slot.field) || lowered != slot.lowered {
+            return None;
+        }
+        match index.answer(slot, ev, &mut st.literals) {
+            crate::shared::Answer::Null => Some(None),
+            crate::shared::Answer::Known(b) => Some(Some(b)),
+            crate::shared::Answer::Ask => None,
         }
     }
 

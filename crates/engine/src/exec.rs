@@ -187,6 +187,7 @@ impl<'q, S: Sink> Run<'q, S> {
             catalog: &self.query.options.catalog,
             zone: self.query.options.zone,
             refdata: &self.query.options.reference_data,
+            shared: None,
         }
     }
 

@@ -699,6 +699,7 @@ impl<'a> Lowerer<'a> {
             catalog: self.catalog,
             zone: self.zone,
             refdata: &empty,
+            shared: None,
         }
         .eval(&ir, &portent_core::Record::new(), &mut state)
         .into_owned();

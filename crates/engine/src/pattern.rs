@@ -9,7 +9,7 @@ use regex_syntax::hir::{Class, Hir, HirKind, Look};
 const MAX_NEEDLES: usize = 256;
 
 /// Where the needles must occur.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Shape {
     /// The whole value is one of the needles.
     Exact,
@@ -77,6 +77,14 @@ pub struct Pattern {
     pub literals: Option<Literals>,
     /// True when the pattern is case-insensitive (ILIKE, IMATCHES).
     pub case_insensitive: bool,
+    /// True when every needle of the literal shape [`folds_simply`] (worked
+    /// out once: the hot path asks on every test).
+    ascii_needles: bool,
+    /// For a pattern with no literal shape: strings one of which every match
+    /// contains (compared as the pattern compares, so ASCII
+    /// case-insensitively for a case-insensitive one). A text holding none
+    /// cannot match, whatever the regex says.
+    pub required: Option<Vec<String>>,
 }
 
 impl Pattern {
@@ -84,14 +92,28 @@ impl Pattern {
     pub fn new(regex_source: &str, case_insensitive: bool) -> Result<Pattern, String> {
         // Literal analysis runs on the case-sensitive form: case-insensitive
         // patterns match ASCII haystacks with an ASCII case-insensitive compare.
-        let sensitive = regex_source
-            .replacen("(?si)", "(?s)", 1)
-            .replacen("(?i)", "", 1);
-        let literals = regex_syntax::ParserBuilder::new()
-            .build()
-            .parse(&sensitive)
-            .ok()
-            .and_then(|hir| literal_shape(&hir));
+        // Only the flag `to_regex` puts in front is dropped: a `(?i)` inside
+        // a user's regex stays, and its classes keep their case.
+        let sensitive = match case_insensitive {
+            true if regex_source.starts_with("(?si)") => format!("(?s){}", &regex_source[5..]),
+            true if regex_source.starts_with("(?i)") => regex_source[4..].to_owned(),
+            _ => regex_source.to_owned(),
+        };
+        // A case-insensitive pattern whose regex turns the flag off inside
+        // is not a case-insensitive compare of its literals.
+        let hir = (!(case_insensitive && clears_a_flag(&sensitive)))
+            .then(|| {
+                regex_syntax::ParserBuilder::new()
+                    .build()
+                    .parse(&sensitive)
+                    .ok()
+            })
+            .flatten();
+        let literals = hir.as_ref().and_then(literal_shape);
+        let required = match (&literals, &hir) {
+            (None, Some(hir)) => required_literals(hir),
+            _ => None,
+        };
         let regex = std::sync::OnceLock::new();
         if literals.is_none() {
             // Checked and built now: its errors belong to compiling the rule.
@@ -103,11 +125,16 @@ impl Pattern {
                 .parse(regex_source)
                 .map_err(|e| e.to_string())?;
         }
+        let ascii_needles = literals
+            .as_ref()
+            .is_some_and(|l| l.needles.iter().all(|n| folds_simply(n)));
         Ok(Pattern {
             regex,
             source: regex_source.to_owned(),
             literals,
             case_insensitive,
+            ascii_needles,
+            required,
         })
     }
 
@@ -130,7 +157,12 @@ impl Pattern {
     pub fn is_match(&self, hay: &str) -> bool {
         match &self.literals {
             Some(l) if !self.case_insensitive => l.is_match(hay, false),
-            Some(l) if hay.is_ascii() && l.needles.iter().all(|n| n.is_ascii()) => {
+            // ASCII needles compare with ASCII bytes only, and no character
+            // but two folds to an ASCII letter (crate::shared's test).
+            Some(l)
+                if self.ascii_needles
+                    && (hay.is_ascii() || !hay.contains(crate::shared::FOLDS_TO_ASCII)) =>
+            {
                 l.is_match(hay, true)
             }
             _ => self.regex_match(hay),
@@ -188,6 +220,104 @@ fn literal_shape(hir: &Hir) -> Option<Literals> {
         (true, true) => Shape::Contains,
     };
     Some(Literals { shape, needles })
+}
+
+/// True when case-insensitive matching of `needle` is an ASCII
+/// case-insensitive compare of bytes: each character is ASCII or has no other
+/// case (a dash, an emoji), so only its own bytes match it.
+pub fn folds_simply(needle: &str) -> bool {
+    use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+    needle.chars().all(|c| {
+        if c.is_ascii() {
+            return true;
+        }
+        let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+        class.try_case_fold_simple().is_ok()
+            && class.ranges().len() == 1
+            && class.ranges()[0].end() == c
+            && class.ranges()[0].start() == c
+    })
+}
+
+/// True when `source` has a flag group that clears a flag (`(?-i)`, `(?s-i:`).
+fn clears_a_flag(source: &str) -> bool {
+    source.match_indices("(?").any(|(at, _)| {
+        source[at + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
+            .any(|c| c == '-')
+    })
+}
+
+/// Strings one of which every match of `hir` contains, if it has such a set
+/// of non-empty strings: the longest-needled of its concatenation's runs of
+/// finite parts, or one such set for each alternative.
+fn required_literals(hir: &Hir) -> Option<Vec<String>> {
+    if let HirKind::Alternation(alts) = hir.kind() {
+        let mut all = Vec::new();
+        for a in alts {
+            all.extend(required_literals(a)?);
+            if all.len() > MAX_NEEDLES {
+                return None;
+            }
+        }
+        all.sort();
+        all.dedup();
+        return Some(all);
+    }
+    let parts = flatten_concat(hir);
+    let shortest = |set: &Vec<String>| set.iter().map(String::len).min().unwrap_or(0);
+    let mut best: Option<Vec<String>> = None;
+    let mut consider = |set: Vec<String>| {
+        if !set.is_empty()
+            && shortest(&set) > 0
+            && best.as_ref().is_none_or(|b| shortest(&set) > shortest(b))
+        {
+            best = Some(set);
+        }
+    };
+    // A run of consecutive finite parts is one set of longer strings.
+    let mut run: Option<Vec<String>> = None;
+    for p in &parts {
+        match finite(p) {
+            Some(alts) => {
+                let joined = match run.take() {
+                    None => Some(alts),
+                    Some(acc) if acc.len() * alts.len() <= MAX_NEEDLES => Some(
+                        acc.iter()
+                            .flat_map(|a| alts.iter().map(move |b| format!("{a}{b}")))
+                            .collect(),
+                    ),
+                    Some(acc) => {
+                        consider(acc);
+                        Some(alts)
+                    }
+                };
+                run = joined;
+            }
+            None => {
+                if let Some(acc) = run.take() {
+                    consider(acc);
+                }
+                let inner = match p.kind() {
+                    HirKind::Alternation(_) => required_literals(p),
+                    HirKind::Repetition(r) if r.min >= 1 => required_literals(&r.sub),
+                    _ => None,
+                };
+                if let Some(set) = inner {
+                    consider(set);
+                }
+            }
+        }
+    }
+    if let Some(acc) = run {
+        consider(acc);
+    }
+    best.map(|mut b| {
+        b.sort();
+        b.dedup();
+        b
+    })
 }
 
 fn flatten_concat(hir: &Hir) -> Vec<&Hir> {
@@ -291,6 +421,61 @@ mod tests {
     }
 
     #[test]
+    fn a_flag_inside_a_users_regex_keeps_its_meaning() {
+        // Sigma's `|re` with an inline `(?i)`, as SigmaHQ's Invoke-Obfuscation
+        // rules write it: the literal "abc" is not a case-sensitive needle.
+        let p = pat(".*(?i)abc.*", Dialect::Regex, false);
+        assert!(p.is_match("xxABCxx"));
+        assert!(p.required.is_none() || p.required.as_ref().unwrap().len() > 1);
+        // Turned off inside a case-insensitive regex: not a case-insensitive needle.
+        let p = pat(".*(?-i)abc.*", Dialect::Regex, true);
+        assert!(!p.is_match("xxABCxx"));
+        assert!(p.is_match("xxabcxx"));
+        assert!(p.literals.is_none());
+    }
+
+    #[test]
+    fn patterns_without_a_literal_shape_name_what_every_match_contains() {
+        let req = |p: &str, d: Dialect| pat(p, d, true).required;
+        assert_eq!(
+            req("%whoami%>%", Dialect::Like),
+            Some(vec!["whoami".into()])
+        );
+        assert_eq!(
+            req("a[0-9]+bcd.*", Dialect::Regex),
+            Some(vec!["bcd".into()])
+        );
+        assert_eq!(
+            req(".*x(ab|cd)y[0-9].*", Dialect::Regex),
+            Some(vec!["xaby".into(), "xcdy".into()])
+        );
+        assert_eq!(
+            req("(.*foo[0-9]|bar.+)", Dialect::Regex),
+            Some(vec!["bar".into(), "foo".into()])
+        );
+        // One alternative with nothing required: nothing is.
+        assert_eq!(req("(.*foo[0-9]|[0-9]+)", Dialect::Regex), None);
+        assert_eq!(req("[a-z]+[0-9]", Dialect::Regex), None);
+        // A literal shape needs no required strings.
+        assert_eq!(req("%abc%", Dialect::Like), None);
+    }
+
+    #[test]
+    fn caseless_characters_fold_simply() {
+        assert!(folds_simply("–encode"));
+        assert!(folds_simply("🧔🏾‍♀️ x"));
+        assert!(!folds_simply("é"));
+        assert!(!folds_simply("ß"), "ẞ is its capital");
+        // And a case-insensitive literal pattern with such needles answers
+        // non-ASCII text as its regex does.
+        let p = pat("%–ENC%", Dialect::Like, true);
+        assert!(p.is_match("powershell –enc x"));
+        assert!(!p.is_match("powershell -enc x"));
+        let p = pat("%kille%", Dialect::Like, true);
+        assert!(p.is_match("\u{212A}ILLED"), "the Kelvin sign is a k");
+    }
+
+    #[test]
     fn seed_pattern_is_a_needle_set() {
         let p = pat("%(powershell|pwsh|cmd)\\.exe%", Dialect::Similar, false);
         let l = p.literals.clone().unwrap();
@@ -354,6 +539,37 @@ mod tests {
                     pt.regex().unwrap().is_match(h),
                     "{p} on {h:?}"
                 );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the pattern and text, a match contains one of the
+        /// required strings (compared as the pattern compares).
+        #[test]
+        fn a_match_holds_a_required_string(
+            like in "[ab%_]{1,8}",
+            regex in "[ab.*+|()]{1,10}",
+            hay in "[abAB\\u{e9}]{0,12}",
+            ci in proptest::bool::ANY,
+        ) {
+            let mut pats = vec![pat(&like, Dialect::Like, ci)];
+            if let Ok(src) = to_regex(&regex, Dialect::Regex, Escape::Default, ci) {
+                if let Ok(p) = Pattern::new(&src, ci) {
+                    pats.push(p);
+                }
+            }
+            for p in pats {
+                if let (Some(req), true) = (&p.required, p.is_match(&hay)) {
+                    let found = req.iter().any(|n| {
+                        if ci {
+                            hay.to_lowercase().contains(&n.to_lowercase())
+                        } else {
+                            hay.contains(n.as_str())
+                        }
+                    });
+                    proptest::prop_assert!(found, "{} matched {hay:?} without {req:?}", p.source);
+                }
             }
         }
     }

@@ -8,6 +8,7 @@
 use crate::eval::{Evaluator, State};
 use crate::ir::Ir;
 use crate::query::{Column, Query};
+use crate::shared::{LiteralIndex, Slot};
 use portent_aql::ast::TableName;
 use portent_core::{Event, FieldId};
 
@@ -102,17 +103,23 @@ impl Query {
 impl Prefilter<'_> {
     /// False when the event cannot match the query.
     pub fn test<E: Event + ?Sized>(&self, ev: &E, state: &mut State) -> bool {
-        self.test_as(ev, state, false)
+        self.test_as(ev, state, false, None)
     }
 
     /// [`Prefilter::test`] of an event nothing will be filled in for (one
     /// enrichment does not apply to): its fields are final, so every term is
     /// decided as it stands.
     pub fn test_complete<E: Event + ?Sized>(&self, ev: &E, state: &mut State) -> bool {
-        self.test_as(ev, state, true)
+        self.test_as(ev, state, true, None)
     }
 
-    fn test_as<E: Event + ?Sized>(&self, ev: &E, state: &mut State, complete: bool) -> bool {
+    fn test_as<E: Event + ?Sized>(
+        &self,
+        ev: &E,
+        state: &mut State,
+        complete: bool,
+        shared: Option<(&LiteralIndex, &[Option<Slot>])>,
+    ) -> bool {
         if (self.query.table == TableName::Flows) != ev.is_flow() {
             return false;
         }
@@ -122,6 +129,7 @@ impl Prefilter<'_> {
             catalog: &self.query.options.catalog,
             zone: self.query.options.zone,
             refdata: &self.query.options.reference_data,
+            shared,
         };
         state.next_event();
         self.terms.iter().all(|(t, needs)| {
@@ -140,6 +148,66 @@ impl Prefilter<'_> {
     /// True when nothing is tested (every event is a candidate).
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+}
+
+/// The prefilters of a rule set, testing their patterns through literal
+/// automata shared by all of them: an event's command line is scanned once for
+/// every needle of every rule, not once per rule.
+pub struct PrefilterSet<'q> {
+    prefilters: Vec<Prefilter<'q>>,
+    index: LiteralIndex,
+}
+
+impl<'q> PrefilterSet<'q> {
+    /// The prefilters of `queries` (as [`Query::prefilter_filled`]) and
+    /// their shared automata.
+    pub fn new(queries: &[&'q Query], deferred: &[FieldId], if_absent: &[FieldId]) -> Self {
+        PrefilterSet {
+            prefilters: queries
+                .iter()
+                .map(|q| q.prefilter_filled(deferred, if_absent))
+                .collect(),
+            index: LiteralIndex::build(queries),
+        }
+    }
+
+    /// Pushes onto `out` those of `queries` (indices, ascending) whose
+    /// prefilter `ev` passes. `complete`: nothing will be filled in for this
+    /// event (see [`Prefilter::test_complete`]).
+    pub fn candidates<E: Event + ?Sized>(
+        &self,
+        ev: &E,
+        queries: &[usize],
+        complete: bool,
+        state: &mut State,
+        out: &mut Vec<u32>,
+    ) {
+        state.literals.next_record();
+        for &i in queries {
+            let Some(p) = self.prefilters.get(i) else {
+                continue;
+            };
+            let shared = Some((&self.index, self.index.slots(i)));
+            if p.test_as(ev, state, complete, shared) {
+                out.push(i as u32);
+            }
+        }
+    }
+
+    /// Number of queries.
+    pub fn len(&self) -> usize {
+        self.prefilters.len()
+    }
+
+    /// True when there are no queries.
+    pub fn is_empty(&self) -> bool {
+        self.prefilters.is_empty()
+    }
+
+    /// Patterns answered by the shared automata, and automata built.
+    pub fn shared_size(&self) -> (usize, usize) {
+        self.index.size()
     }
 }
 
