@@ -5,12 +5,12 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use portent_core::Schema;
+use portent_detect::alert::RuleMeta;
+use portent_detect::detector::{Correlator, Detector, Rule, RuleSet, Stamped, PROVENANCE};
 use portent_engine::{CompileOptions, Query};
 use portent_io::{message::read_message, FileReport, ReadOptions};
 use portent_scenario::layout::Layout;
 use portent_scenario::{all, generate, Options, Variant};
-use portent_serve::alert::RuleMeta;
-use portent_serve::detect::{Correlator, Detector, RuleSet, Stamped, WatchRule, PROVENANCE};
 use portent_serve::framing::Deframer;
 use std::time::Instant;
 
@@ -124,12 +124,13 @@ fn parse(c: &mut Criterion) {
     query.order.clear();
     query.limit = None;
     let set = RuleSet {
-        rules: vec![WatchRule {
+        rules: vec![Rule {
             meta: RuleMeta {
                 id: "seed".into(),
                 ..RuleMeta::default()
             },
             query,
+            dispatch: None,
         }],
         tuning: None,
         zone: portent_core::Zone::utc(),

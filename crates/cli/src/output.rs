@@ -172,7 +172,7 @@ impl Sink for Sheet {
 }
 
 /// JSON value of an engine value (the same as in watch alerts).
-pub use portent_serve::alert::json;
+pub use portent_detect::alert::json;
 
 /// Writing options.
 #[derive(Clone, Debug, Default)]

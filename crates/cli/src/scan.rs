@@ -10,7 +10,7 @@
 use crate::progress::Progress;
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Schema, Value};
-use portent_engine::{PrefilterSet, Query, State};
+use portent_engine::{PrefilterSet, Query, Router, State};
 use portent_io::correlate::{
     creation_of, key_of, Creation, Outcome, ProcessIndex, ENRICHED_FIELDS,
 };
@@ -114,75 +114,7 @@ pub struct ScanOptions {
     pub keep: Option<Vec<FieldId>>,
 }
 
-pub use portent_sigma::logsource::Dispatch;
-
-/// An event's channel, provider and event id.
-type RouteKey = (Option<String>, Option<String>, Option<i64>);
-
-/// Which queries may match an event, by its channel, provider and event id,
-/// worked out once per distinct triple (a log holds few).
-struct Router<'d> {
-    dispatch: &'d [Option<Dispatch>],
-    /// Queries with no dispatch: tested on every event.
-    always: Vec<usize>,
-    routes: std::collections::HashMap<RouteKey, std::rc::Rc<[usize]>>,
-    /// The route of the event before.
-    last: Option<(RouteKey, std::rc::Rc<[usize]>)>,
-}
-
-impl<'d> Router<'d> {
-    fn new(dispatch: &'d [Option<Dispatch>], queries: usize) -> Router<'d> {
-        let always = (0..queries)
-            .filter(|i| dispatch.get(*i).is_none_or(Option::is_none))
-            .collect();
-        Router {
-            dispatch,
-            always,
-            routes: Default::default(),
-            last: None,
-        }
-    }
-
-    /// The queries to test on `rec`, in order.
-    fn route(&mut self, rec: &Record<'static>) -> std::rc::Rc<[usize]> {
-        let (channel, provider) = (rec.get(ids::CHANNEL), rec.get(ids::PROVIDER));
-        let (channel, provider) = (channel.as_str(), provider.as_str());
-        let event_id = rec.get(ids::EVENT_ID).to_i64();
-        // Consecutive events mostly share their triple: compared borrowed,
-        // without building a key.
-        if let Some((k, r)) = &self.last {
-            if k.0.as_deref() == channel && k.1.as_deref() == provider && k.2 == event_id {
-                return r.clone();
-            }
-        }
-        let key = (
-            channel.map(str::to_owned),
-            provider.map(str::to_owned),
-            event_id,
-        );
-        if let Some(r) = self.routes.get(&key) {
-            let r = r.clone();
-            self.last = Some((key, r.clone()));
-            return r;
-        }
-        let mut list: Vec<usize> = self
-            .dispatch
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| {
-                d.as_ref()
-                    .is_some_and(|d| d.admits(key.0.as_deref(), key.1.as_deref(), key.2))
-            })
-            .map(|(i, _)| i)
-            .chain(self.always.iter().copied())
-            .collect();
-        list.sort_unstable();
-        let list: std::rc::Rc<[usize]> = list.into();
-        self.routes.insert(key.clone(), list.clone());
-        self.last = Some((key, list.clone()));
-        list
-    }
-}
+pub use portent_engine::Dispatch;
 
 /// What enrichment can change in a query's answer.
 enum Join {

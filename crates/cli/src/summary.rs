@@ -171,7 +171,7 @@ pub struct Summary {
 }
 
 /// RFC 3339 with the offset of `zone`.
-pub use portent_serve::alert::rfc3339;
+pub use portent_detect::alert::rfc3339;
 
 impl Summary {
     /// The input part of a summary, from a scan.

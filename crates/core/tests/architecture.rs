@@ -14,7 +14,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("io", &["portent-core"]),
     ("scenario", &[]),
     ("sigma", &["portent-core", "portent-aql", "portent-engine"]),
-    ("serve", &["portent-core", "portent-engine", "portent-io"]),
+    ("detect", &["portent-core", "portent-engine", "portent-io"]),
+    (
+        "serve",
+        &[
+            "portent-core",
+            "portent-engine",
+            "portent-io",
+            "portent-detect",
+        ],
+    ),
     (
         "cli",
         &[
@@ -24,6 +33,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "portent-io",
             "portent-scenario",
             "portent-sigma",
+            "portent-detect",
             "portent-serve",
         ],
     ),
@@ -35,6 +45,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "portent-engine",
             "portent-io",
             "portent-scenario",
+            "portent-detect",
             "portent-serve",
         ],
     ),

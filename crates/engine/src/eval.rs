@@ -242,17 +242,17 @@ impl<'p> Evaluator<'p> {
             Ir::DynMatch {
                 input,
                 pattern,
-                op,
+                dialect,
+                case_insensitive,
                 escape,
                 negated,
             } => {
                 let v = self.eval(input, ev, st).into_owned();
                 let p = self.eval(pattern, ev, st);
                 let (text, pat) = (v.to_text()?, p.to_text()?);
-                let key = format!("{op:?}\u{0}{escape:?}\u{0}{pat}");
+                let key = format!("{dialect:?}\u{0}{case_insensitive}\u{0}{escape:?}\u{0}{pat}");
                 if !st.dyn_patterns.contains_key(&key) {
-                    let (dialect, ci) = crate::lower::dialect_of(*op);
-                    let re = crate::similar::to_regex(&pat, dialect, *escape, ci)
+                    let re = crate::similar::to_regex(&pat, *dialect, *escape, *case_insensitive)
                         .ok()
                         .and_then(|source| {
                             regex::RegexBuilder::new(&source)

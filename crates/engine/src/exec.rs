@@ -5,9 +5,9 @@
 use crate::eval::{Evaluator, State};
 use crate::functions::Agg;
 use crate::ir::Ir;
+use crate::ir::Table;
 use crate::query::{Column, Query};
 use crate::time::Window;
-use portent_aql::ast::TableName;
 use portent_core::event::FieldRef;
 use portent_core::schema::ids;
 use portent_core::{Event, Value};
@@ -238,7 +238,7 @@ impl<'q, S: Sink> Run<'q, S> {
         if self.stopped {
             return Ok(false);
         }
-        if (self.query.table == TableName::Flows) != ev.is_flow() {
+        if (self.query.table == Table::Flows) != ev.is_flow() {
             // A row of the other table: not part of this query's input at all.
             self.stats.other_table += 1;
             return Ok(true);

@@ -66,8 +66,10 @@ pub enum Ir {
         input: Box<Ir>,
         /// The pattern expression.
         pattern: Box<Ir>,
-        /// Dialect and case.
-        op: portent_aql::ast::MatchOp,
+        /// The pattern language.
+        dialect: crate::similar::Dialect,
+        /// ILIKE, IMATCHES: without case.
+        case_insensitive: bool,
         /// Escape character.
         escape: crate::similar::Escape,
         /// NOT form.
@@ -103,6 +105,15 @@ pub enum Ir {
     KeyRef(usize),
     /// A SELECT column value (HAVING / ORDER BY on an alias).
     Column(usize),
+}
+
+/// The table a query reads: its events, or only flow records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    /// `FROM events`
+    Events,
+    /// `FROM flows`
+    Flows,
 }
 
 /// Comparison operators.

@@ -26,6 +26,7 @@
 
 pub mod correlation;
 pub mod dateformat;
+pub mod dispatch;
 pub mod error;
 pub mod eval;
 pub mod exec;
@@ -49,6 +50,7 @@ pub mod why;
 /// Time zones live in the core crate, which readers share.
 pub use portent_core::zone;
 
+pub use dispatch::{Dispatch, Router};
 pub use error::{Error, ErrorKind, Errors};
 pub use eval::State;
 pub use exec::{Cell, Row, Run, Sink, Stats};

@@ -423,7 +423,8 @@ impl<'a> Lowerer<'a> {
             return Ir::DynMatch {
                 input: Box::new(input),
                 pattern: Box::new(pat_ir),
-                op,
+                dialect,
+                case_insensitive: ci,
                 escape,
                 negated,
             };

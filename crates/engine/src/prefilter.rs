@@ -7,9 +7,9 @@
 
 use crate::eval::{Evaluator, State};
 use crate::ir::Ir;
+use crate::ir::Table;
 use crate::query::{Column, Query};
 use crate::shared::{LiteralIndex, Slot};
-use portent_aql::ast::TableName;
 use portent_core::{Event, FieldId};
 
 /// The early test of one query.
@@ -120,7 +120,7 @@ impl Prefilter<'_> {
         complete: bool,
         shared: Option<(&LiteralIndex, &[Option<Slot>])>,
     ) -> bool {
-        if (self.query.table == TableName::Flows) != ev.is_flow() {
+        if (self.query.table == Table::Flows) != ev.is_flow() {
             return false;
         }
         let evaluator = Evaluator {

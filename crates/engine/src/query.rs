@@ -3,7 +3,7 @@
 
 use crate::error::{Error, ErrorKind, Errors};
 use crate::functions::{self, Callable, Func};
-use crate::ir::{AggSpec, Ir};
+use crate::ir::{AggSpec, Ir, Table};
 use crate::lower::{contains_aggregate, is_window_conjunct, Lowerer, Scope};
 use crate::pattern::Pattern;
 use crate::plan::{self, MatchGroup};
@@ -119,7 +119,7 @@ pub struct Query {
     /// see [`share_schema`].
     pub schema: std::sync::Arc<Schema>,
     /// The table read.
-    pub table: TableName,
+    pub table: Table,
     /// Output columns.
     pub columns: Vec<Column>,
     /// WHERE without the window conjuncts.
@@ -318,7 +318,10 @@ impl Query {
 
         let mut query = Query {
             source: source.to_owned(),
-            table: ast.from.table,
+            table: match ast.from.table {
+                TableName::Events => Table::Events,
+                TableName::Flows => Table::Flows,
+            },
             limit: ast.limit.as_ref().map(|l| l.value),
             ast,
             schema: std::sync::Arc::new(schema.clone()),

@@ -5,10 +5,9 @@
 use crate::eval::{arith, text_search};
 use crate::functions::{self, Callable, Func};
 use crate::ir::{ArithOp, Cidr, CmpOp};
-use crate::lower::dialect_of;
-use crate::similar::{to_regex, Escape};
+use crate::similar::{to_regex, Dialect, Escape};
 use crate::zone::Zone;
-use portent_aql::ast::{BinaryOp, Expr, ExprKind, Literal, LogicalOp, UnaryOp};
+use portent_aql::ast::{BinaryOp, Expr, ExprKind, Literal, LogicalOp, MatchOp, UnaryOp};
 use portent_core::schema::ids;
 use portent_core::{Catalog, Event, Schema, Value};
 use std::cmp::Ordering;
@@ -156,7 +155,15 @@ impl Reference<'_> {
                 let (Some(text), Some(pat)) = (v.to_text(), p.to_text()) else {
                     return Value::Null;
                 };
-                let (dialect, ci) = dialect_of(*op);
+                // Written apart from the lowering's table on purpose: a
+                // mistake there must show up as a difference here.
+                let (dialect, ci) = match op {
+                    MatchOp::Like => (Dialect::Like, false),
+                    MatchOp::ILike => (Dialect::Like, true),
+                    MatchOp::SimilarTo => (Dialect::Similar, false),
+                    MatchOp::Matches => (Dialect::Regex, false),
+                    MatchOp::IMatches => (Dialect::Regex, true),
+                };
                 let Ok(src) = to_regex(&pat, dialect, esc, ci) else {
                     return Value::Null;
                 };

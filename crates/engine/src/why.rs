@@ -4,9 +4,10 @@
 //! engineer can act on ("`Process Name` = ...\nslookup.exe matches none of
 //! the rule's process lists") instead of a bare miss.
 
+use crate::ir::Table;
 use crate::query::Query;
 use crate::reference::Reference;
-use portent_aql::ast::{BinaryOp, Expr, ExprKind, LogicalOp, TableName};
+use portent_aql::ast::{BinaryOp, Expr, ExprKind, LogicalOp};
 use portent_core::{Event, Span};
 use std::fmt;
 
@@ -64,12 +65,12 @@ const SHOWN: usize = 100;
 /// which says when to look, not what to find. `None` when every condition
 /// holds, or the rule has no WHERE.
 pub fn why_not<E: Event>(q: &Query, ev: &E, now: i64) -> Option<WhyNot> {
-    if (q.table == TableName::Flows) != ev.is_flow() {
+    if (q.table == Table::Flows) != ev.is_flow() {
         let table = if ev.is_flow() { "flows" } else { "events" };
         return Some(WhyNot {
             condition: format!(
                 "FROM {}",
-                if q.table == TableName::Flows {
+                if q.table == Table::Flows {
                     "flows"
                 } else {
                     "events"

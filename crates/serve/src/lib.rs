@@ -17,10 +17,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod alert;
 pub mod checkpoint;
 pub mod config;
-pub mod detect;
 pub mod error;
 pub mod follow;
 pub mod framing;

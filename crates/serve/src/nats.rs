@@ -13,7 +13,6 @@
 //! (JetStream's deduplication window), so together the workers alert exactly
 //! once per matching event.
 
-use crate::alert::Alert;
 use crate::config::SourceConfig;
 use crate::error::Error;
 use crate::nats_names::{ALERTS, STREAM, SUBJECT};
@@ -21,6 +20,7 @@ use crate::sink::Sink;
 use crate::source::{Context, Parser};
 use async_nats::jetstream::{self, consumer::pull, stream};
 use futures_util::StreamExt;
+use portent_detect::alert::Alert;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

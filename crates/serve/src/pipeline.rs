@@ -3,14 +3,14 @@
 //! reloaded between batches (so no event is dropped or seen twice across a
 //! reload), and on shutdown the queue is drained before the sinks' last flush.
 
-use crate::alert::Alert;
-use crate::detect::{Correlator, Detector, RuleSet, Stamped};
 use crate::error::Error;
 use crate::metrics::{add, Metrics};
 use crate::sink::{Dedup, Sink};
 use crate::source::Ack;
 use crate::source::Batch;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use portent_detect::alert::Alert;
+use portent_detect::detector::{Correlator, Detector, RuleSet, Stamped};
 use portent_io::correlate::Outcome as Join;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -123,7 +123,7 @@ impl Pipeline {
                 // Groups of the old rules report now; waiting events are kept
                 // and meet the new rules.
                 det.tick(&mut alerts, true);
-                det.report(&self.metrics);
+                report(&mut det, &self.metrics);
                 self.deliver(std::mem::take(&mut alerts), outcome)?;
                 self.flush()?;
                 return Ok(Next::Reload);
@@ -145,7 +145,7 @@ impl Pipeline {
                 Err(RecvTimeoutError::Disconnected) => {
                     self.expire_waiting(&mut det, &mut alerts, true);
                     det.tick(&mut alerts, true);
-                    det.report(&self.metrics);
+                    report(&mut det, &self.metrics);
                     self.deliver(std::mem::take(&mut alerts), outcome)?;
                     self.flush()?;
                     self.run_acks()?;
@@ -228,7 +228,7 @@ impl Pipeline {
             .index_size
             .store(size as u64, Ordering::Relaxed);
         self.metrics.index_evicted.store(evicted, Ordering::Relaxed);
-        det.report(&self.metrics);
+        report(det, &self.metrics);
         if let Some(ack) = batch.ack.take() {
             self.acks.push_back((seq, ack));
         }
@@ -326,4 +326,13 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// Adds what `det`'s tuning held back and its windows hid since the last call
+/// to the metrics.
+fn report(det: &mut Detector<'_>, metrics: &Metrics) {
+    det.report(&mut |rule, suppressed, outside| {
+        add(&metrics.suppressed, rule.to_owned(), suppressed);
+        add(&metrics.outside_window, rule.to_owned(), outside);
+    });
 }

@@ -4,10 +4,10 @@
 //! acknowledges the events that caused them (a file checkpoint, a JetStream
 //! ack): what was acknowledged has been delivered.
 
-use crate::alert::Alert;
 use crate::error::Error;
 use crate::metrics::{add, Metrics};
 use crossbeam_channel::{bounded, Receiver, Sender};
+use portent_detect::alert::Alert;
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};

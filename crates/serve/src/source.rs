@@ -6,12 +6,12 @@
 //! cannot make a sender wait, so a batch that finds the channel full is
 //! dropped and counted.
 
-use crate::detect::{stamp_source, Stamped};
 use crate::error::Error;
 use crate::framing::Deframer;
 use crate::metrics::{add, Metrics};
 use crossbeam_channel::{Sender, TrySendError};
 use portent_core::{Record, Schema};
+use portent_detect::detector::{stamp_source, Stamped};
 use portent_io::{FileReport, ReadOptions};
 use std::io::{BufRead, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};

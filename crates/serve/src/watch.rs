@@ -3,7 +3,6 @@
 
 use crate::checkpoint::Checkpoints;
 use crate::config::{duration, SinkConfig, SourceConfig, WatchConfig};
-use crate::detect::Correlator;
 use crate::error::Error;
 use crate::follow::{follow, FollowOptions, Start};
 use crate::metrics::Metrics;
@@ -13,6 +12,7 @@ use crate::sink::{
 };
 use crate::source::{self, Context, Datagrams, SchemaCell};
 use portent_core::Schema;
+use portent_detect::detector::Correlator;
 use portent_io::ReadOptions;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -17,57 +17,7 @@ pub struct Source {
     pub dispatch: Option<Dispatch>,
 }
 
-/// Which events a log source can hold, by channel (or, for events without
-/// a channel, provider) and event id: a superset of its condition.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Dispatch {
-    /// `(channel, provider)`, lower case; an empty provider matches nothing.
-    pub channels: Vec<(&'static str, &'static str)>,
-    /// Event ids (empty: any).
-    pub event_ids: Vec<u32>,
-}
-
-impl Dispatch {
-    fn of(cs: &[(&'static str, &'static str)], ids: &[u32]) -> Dispatch {
-        Dispatch {
-            channels: cs.to_vec(),
-            event_ids: ids.to_vec(),
-        }
-    }
-
-    /// Both (or more).
-    fn or(mut self, other: Dispatch) -> Dispatch {
-        let any_id = self.event_ids.is_empty() || other.event_ids.is_empty();
-        self.channels.extend(other.channels);
-        self.event_ids.extend(other.event_ids);
-        if any_id {
-            self.event_ids.clear();
-        }
-        self
-    }
-
-    /// True when an event with this channel, provider and event id may be
-    /// of the log source, as the condition reads them: the channel compared
-    /// without case, the provider only when there is no channel.
-    pub fn admits(
-        &self,
-        channel: Option<&str>,
-        provider: Option<&str>,
-        event_id: Option<i64>,
-    ) -> bool {
-        let place = match channel {
-            Some(c) => self.channels.iter().any(|(x, _)| x.eq_ignore_ascii_case(c)),
-            None => provider.is_some_and(|p| {
-                self.channels
-                    .iter()
-                    .any(|(_, x)| !x.is_empty() && x.eq_ignore_ascii_case(p))
-            }),
-        };
-        place
-            && (self.event_ids.is_empty()
-                || event_id.is_some_and(|e| self.event_ids.iter().any(|i| i64::from(*i) == e)))
-    }
-}
+pub use portent_engine::dispatch::Dispatch;
 
 const SYSMON: (&str, &str) = (
     "microsoft-windows-sysmon/operational",

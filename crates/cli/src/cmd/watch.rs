@@ -4,10 +4,10 @@ use super::report_errors;
 use crate::pack;
 use anyhow::{bail, Context, Result};
 use portent_core::Schema;
+use portent_detect::alert::RuleMeta;
+use portent_detect::detector::{Correlations, Rule, RuleSet, PROVENANCE};
 use portent_engine::{CompileOptions, Query, WindowPolicy, Zone};
-use portent_serve::alert::RuleMeta;
 use portent_serve::config::{SinkConfig, SourceConfig, WatchConfig};
-use portent_serve::detect::{Correlations, RuleSet, WatchRule, PROVENANCE};
 use portent_serve::pipeline::Flags;
 use portent_serve::source::SchemaCell;
 use std::path::PathBuf;
@@ -269,7 +269,7 @@ impl Recipe {
                     // One schema for the whole set (see share_schema), kept so
                     // while compiling too.
                     if let Some(prev) = out.last() {
-                        let prev: &WatchRule = prev;
+                        let prev: &Rule = prev;
                         if prev.query.schema.len() == q.schema.len() {
                             q.schema = prev.query.schema.clone();
                         } else {
@@ -279,9 +279,10 @@ impl Recipe {
                             }
                         }
                     }
-                    out.push(WatchRule {
+                    out.push(Rule {
                         meta: rule_meta(&r.meta),
                         query: q,
+                        dispatch: r.dispatch.clone(),
                     });
                 }
                 Err(e) => {
