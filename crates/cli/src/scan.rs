@@ -10,6 +10,7 @@
 use crate::progress::Progress;
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Schema, Value};
+use portent_detect::enrich::{filled_if_absent, reads_enriched};
 use portent_engine::{PrefilterSet, Query, Router, State};
 use portent_io::correlate::{
     creation_of, key_of, Creation, Outcome, ProcessIndex, ENRICHED_FIELDS,
@@ -189,7 +190,7 @@ struct UnitResult {
 /// order: a candidate whose enrichment must wait for a process creation
 /// read later comes at the end.
 pub fn may_reorder(q: &Query) -> bool {
-    q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f))
+    reads_enriched(q)
 }
 
 /// True when `q`'s answer over a streaming scan can differ from its answer
@@ -230,9 +231,7 @@ pub fn scan_each(
     let (units, mut early_reports) = plan(inputs, &opts.read);
     let sizes: Vec<u64> = units.iter().map(unit_size).collect();
     let progress = Progress::new(sizes.iter().sum());
-    let correlate = queries
-        .iter()
-        .any(|q| q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f)));
+    let correlate = queries.iter().any(|q| reads_enriched(q));
     // What enrichment could add to each query's answer: everything (it reads
     // every field, or the enrichment outcome), or the fields it fills that
     // the query reads. A candidate waits for a creation read later only when
@@ -258,11 +257,7 @@ pub fn scan_each(
     // Enrichment fills the process fields only where the event has none (so
     // an event's own values are final and can be tested early), but always
     // sets "Enrichment"; the source file is set on candidates only.
-    let filled: Vec<FieldId> = ENRICHED_FIELDS
-        .iter()
-        .copied()
-        .filter(|f| *f != ids::ENRICHMENT)
-        .collect();
+    let filled = filled_if_absent();
     let (deferred, if_absent) = if correlate {
         (vec![ids::SOURCE_FILE, ids::ENRICHMENT], filled)
     } else {

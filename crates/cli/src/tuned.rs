@@ -1,16 +1,17 @@
-//! Applying a tuning file to one rule's run: the same for hunt and query.
+//! A tuning file's exceptions on one rule's run, with what `hunt` and `query`
+//! add: the held-back hit as a tagged copy (`--show-suppressed`) and the
+//! summary lines.
 
 use crate::summary::{Summary, Suppression};
 use portent_core::schema::ids;
 use portent_core::{Record, Value, Zone};
-use portent_engine::tuning::{Exception, Tuning};
+use portent_engine::tuning::Tuning;
 use portent_engine::{Run, Sink};
 
 /// One rule's exceptions and what they held back.
 pub struct Tuned<'t> {
     rule: String,
-    exceptions: Vec<(usize, &'t Exception)>,
-    held: Vec<u64>,
+    inner: portent_detect::tuned::Tuned<'t>,
 }
 
 impl<'t> Tuned<'t> {
@@ -18,8 +19,7 @@ impl<'t> Tuned<'t> {
     pub fn new(tuning: Option<&'t Tuning>, rule: &'t str) -> Tuned<'t> {
         Tuned {
             rule: rule.to_owned(),
-            exceptions: tuning.map_or_else(Vec::new, |t| t.for_rule(rule).collect()),
-            held: vec![0; tuning.map_or(0, |t| t.exceptions.len())],
+            inner: portent_detect::tuned::Tuned::new(tuning, rule),
         }
     }
 
@@ -32,14 +32,7 @@ impl<'t> Tuned<'t> {
         rec: &Record<'static>,
         zone: &Zone,
     ) -> Option<Record<'static>> {
-        let mut by = None;
-        let exceptions = &self.exceptions;
-        let _ = run.push_unless(rec, &mut |ev| {
-            by = exceptions.iter().find(|(_, e)| e.matches(ev, zone));
-            by.is_some()
-        });
-        let (x, e) = by?;
-        self.held[*x] += 1;
+        let e = self.inner.push(run, rec, zone)?;
         let mut tagged = rec.clone();
         tagged.set(ids::SUPPRESSED_BY, Value::string(e.id.clone()));
         Some(tagged)
@@ -49,11 +42,11 @@ impl<'t> Tuned<'t> {
     /// exceptions to `summary`.
     pub fn report(self, tuning: Option<&Tuning>, summary: &mut Summary) {
         let Some(t) = tuning else { return };
-        for (x, e) in &self.exceptions {
+        for (e, hits) in self.inner.held() {
             summary.suppressed.push(Suppression {
                 exception: e.id.clone(),
                 rule: self.rule.clone(),
-                hits: self.held[*x],
+                hits,
                 reason: e.reason.clone(),
                 owner: e.owner.clone(),
                 expires: e.expires.map(|d| d.to_string()),

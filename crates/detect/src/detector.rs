@@ -5,11 +5,13 @@
 //! batch readers enrich them.
 
 use crate::alert::{json, key_of, rfc3339, Alert, RuleMeta};
+use crate::enrich::{filled_if_absent, reads_enriched};
+use crate::tuned::Tuned;
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Value, Zone};
-use portent_engine::tuning::{Exception, Tuning};
+use portent_engine::tuning::Tuning;
 use portent_engine::{Dispatch, PrefilterSet, Query, Router, Row, Run, State};
-use portent_io::correlate::{creation_of, Outcome, ProcessIndex, ENRICHED_FIELDS};
+use portent_io::correlate::{creation_of, Outcome, ProcessIndex};
 use serde_json::Value as J;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,10 +66,7 @@ pub struct Correlations {
 impl RuleSet {
     /// True when a rule reads a field that enrichment fills.
     pub fn needs_correlation(&self) -> bool {
-        self.rules.iter().any(|r| {
-            r.query.reads_all_fields()
-                || r.query.fields().iter().any(|f| ENRICHED_FIELDS.contains(f))
-        })
+        self.rules.iter().any(|r| reads_enriched(&r.query))
     }
 }
 
@@ -130,7 +129,7 @@ impl Correlator {
 pub struct Detector<'r> {
     set: &'r RuleSet,
     runs: Vec<Run<'r, Vec<Row>>>,
-    exceptions: Vec<Vec<&'r Exception>>,
+    tuned: Vec<Tuned<'r>>,
     /// Suppressed and outside-window counts already reported, per rule.
     reported: Vec<(u64, u64)>,
     aggregated_at: Instant,
@@ -163,14 +162,10 @@ impl<'r> Detector<'r> {
                 .iter()
                 .map(|r| Run::new(&r.query, Vec::new(), now))
                 .collect(),
-            exceptions: set
+            tuned: set
                 .rules
                 .iter()
-                .map(|r| {
-                    set.tuning.as_ref().map_or_else(Vec::new, |t| {
-                        t.for_rule(&r.meta.id).map(|(_, e)| e).collect()
-                    })
-                })
+                .map(|r| Tuned::new(set.tuning.as_ref(), &r.meta.id))
                 .collect(),
             reported: vec![(0, 0); set.rules.len()],
             aggregated_at: Instant::now(),
@@ -233,11 +228,8 @@ impl<'r> Detector<'r> {
             let Some(run) = self.runs.get_mut(i) else {
                 continue;
             };
-            let exceptions = &self.exceptions[i];
             let matched = run.stats().matched;
-            let _ = run.push_unless(&ev.record, &mut |e| {
-                exceptions.iter().any(|x| x.matches(e, &zone))
-            });
+            let _ = self.tuned[i].push(run, &ev.record, &zone);
             if run.stats().matched > matched {
                 if let Some(set) = &mut self.correlation {
                     set.observe(i, &ev.record, &mut self.fired);
@@ -358,15 +350,7 @@ impl<'r> Detector<'r> {
 /// `set` that reads a field enrichment fills, once enriched.
 fn joins(set: &RuleSet) -> (Router<'_>, PrefilterSet<'_>) {
     let rules: Vec<usize> = (0..set.rules.len())
-        .filter(|i| {
-            let q = &set.rules[*i].query;
-            q.reads_all_fields() || q.fields().iter().any(|f| ENRICHED_FIELDS.contains(f))
-        })
-        .collect();
-    let filled: Vec<FieldId> = ENRICHED_FIELDS
-        .iter()
-        .copied()
-        .filter(|f| *f != ids::ENRICHMENT)
+        .filter(|i| reads_enriched(&set.rules[*i].query))
         .collect();
     let queries: Vec<&Query> = rules.iter().map(|i| &set.rules[*i].query).collect();
     let dispatch: Vec<Option<Dispatch>> = rules
@@ -374,7 +358,7 @@ fn joins(set: &RuleSet) -> (Router<'_>, PrefilterSet<'_>) {
         .map(|i| set.rules[*i].dispatch.clone())
         .collect();
     let router = Router::new(dispatch, rules.len());
-    let prefilters = PrefilterSet::new(&queries, &[ids::ENRICHMENT], &filled);
+    let prefilters = PrefilterSet::new(&queries, &[ids::ENRICHMENT], &filled_if_absent());
     (router, prefilters)
 }
 

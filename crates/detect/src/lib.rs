@@ -10,6 +10,8 @@
 
 pub mod alert;
 pub mod detector;
+pub mod enrich;
+pub mod tuned;
 
 pub use alert::{Alert, RuleMeta};
 pub use detector::{Correlations, Correlator, Detector, Rule, RuleSet, Stamped, PROVENANCE};

@@ -296,10 +296,10 @@ impl Tuning {
     }
 
     /// The active exceptions that apply to `rule`.
-    pub fn for_rule<'t>(
+    pub fn for_rule<'t, 'r>(
         &'t self,
-        rule: &'t str,
-    ) -> impl Iterator<Item = (usize, &'t Exception)> + 't {
+        rule: &'r str,
+    ) -> impl Iterator<Item = (usize, &'t Exception)> + use<'t, 'r> {
         self.exceptions.iter().enumerate().filter(move |(_, e)| {
             !e.expired && (e.rules.is_empty() || e.rules.iter().any(|r| r == rule || r == "*"))
         })

@@ -254,6 +254,12 @@ fn stamped(
     id: Arc<str>,
 ) -> Stamped {
     stamp_source(&mut record, name);
+    // A record's slots run dense up to the highest field it sets, and with
+    // thousands of Sigma rules the schema has thousands of fields: a queued
+    // Windows event cost ~13 KB, most of it empty slots (the SigmaHQ set
+    // over Mordor JSON on stdin peaked at 603 MiB with the default queue).
+    // Fields past the built-in ones move to a sorted list of those set.
+    record.compact(portent_core::schema::ids::SUPPRESSED_BY.index() + 1);
     Stamped {
         record,
         received,
