@@ -65,6 +65,8 @@ pub struct WatchConfig {
     pub dedup: Option<String>,
     /// Queue capacity, in batches of up to 512 events.
     pub queue: Option<usize>,
+    /// Queue capacity in MiB of messages (see [`crate::source::Budget`]).
+    pub queue_mb: Option<usize>,
     /// Processes the correlation index holds.
     pub index_capacity: Option<usize>,
     /// How long an event that may alert waits for its process creation to

@@ -107,6 +107,10 @@ pub struct Metrics {
     pub queue_depth: AtomicU64,
     /// Queue capacity in batches.
     pub queue_capacity: AtomicU64,
+    /// Bytes of messages in the queue (sampled by the evaluator).
+    pub queue_bytes: AtomicU64,
+    /// Queue capacity in bytes of messages.
+    pub queue_bytes_limit: AtomicU64,
     /// Receipt to alert.
     pub alert_latency: Histogram,
     /// Receipt to evaluated.
@@ -305,6 +309,18 @@ impl Metrics {
             "portent_queue_capacity",
             "Batches the queue holds before sources wait.",
             self.queue_capacity.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut o,
+            "portent_queue_bytes",
+            "Bytes of messages waiting for the evaluator.",
+            self.queue_bytes.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut o,
+            "portent_queue_bytes_capacity",
+            "Bytes of messages the queue holds before sources wait (UDP drops).",
+            self.queue_bytes_limit.load(Ordering::Relaxed),
         );
         gauge(
             &mut o,

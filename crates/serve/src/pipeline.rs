@@ -33,6 +33,8 @@ pub struct Flags {
 pub struct Pipeline {
     /// The queue.
     pub rx: Receiver<Batch>,
+    /// Bytes it may hold (given back as batches are taken).
+    pub budget: Arc<crate::source::Budget>,
     /// Source names, by index.
     pub sources: Vec<Arc<str>>,
     /// The sinks.
@@ -188,6 +190,10 @@ impl Pipeline {
             .get(batch.source)
             .cloned()
             .unwrap_or_else(|| "?".into());
+        self.budget.release(batch.bytes);
+        self.metrics
+            .queue_bytes
+            .store(self.budget.used() as u64, Ordering::Relaxed);
         if batch.warm {
             for ev in &batch.events {
                 self.correlator.remember(&ev.record);

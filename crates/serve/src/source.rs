@@ -33,7 +33,74 @@ pub struct Batch {
     pub warm: bool,
     /// Acknowledges the batch once its alerts are safe.
     pub ack: Option<Ack>,
+    /// What it holds against the queue's [`Budget`] (bytes of messages).
+    pub bytes: usize,
 }
+
+/// Bytes of messages the queue holds at most, besides its count of batches:
+/// a batch of big Windows events (a few KB of JSON each, several times that
+/// parsed) must not cost what a batch of short syslog lines does. Sources
+/// that can wait (TCP, files, stdin, NATS) wait for room; UDP drops and counts.
+#[derive(Debug)]
+pub struct Budget {
+    limit: usize,
+    used: Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: usize) -> Budget {
+        Budget {
+            limit: limit.max(1),
+            used: Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Takes `n` bytes, waiting while they do not fit (a batch bigger than
+    /// the whole budget goes when the queue is empty), or until `stop`.
+    pub fn acquire(&self, n: usize, stop: &AtomicBool) {
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        while *used > 0 && *used + n > self.limit && !stop.load(Ordering::Relaxed) {
+            used = match self.freed.wait_timeout(used, Duration::from_millis(100)) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        *used += n;
+    }
+
+    /// Takes `n` bytes if they fit now.
+    pub fn try_acquire(&self, n: usize) -> bool {
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        if *used > 0 && *used + n > self.limit {
+            return false;
+        }
+        *used += n;
+        true
+    }
+
+    /// Gives `n` bytes back.
+    pub fn release(&self, n: usize) {
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        *used = used.saturating_sub(n);
+        self.freed.notify_all();
+    }
+
+    /// Bytes held now.
+    pub fn used(&self) -> usize {
+        *self.used.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The limit.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+/// What an already parsed event (a flow record) counts against the budget.
+const PARSED_EVENT_BYTES: usize = 256;
 
 /// Events per batch at most.
 pub const BATCH: usize = 512;
@@ -70,6 +137,8 @@ pub struct Context {
     pub name: Arc<str>,
     /// The evaluator's queue.
     pub tx: Sender<Batch>,
+    /// Bytes the queue may hold.
+    pub budget: Arc<Budget>,
     /// Counters.
     pub metrics: Arc<Metrics>,
     /// Set on SIGTERM: stop reading, hand over what was read.
@@ -88,6 +157,8 @@ pub struct Parser {
     schema: Arc<Schema>,
     report: FileReport,
     events: Vec<Stamped>,
+    /// Bytes of the messages of `events`.
+    bytes: usize,
     counter: Arc<AtomicU64>,
     /// Warnings logged per reason, so a flood of bad input is counted, not echoed.
     warned: std::collections::HashMap<String, u32>,
@@ -105,6 +176,7 @@ impl Parser {
             ctx,
             schema,
             events: Vec::with_capacity(BATCH),
+            bytes: 0,
             counter,
             warned: Default::default(),
         }
@@ -138,6 +210,7 @@ impl Parser {
         let m = &self.ctx.metrics.sources[self.ctx.index];
         m.messages.fetch_add(1, Ordering::Relaxed);
         m.bytes.fetch_add(msg.len() as u64, Ordering::Relaxed);
+        self.bytes += msg.len();
         let (name, counter, run) = (&self.ctx.name, &self.counter, &self.ctx.run_id);
         let events = &mut self.events;
         let mut k = 0;
@@ -161,6 +234,7 @@ impl Parser {
 
     /// Adds an event already parsed.
     pub fn push(&mut self, rec: Record<'static>, received: Instant, id: Arc<str>) {
+        self.bytes += PARSED_EVENT_BYTES;
         self.events.push(stamped(rec, &self.ctx.name, received, id));
     }
 
@@ -219,6 +293,7 @@ impl Parser {
             events: std::mem::replace(&mut self.events, Vec::with_capacity(BATCH)),
             warm,
             ack,
+            bytes: std::mem::take(&mut self.bytes),
         }
     }
 
@@ -229,7 +304,13 @@ impl Parser {
             return true;
         }
         let b = self.take(ack, warm);
-        self.ctx.tx.send(b).is_ok()
+        self.ctx.budget.acquire(b.bytes, &self.ctx.stop);
+        let bytes = b.bytes;
+        let sent = self.ctx.tx.send(b).is_ok();
+        if !sent {
+            self.ctx.budget.release(bytes);
+        }
+        sent
     }
 
     /// Sends the batch if there is room; otherwise drops and counts it.
@@ -239,9 +320,14 @@ impl Parser {
             return;
         }
         let b = self.take(None, false);
-        let n = b.events.len() as u64;
+        let (n, bytes) = (b.events.len() as u64, b.bytes);
+        if !self.ctx.budget.try_acquire(bytes) {
+            self.dropped("queue full", n);
+            return;
+        }
         if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.ctx.tx.try_send(b)
         {
+            self.ctx.budget.release(bytes);
             self.dropped("queue full", n);
         }
     }
@@ -617,5 +703,36 @@ mod tests {
         if std::path::Path::new("/proc/net/udp").exists() {
             assert_eq!(kernel_drops(port), Some(0));
         }
+    }
+
+    #[test]
+    fn the_budget_holds_sources_back_until_the_evaluator_takes_batches() {
+        let budget = Arc::new(Budget::new(1000));
+        let stop = Arc::new(AtomicBool::new(false));
+        budget.acquire(600, &stop);
+        // A second batch does not fit: UDP would drop it...
+        assert!(!budget.try_acquire(600));
+        assert!(budget.try_acquire(400));
+        budget.release(400);
+        // ...and a waiting source goes on once the evaluator gives room back.
+        let (b, s) = (budget.clone(), stop.clone());
+        let waiter = std::thread::spawn(move || {
+            b.acquire(600, &s);
+            b.used()
+        });
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(!waiter.is_finished(), "acquired past the budget");
+        budget.release(600);
+        assert_eq!(waiter.join().unwrap(), 600);
+        // A batch bigger than the whole budget goes when the queue is empty.
+        budget.release(600);
+        assert!(budget.try_acquire(5000));
+        // Stopping unblocks a waiting source (the evaluator may be gone).
+        let (b, s) = (budget.clone(), stop.clone());
+        let waiter = std::thread::spawn(move || b.acquire(10, &s));
+        std::thread::sleep(Duration::from_millis(50));
+        stop.store(true, Ordering::Relaxed);
+        waiter.join().unwrap();
+        assert_eq!(budget.used(), 5010);
     }
 }

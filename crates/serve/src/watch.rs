@@ -10,7 +10,7 @@ use crate::pipeline::{Flags, Loader, Outcome, Pipeline};
 use crate::sink::{
     Dedup, Fsync, JsonlSink, LeefSink, Retry, Sink, StdoutSink, Transport, WebhookSink,
 };
-use crate::source::{self, Context, Datagrams, SchemaCell};
+use crate::source::{self, Budget, Context, Datagrams, SchemaCell};
 use portent_core::Schema;
 use portent_detect::detector::Correlator;
 use portent_io::ReadOptions;
@@ -52,6 +52,9 @@ fn name_of(s: &SourceConfig) -> String {
     }
 }
 
+/// Default queue capacity in MiB of messages.
+pub const DEFAULT_QUEUE_MB: usize = 16;
+
 /// Runs the watch until it is stopped (or its only sources end).
 pub fn run(w: Watch) -> Result<Outcome, Error> {
     let cfg = &w.config;
@@ -70,6 +73,14 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
         .queue_capacity
         .store(queue as u64, std::sync::atomic::Ordering::Relaxed);
     let (tx, rx) = crossbeam_channel::bounded(queue);
+    let budget = Arc::new(Budget::new(
+        cfg.queue_mb
+            .unwrap_or(DEFAULT_QUEUE_MB)
+            .saturating_mul(1 << 20),
+    ));
+    metrics
+        .queue_bytes_limit
+        .store(budget.limit() as u64, std::sync::atomic::Ordering::Relaxed);
     let flags = w.flags.clone();
     for (sig, flag) in [
         (signal_hook::consts::SIGTERM, &flags.stop),
@@ -110,6 +121,7 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
             index,
             name: names[index].clone().into(),
             tx: tx.clone(),
+            budget: budget.clone(),
             metrics: metrics.clone(),
             stop: flags.stop.clone(),
             schema: w.schema_cell.clone(),
@@ -197,6 +209,7 @@ pub fn run(w: Watch) -> Result<Outcome, Error> {
     }
     let pipeline = Pipeline {
         rx,
+        budget: budget.clone(),
         sources: names.iter().map(|n| Arc::from(n.as_str())).collect(),
         sinks,
         metrics: metrics.clone(),

@@ -103,6 +103,10 @@ pub struct Args {
     /// Queue capacity, in batches of up to 512 events.
     #[arg(long, value_name = "N")]
     queue: Option<usize>,
+    /// Queue capacity in MiB of messages (default 16): sources wait beyond it
+    /// (UDP drops and counts), so memory stays bounded whatever the event size.
+    #[arg(long, value_name = "MIB")]
+    queue_mb: Option<usize>,
     /// How long an event that may alert waits for its process creation, when
     /// the creation comes later (default 2s; 0s: never wait).
     #[arg(long, value_name = "DURATION")]
@@ -134,6 +138,7 @@ impl Args {
             log_format,
             dedup,
             queue,
+            queue_mb,
             index_capacity,
             tuning
         );
