@@ -24,31 +24,24 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod correlation;
-pub mod dateformat;
-pub mod dispatch;
+pub mod compile;
+pub mod data;
+pub mod diagnostics;
 pub mod error;
-pub mod eval;
-pub mod exec;
-pub mod explain;
-pub mod functions;
-pub mod geo;
 pub mod ir;
-pub mod lint;
-mod lower;
-pub mod pattern;
-pub mod plan;
-pub mod prefilter;
-pub mod query;
-pub mod refdata;
-pub mod reference;
-pub mod shared;
-pub mod similar;
-pub mod time;
-pub mod tuning;
-pub mod why;
+pub mod run;
+
+// Each module keeps the path it had before the stages were folders.
+pub(crate) use compile::lower;
+pub use compile::{plan, query};
+pub use data::{geo, refdata, tuning};
+pub use diagnostics::{explain, lint, reference, why};
 /// Time zones live in the core crate, which readers share.
 pub use portent_core::zone;
+pub use run::{
+    correlation, dateformat, dispatch, eval, exec, functions, pattern, prefilter, shared, similar,
+    time,
+};
 
 pub use dispatch::{Dispatch, Router};
 pub use error::{Error, ErrorKind, Errors};
