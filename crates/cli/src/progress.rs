@@ -8,18 +8,42 @@ use std::time::{Duration, Instant};
 
 /// Shared progress state, updated by the readers.
 pub struct Progress {
-    total: u64,
+    total: AtomicU64,
     done: AtomicU64,
     current: Mutex<String>,
     finished: AtomicBool,
     start: Instant,
 }
 
+impl Default for Progress {
+    fn default() -> Self {
+        Progress::new()
+    }
+}
+
+impl portent_detect::scan::Progress for Progress {
+    fn total(&self, bytes: u64) {
+        self.total.store(bytes, Ordering::Relaxed);
+    }
+    fn start(&self, unit: &str) {
+        Progress::start(self, unit);
+    }
+    fn add(&self, bytes: u64) {
+        Progress::add(self, bytes);
+    }
+    fn finish(&self) {
+        Progress::finish(self);
+    }
+    fn draw_until_finished(&self) {
+        Progress::draw_until_finished(self);
+    }
+}
+
 impl Progress {
-    /// Progress over `total` bytes.
-    pub fn new(total: u64) -> Progress {
+    /// Progress over a total the scan gives.
+    pub fn new() -> Progress {
         Progress {
-            total,
+            total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             current: Mutex::new(String::new()),
             finished: AtomicBool::new(false),
@@ -55,10 +79,11 @@ impl Progress {
         while !self.finished.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(200));
             let done = self.done.load(Ordering::Relaxed);
+            let total = self.total.load(Ordering::Relaxed);
             let secs = self.start.elapsed().as_secs_f64().max(1e-3);
             let rate = done as f64 / secs;
             let eta = if rate > 0.0 {
-                (self.total.saturating_sub(done)) as f64 / rate
+                (total.saturating_sub(done)) as f64 / rate
             } else {
                 0.0
             };
@@ -74,9 +99,9 @@ impl Progress {
             let _ = write!(
                 err,
                 "\r\x1b[2K{:>3}%  {} / {}  {}/s  ETA {:.0}s  {}",
-                (done * 100).checked_div(self.total).unwrap_or(100),
+                (done * 100).checked_div(total).unwrap_or(100),
                 human(done),
-                human(self.total),
+                human(total),
                 human(rate as u64),
                 eta,
                 tail

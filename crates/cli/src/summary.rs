@@ -2,8 +2,8 @@
 //! time window and LIMIT hid, and the hits by label, host and process. Printed
 //! on stderr and, with `--summary-json`, written as JSON.
 
-use crate::scan::Scan;
 use portent_core::Zone;
+use portent_detect::scan::Scan;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

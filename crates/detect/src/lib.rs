@@ -11,6 +11,8 @@
 pub mod alert;
 pub mod detector;
 pub mod enrich;
+pub mod scan;
+mod spill;
 pub mod tuned;
 
 pub use alert::{Alert, RuleMeta};

@@ -6,13 +6,15 @@
 //! prefilter.
 
 use portent_core::schema::ids;
-use portent_core::{FieldId, Record, Schema, Zone};
+use portent_core::{FieldId, Record, Schema};
 use portent_detect::detector::alert;
-use portent_detect::{Detector, Rule, RuleMeta, RuleSet, Stamped, PROVENANCE};
-use portent_engine::{CompileOptions, Query, Row, Run, State, WindowPolicy};
+use portent_detect::{Detector, Stamped};
+use portent_engine::{Row, Run, State};
 use portent_io::correlate::ENRICHED_FIELDS;
 use portent_io::{plan, read_unit, ReadOptions};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+mod common;
 
 #[test]
 #[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
@@ -23,47 +25,8 @@ fn the_detector_gives_every_rules_alerts_on_the_corpus() {
     ) else {
         return;
     };
-    let files = portent_core::testdata::files(&rules.join("sigmahq-windows"), "yml");
-    assert!(files.len() > 2000, "{}", files.len());
     let mut schema = Schema::qradar();
-    let opts = CompileOptions {
-        window: WindowPolicy::Ignore,
-        provenance: PROVENANCE.iter().map(|(_, f)| *f).collect(),
-        ..CompileOptions::default()
-    };
-    let mut set = RuleSet {
-        rules: Vec::new(),
-        tuning: None,
-        zone: Zone::utc(),
-        aggregate_every: Duration::from_secs(3600),
-        correlations: None,
-    };
-    for f in &files {
-        let text = std::fs::read_to_string(f).unwrap();
-        for r in portent_sigma::load(&text, &f.display().to_string()).rules {
-            let Ok(c) = portent_sigma::compile::to_aql(&r) else {
-                continue;
-            };
-            if let Ok(mut q) = Query::compile(&c.aql, &mut schema, &opts) {
-                q.order.clear();
-                q.limit = None;
-                set.rules.push(Rule {
-                    meta: RuleMeta {
-                        id: format!("{}#{}", set.rules.len(), r.title),
-                        ..RuleMeta::default()
-                    },
-                    query: q,
-                    dispatch: c.dispatch,
-                });
-            }
-        }
-    }
-    // One schema for all (fields resolved by later rules are known to all).
-    let newest = set.rules.last().unwrap().query.schema.clone();
-    for r in &mut set.rules {
-        r.query.schema = newest.clone();
-    }
-    assert!(set.rules.len() > 2000, "{} rules compiled", set.rules.len());
+    let set = common::sigmahq(&rules, &mut schema);
     let mut detector = Detector::new(&set, 0);
     let mut every: Vec<Run<'_, Vec<Row>>> = set
         .rules

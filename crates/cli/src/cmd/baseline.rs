@@ -3,11 +3,11 @@
 
 use super::{report_errors, InputArgs};
 use crate::baseline::{Baseline, CONNECTIONS};
-use crate::scan::{scan_each, Mode};
 use crate::summary::Summary;
 use crate::Exit;
 use anyhow::Result;
 use portent_core::{Schema, Zone};
+use portent_detect::scan::{scan_each, Mode};
 use portent_engine::{CompileOptions, Query};
 use std::path::PathBuf;
 
@@ -37,6 +37,7 @@ pub fn learn(a: LearnArgs) -> Result<Exit> {
         &schema,
         &a.input.scan_options(false)?,
         Mode::Streaming,
+        &crate::progress::Progress::new(),
         &mut |c| {
             if c.of(0) {
                 connections += 1;

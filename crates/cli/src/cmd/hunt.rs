@@ -268,7 +268,7 @@ struct Hunt {
     baseline: Option<crate::baseline::Baseline>,
     /// The correlation set, as compiled (each run works on a copy).
     correlations: portent_engine::correlation::Set,
-    scan_options: crate::scan::ScanOptions,
+    scan_options: portent_detect::scan::ScanOptions,
 }
 
 impl Hunt {
@@ -580,19 +580,22 @@ fn execute(a: &Args, h: &Hunt, hits: &mut Hits<'_, '_>) -> Result<Summary> {
     // and enrichment could reorder its candidates.
     let at_end = a.no_stream
         || (fixed_now.is_none() && h.queries.iter().any(Query::reads_now))
-        || h.queries.iter().any(crate::scan::needs_input_order);
+        || h.queries
+            .iter()
+            .any(portent_detect::scan::needs_input_order);
     let mode = if at_end {
-        crate::scan::Mode::AtEnd(&mut latest_known)
+        portent_detect::scan::Mode::AtEnd(&mut latest_known)
     } else {
-        crate::scan::Mode::Streaming
+        portent_detect::scan::Mode::Streaming
     };
     let rules = &h.rules;
-    let found = crate::scan::scan_each(
+    let found = portent_detect::scan::scan_each(
         &a.input.all()?,
         &refs,
         &h.schema,
         &h.scan_options,
         mode,
+        &crate::progress::Progress::new(),
         &mut |c| {
             if !now_set {
                 if let Some(now) = latest.get() {

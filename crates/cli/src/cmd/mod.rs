@@ -105,7 +105,7 @@ impl InputArgs {
     }
 
     /// Scan settings from the flags.
-    pub fn scan_options(&self, keep_unknown: bool) -> Result<crate::scan::ScanOptions> {
+    pub fn scan_options(&self, keep_unknown: bool) -> Result<portent_detect::scan::ScanOptions> {
         let format = match &self.input_format {
             Some(f) => Some(portent_io::Format::parse(f).with_context(|| {
                 format!("--input-format: `{f}` is not one of evtx, json, leef, csv, zeek")
@@ -114,7 +114,7 @@ impl InputArgs {
         };
         let input_zone = portent_core::Zone::parse(&self.input_tz)
             .map_err(|e| anyhow::anyhow!("--input-tz: {e}"))?;
-        Ok(crate::scan::ScanOptions {
+        Ok(portent_detect::scan::ScanOptions {
             quiet: self.quiet,
             threads: self
                 .threads

@@ -148,17 +148,17 @@ pub fn run(mut a: Args) -> Result<Exit> {
     // enrichment could reorder them; the table keeps input order anyway
     // unless enrichment could change it.
     let at_end = (a.now == "latest" && q.reads_now())
-        || crate::scan::needs_input_order(&q)
-        || (!q.is_blocking() && crate::scan::may_reorder(&q));
+        || portent_detect::scan::needs_input_order(&q)
+        || (!q.is_blocking() && portent_detect::scan::may_reorder(&q));
     let fixed_now = (a.now != "latest")
         .then(|| resolve_now(&a.now, None))
         .transpose()?;
     let latest = std::cell::Cell::new(None);
     let mut latest_known = |l: Option<i64>| latest.set(Some(l.unwrap_or(0)));
     let mode = if at_end {
-        crate::scan::Mode::AtEnd(&mut latest_known)
+        portent_detect::scan::Mode::AtEnd(&mut latest_known)
     } else {
-        crate::scan::Mode::Streaming
+        portent_detect::scan::Mode::Streaming
     };
     let mut sheet = Sheet::new(q.column_names());
     let mut run = Run::new(
@@ -174,21 +174,29 @@ pub fn run(mut a: Args) -> Result<Exit> {
     let mut tuned = Tuned::new(tuning.as_ref(), "query");
     let mut held_back: Vec<portent_core::Record<'static>> = Vec::new();
     let inputs = a.input.all()?;
-    let found = crate::scan::scan_each(&inputs, &[&q], &schema, &scan_options, mode, &mut |c| {
-        if !now_set {
-            if let Some(now) = latest.get() {
-                run.set_now(now);
-                now_set = true;
-            }
-        }
-        if c.of(0) {
-            if let Some(tagged) = tuned.push(&mut run, &c.record, &zone) {
-                if a.tune.show_suppressed {
-                    held_back.push(tagged);
+    let found = portent_detect::scan::scan_each(
+        &inputs,
+        &[&q],
+        &schema,
+        &scan_options,
+        mode,
+        &crate::progress::Progress::new(),
+        &mut |c| {
+            if !now_set {
+                if let Some(now) = latest.get() {
+                    run.set_now(now);
+                    now_set = true;
                 }
             }
-        }
-    });
+            if c.of(0) {
+                if let Some(tagged) = tuned.push(&mut run, &c.record, &zone) {
+                    if a.tune.show_suppressed {
+                        held_back.push(tagged);
+                    }
+                }
+            }
+        },
+    );
     let now = fixed_now.unwrap_or_else(|| found.latest.unwrap_or(0));
     if !now_set {
         run.set_now(now);
@@ -272,7 +280,7 @@ fn stream(
     a: &Args,
     q: &Query,
     schema: &Schema,
-    scan_options: &crate::scan::ScanOptions,
+    scan_options: &portent_detect::scan::ScanOptions,
     tuning: Option<&portent_engine::tuning::Tuning>,
     columns: Vec<String>,
     names: &[String],
@@ -298,12 +306,13 @@ fn stream(
             now,
         );
         let mut tuned = Tuned::new(tuning, "query");
-        let found = crate::scan::scan_each(
+        let found = portent_detect::scan::scan_each(
             &inputs,
             &[q],
             schema,
             scan_options,
-            crate::scan::Mode::Streaming,
+            portent_detect::scan::Mode::Streaming,
+            &crate::progress::Progress::new(),
             &mut |c| {
                 if c.of(0) {
                     let _ = tuned.push(&mut run, &c.record, &zone);

@@ -7,10 +7,9 @@
 //! thousand), so results do not depend on whether a process's creation was
 //! read before its connections.
 
-use crate::progress::Progress;
+use crate::enrich::{filled_if_absent, reads_enriched};
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Schema, Value};
-use portent_detect::enrich::{filled_if_absent, reads_enriched};
 use portent_engine::{PrefilterSet, Query, Router, State};
 use portent_io::correlate::{
     creation_of, key_of, Creation, Outcome, ProcessIndex, ENRICHED_FIELDS,
@@ -88,6 +87,33 @@ impl Gate {
         }
         self.turn.notify_all();
     }
+}
+
+/// Where a scan reports how far it is (a terminal display, say). Readers
+/// call it from their threads.
+pub trait Progress: Sync {
+    /// The scan will read `bytes` in all.
+    fn total(&self, bytes: u64);
+    /// A reader starts on `unit`.
+    fn start(&self, unit: &str);
+    /// A reader finished `bytes` more.
+    fn add(&self, bytes: u64);
+    /// The scan is done: [`Progress::draw_until_finished`] returns.
+    fn finish(&self);
+    /// Shows progress until [`Progress::finish`]; runs on a thread of its
+    /// own (unless the scan is quiet).
+    fn draw_until_finished(&self);
+}
+
+/// No progress shown.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn total(&self, _: u64) {}
+    fn start(&self, _: &str) {}
+    fn add(&self, _: u64) {}
+    fn finish(&self) {}
+    fn draw_until_finished(&self) {}
 }
 
 /// Settings of a scan.
@@ -225,12 +251,13 @@ pub fn scan_each(
     schema: &Schema,
     opts: &ScanOptions,
     mode: Mode<'_>,
+    progress: &dyn Progress,
     deliver: &mut dyn FnMut(Candidate),
 ) -> Scan {
     let streaming = matches!(mode, Mode::Streaming);
     let (units, mut early_reports) = plan(inputs, &opts.read);
     let sizes: Vec<u64> = units.iter().map(unit_size).collect();
-    let progress = Progress::new(sizes.iter().sum());
+    progress.total(sizes.iter().sum());
     let correlate = queries.iter().any(|q| reads_enriched(q));
     // What enrichment could add to each query's answer: everything (it reads
     // every field, or the enrichment outcome), or the fields it fills that
@@ -295,8 +322,8 @@ pub fn scan_each(
         }
         for _ in 0..threads {
             let tx = tx.clone();
-            let (units, prefilters, next, progress, sizes, gate) =
-                (&units, &prefilters, &next, &progress, &sizes, &gate);
+            let (units, prefilters, next, sizes, gate) =
+                (&units, &prefilters, &next, &sizes, &gate);
             s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(unit) = units.get(i) else { break };
