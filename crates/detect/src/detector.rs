@@ -155,6 +155,8 @@ impl<'r> Detector<'r> {
     /// Starts every rule with NOW() = `now` (epoch ms).
     pub fn new(set: &'r RuleSet, now: i64) -> Detector<'r> {
         let queries: Vec<&Query> = set.rules.iter().map(|r| &r.query).collect();
+        let prefilters = PrefilterSet::new(&queries, &[], &[]);
+        let joins = joins(set, &prefilters);
         Detector {
             set,
             runs: set
@@ -177,9 +179,9 @@ impl<'r> Detector<'r> {
                     .collect::<Vec<_>>(),
                 set.rules.len(),
             ),
-            prefilters: PrefilterSet::new(&queries, &[], &[]),
+            prefilters,
             candidates: Vec::new(),
-            joins: joins(set),
+            joins,
             state: State::new(now),
             correlation: set.correlations.as_ref().map(|c| c.set.clone()),
             fired: Vec::new(),
@@ -347,18 +349,21 @@ impl<'r> Detector<'r> {
 }
 
 /// A router and prefilters that ask whether an event may match a rule of
-/// `set` that reads a field enrichment fills, once enriched.
-fn joins(set: &RuleSet) -> (Router<'_>, PrefilterSet<'_>) {
-    let rules: Vec<usize> = (0..set.rules.len())
-        .filter(|i| reads_enriched(&set.rules[*i].query))
-        .collect();
-    let queries: Vec<&Query> = rules.iter().map(|i| &set.rules[*i].query).collect();
-    let dispatch: Vec<Option<Dispatch>> = rules
+/// `set` that reads a field enrichment fills, once enriched. They share the
+/// automata of `all`, the prefilters of every rule of `set`: the router
+/// sends events only to the rules that read enriched fields.
+fn joins<'r>(set: &'r RuleSet, all: &PrefilterSet<'r>) -> (Router<'r>, PrefilterSet<'r>) {
+    let dispatch: Vec<Option<Dispatch>> = set
+        .rules
         .iter()
-        .map(|i| set.rules[*i].dispatch.clone())
+        .map(|r| match reads_enriched(&r.query) {
+            true => r.dispatch.clone(),
+            // No channel: admits nothing.
+            false => Some(Dispatch::default()),
+        })
         .collect();
-    let router = Router::new(dispatch, rules.len());
-    let prefilters = PrefilterSet::new(&queries, &[ids::ENRICHMENT], &filled_if_absent());
+    let router = Router::new(dispatch, set.rules.len());
+    let prefilters = all.with_fields(&[ids::ENRICHMENT], &filled_if_absent());
     (router, prefilters)
 }
 

@@ -155,8 +155,9 @@ impl Prefilter<'_> {
 /// automata shared by all of them: an event's command line is scanned once for
 /// every needle of every rule, not once per rule.
 pub struct PrefilterSet<'q> {
+    queries: Vec<&'q Query>,
     prefilters: Vec<Prefilter<'q>>,
-    index: LiteralIndex,
+    index: std::sync::Arc<LiteralIndex>,
 }
 
 impl<'q> PrefilterSet<'q> {
@@ -164,11 +165,27 @@ impl<'q> PrefilterSet<'q> {
     /// their shared automata.
     pub fn new(queries: &[&'q Query], deferred: &[FieldId], if_absent: &[FieldId]) -> Self {
         PrefilterSet {
+            queries: queries.to_vec(),
             prefilters: queries
                 .iter()
                 .map(|q| q.prefilter_filled(deferred, if_absent))
                 .collect(),
-            index: LiteralIndex::build(queries),
+            index: std::sync::Arc::new(LiteralIndex::build(queries)),
+        }
+    }
+
+    /// The same queries with other deferred and filled-if-absent fields,
+    /// sharing this set's automata (which depend on the queries only): a
+    /// second question about the same rules costs no second index.
+    pub fn with_fields(&self, deferred: &[FieldId], if_absent: &[FieldId]) -> PrefilterSet<'q> {
+        PrefilterSet {
+            queries: self.queries.clone(),
+            prefilters: self
+                .queries
+                .iter()
+                .map(|q| q.prefilter_filled(deferred, if_absent))
+                .collect(),
+            index: self.index.clone(),
         }
     }
 
@@ -188,7 +205,7 @@ impl<'q> PrefilterSet<'q> {
             let Some(p) = self.prefilters.get(i) else {
                 continue;
             };
-            let shared = Some((&self.index, self.index.slots(i)));
+            let shared = Some((&*self.index, self.index.slots(i)));
             if p.test_as(ev, state, complete, shared) {
                 out.push(i as u32);
             }
