@@ -78,10 +78,7 @@ fn hunts_scan_and_watchs_stream_give_the_same_alerts_through_one_detector() {
             dispatch: None,
         });
     }
-    let newest = set.rules.last().unwrap().query.schema.clone();
-    for r in &mut set.rules {
-        r.query.schema = newest.clone();
-    }
+    portent_engine::share_schema(set.rules.iter_mut().map(|r| &mut r.query));
     let pack_ids: Vec<String> = set.rules[set.rules.len() - aql.len()..]
         .iter()
         .map(|r| r.meta.id.clone())

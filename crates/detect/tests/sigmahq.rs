@@ -6,11 +6,11 @@
 //! prefilter.
 
 use portent_core::schema::ids;
-use portent_core::{FieldId, Record, Schema};
+use portent_core::{Record, Schema};
 use portent_detect::detector::alert;
+use portent_detect::enrich::{filled_if_absent, reads_enriched};
 use portent_detect::{Detector, Stamped};
 use portent_engine::{Row, Run, State};
-use portent_io::correlate::ENRICHED_FIELDS;
 use portent_io::{plan, read_unit, ReadOptions};
 use std::time::Instant;
 
@@ -33,18 +33,12 @@ fn the_detector_gives_every_rules_alerts_on_the_corpus() {
         .iter()
         .map(|r| Run::new(&r.query, Vec::new(), 0))
         .collect();
-    let filled: Vec<FieldId> = ENRICHED_FIELDS
-        .iter()
-        .copied()
-        .filter(|f| *f != ids::ENRICHMENT)
-        .collect();
+    // Each rule's own prefilter, no shared automata, no routing.
+    let filled = filled_if_absent();
     let join_rules: Vec<_> = set
         .rules
         .iter()
-        .filter(|r| {
-            r.query.reads_all_fields()
-                || r.query.fields().iter().any(|f| ENRICHED_FIELDS.contains(f))
-        })
+        .filter(|r| reads_enriched(&r.query))
         .map(|r| r.query.prefilter_filled(&[ids::ENRICHMENT], &filled))
         .collect();
     let mut state = State::new(0);

@@ -45,10 +45,7 @@ pub fn sigmahq(rules: &Path, schema: &mut Schema) -> RuleSet {
         }
     }
     // Fields resolved by later rules are known to all.
-    let newest = set.rules.last().unwrap().query.schema.clone();
-    for r in &mut set.rules {
-        r.query.schema = newest.clone();
-    }
+    portent_engine::share_schema(set.rules.iter_mut().map(|r| &mut r.query));
     assert!(set.rules.len() > 2000, "{} rules compiled", set.rules.len());
     set
 }

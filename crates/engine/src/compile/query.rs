@@ -533,7 +533,8 @@ pub fn implicit_name(expr: &ast::Expr, source: &str) -> String {
 /// (each compile may add names; the last schema holds them all), so the set
 /// holds one schema instead of one per query. Call it after each compile
 /// that grew the schema, or once at the end.
-pub fn share_schema(queries: &mut [Query]) {
+pub fn share_schema<'q>(queries: impl IntoIterator<Item = &'q mut Query>) {
+    let mut queries: Vec<&mut Query> = queries.into_iter().collect();
     let Some(newest) = queries
         .iter()
         .max_by_key(|q| q.schema.len())
@@ -541,7 +542,7 @@ pub fn share_schema(queries: &mut [Query]) {
     else {
         return;
     };
-    for q in queries {
+    for q in &mut queries {
         if !std::sync::Arc::ptr_eq(&q.schema, &newest) {
             q.schema = newest.clone();
         }
