@@ -5,7 +5,11 @@
 # Fetches and installs nothing: give the peers as command lines.
 #
 # Usage: bench/peers.sh DATA [RUNS]
-#   HAYABUSA_CMD='hayabusa csv-timeline -d {data} -r {sigma} -o {out} -w -q'
+#   HAYABUSA_CMD='hayabusa dfir-timeline -d {data} -r {sigma} -c rules/config -o {out} -w -q -C -N -Q -K -A'
+#   (run from Hayabusa's folder, e.g. through a two-line script that cd's
+#   there; 4.x names the command dfir-timeline, 2.x-3.x csv-timeline; -A
+#   because the converted rule names no channel, which Hayabusa's channel
+#   filter would otherwise load for nothing: 0 hits)
 #   CHAINSAW_CMD='chainsaw hunt {data} -s {sigma} --mapping mappings/sigma-event-logs-all.yml --csv --output {outdir}'
 # {data} is DATA, {sigma} the strict seed rule as Sigma (written here by
 # `portent convert`), {out} a file and {outdir} a folder the hits go to

@@ -4,34 +4,52 @@
 use crate::ast::*;
 use std::fmt::{self, Display, Formatter, Write};
 
+/// `{query}` prints one line; `{query:#}` puts each clause on a line of its
+/// own and the terms of a top-level AND one per line, for people to read.
 impl Display for Query {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let clause = if f.alternate() { "\n" } else { " " };
         f.write_str("SELECT ")?;
         comma_separated(f, &self.select)?;
         let table = match self.from.table {
             TableName::Events => "events",
             TableName::Flows => "flows",
         };
-        write!(f, " FROM {table}")?;
+        write!(f, "{clause}FROM {table}")?;
         if let Some(into) = &self.into {
             write!(f, " INTO {}", name(&into.name))?;
         }
         if let Some(w) = &self.filter {
-            write!(f, " WHERE {w}")?;
+            write!(f, "{clause}WHERE ")?;
+            match &w.kind {
+                ExprKind::Logical {
+                    op: LogicalOp::And,
+                    terms,
+                } if f.alternate() => {
+                    let p = LogicalOp::And.precedence();
+                    for (i, t) in terms.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str("\n  AND ")?;
+                        }
+                        write!(f, "{}", above(t, p))?;
+                    }
+                }
+                _ => write!(f, "{w}")?,
+            }
         }
         if !self.group_by.is_empty() {
-            f.write_str(" GROUP BY ")?;
+            write!(f, "{clause}GROUP BY ")?;
             comma_separated(f, &self.group_by)?;
         }
         if let Some(h) = &self.having {
-            write!(f, " HAVING {h}")?;
+            write!(f, "{clause}HAVING {h}")?;
         }
         if !self.order_by.is_empty() {
-            f.write_str(" ORDER BY ")?;
+            write!(f, "{clause}ORDER BY ")?;
             comma_separated(f, &self.order_by)?;
         }
         if let Some(l) = &self.limit {
-            write!(f, " LIMIT {}", l.value)?;
+            write!(f, "{clause}LIMIT {}", l.value)?;
         }
         if let Some(t) = &self.time {
             write!(f, " {t}")?;

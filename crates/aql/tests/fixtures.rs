@@ -24,7 +24,8 @@ fn aql_files(sub: &str) -> Vec<PathBuf> {
     files
 }
 
-/// Parses, prints, re-parses: the two ASTs must agree, and printing is a fixpoint.
+/// Parses, prints, re-parses: the ASTs must agree (one-line and pretty
+/// printing alike), and printing is a fixpoint.
 fn assert_round_trip(src: &str) -> Query {
     let q = portent_aql::parse(src).unwrap_or_else(|e| panic!("{src}\n{e:?}"));
     let printed = q.to_string();
@@ -35,6 +36,12 @@ fn assert_round_trip(src: &str) -> Query {
     erase_query(&mut a);
     erase_query(&mut b);
     assert_eq!(a, b, "AST changed through print: {printed}");
+    // The layout for people (a clause per line) reads back the same too.
+    let pretty = format!("{q:#}");
+    let mut c = portent_aql::parse(&pretty)
+        .unwrap_or_else(|e| panic!("pretty reprint failed: {pretty}\n{e:?}"));
+    erase_query(&mut c);
+    assert_eq!(a, c, "AST changed through the pretty print: {pretty}");
     validate_spans(&q, src);
     q
 }

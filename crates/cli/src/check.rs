@@ -8,11 +8,14 @@ use crate::pack::Rule;
 use anyhow::{bail, Result};
 use portent_core::schema::ids;
 use portent_core::{Event, Record, Schema, Value, Zone};
+use portent_detect::{Detector, Rule as DetectorRule, RuleSet, Stamped};
 use portent_engine::tuning::Tuning;
 use portent_engine::why::{why_not, WhyNot};
 use portent_engine::{CompileOptions, Query, Row, Run};
 use portent_io::correlate::{creation_of, ProcessIndex};
 use portent_io::{read_bytes, FileReport, ReadOptions};
+use serde_json::Value as J;
+use std::collections::{BTreeMap, HashMap};
 
 /// A rule and its compiled query.
 pub struct Compiled {
@@ -28,14 +31,14 @@ pub fn compile(rules: Vec<Rule>, schema: &mut Schema) -> Result<Vec<Compiled>> {
     let options = CompileOptions::default();
     let mut out = Vec::new();
     let mut failed = 0;
-    for rule in rules {
-        match Query::compile(&rule.aql, schema, &options) {
+    for mut rule in rules {
+        match rule.compile(schema, &options) {
             Ok(mut query) => {
                 query.limit = None;
                 out.push(Compiled { rule, query });
             }
             Err(e) => {
-                let _ = crate::cmd::report_errors(&e, &rule.origin, &rule.aql);
+                let _ = crate::cmd::report_errors(&e, &rule.origin, &rule.text());
                 failed += 1;
             }
         }
@@ -95,13 +98,15 @@ pub struct Verdict {
     pub why: Option<WhyNot>,
 }
 
-/// Judges `rec` by `c` at `now`, with `tuning`'s exceptions for the rule.
+/// Judges `rec` by `c` at `now`, with `tuning`'s exceptions for the rule;
+/// a miss is explained when `explain` is set (it walks the condition again).
 pub fn judge(
     c: &Compiled,
     rec: &Record<'static>,
     now: i64,
     tuning: Option<&Tuning>,
     zone: &Zone,
+    explain: bool,
 ) -> Verdict {
     let mut run = Run::new(&c.query, Vec::<Row>::new(), now);
     let _ = run.push(rec);
@@ -111,7 +116,11 @@ pub fn judge(
             hit: false,
             label: None,
             suppressed_by: None,
-            why: why_not(&c.query, rec, now),
+            why: if explain {
+                why_not(&c.query, rec, now)
+            } else {
+                None
+            },
         };
     };
     let label = c
@@ -132,6 +141,121 @@ pub fn judge(
         suppressed_by,
         why: None,
     }
+}
+
+/// Rule id -> the label it fired with, for one event.
+pub type Fired = BTreeMap<String, Option<String>>;
+
+/// The rules as `portent watch` runs them (`hunt` runs the same compiled
+/// rules through the same routing and shared automata, and a test holds the
+/// two to the same alerts): tuning is left out, to say which exception would
+/// hold a hit back rather than lose it.
+pub fn detector_rules(rules: &[Compiled], zone: Zone) -> RuleSet {
+    RuleSet {
+        rules: rules
+            .iter()
+            .map(|c| {
+                let meta = crate::cmd::watch::rule_meta(&c.rule.meta);
+                DetectorRule::streaming(meta, c.query.clone(), c.rule.dispatch.clone())
+            })
+            .collect(),
+        tuning: None,
+        zone,
+        aggregate_every: std::time::Duration::MAX,
+        correlations: None,
+    }
+}
+
+/// What the detector fires on each record, in order: rule id -> label.
+pub fn detect(
+    set: &RuleSet,
+    rules: &[Compiled],
+    records: &[Record<'static>],
+    now: i64,
+) -> Vec<Fired> {
+    let label_of: HashMap<&str, Option<&str>> = rules
+        .iter()
+        .map(|c| (c.rule.meta.id.as_str(), c.rule.meta.label_column.as_deref()))
+        .collect();
+    let mut detector = Detector::new(set, now);
+    let mut alerts = Vec::new();
+    let received = std::time::Instant::now();
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, rec)| {
+            let event = Stamped {
+                record: rec.clone(),
+                received,
+                id: i.to_string().into(),
+            };
+            detector.evaluate(&event, "validate", &mut alerts);
+            alerts
+                .drain(..)
+                .map(|a| {
+                    let label = label_of
+                        .get(a.rule.as_str())
+                        .copied()
+                        .flatten()
+                        .and_then(|col| a.get(col))
+                        .and_then(|v| match v {
+                            J::Null => None,
+                            J::String(s) => Some(s.clone()),
+                            other => Some(other.to_string()),
+                        });
+                    (a.rule, label)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The verdict of rule `c` on record `rec`: the detector's. The reference
+/// evaluator (one event, one rule, nothing routed or shared) checks every
+/// hit, and every miss it is to explain (`explain`); misses it need not
+/// explain, the bulk of thousands of rules over background events, are not
+/// judged twice. A rule that groups gives its rows for the whole input, not
+/// per event: the reference judges it alone. Where the two disagree,
+/// `disagree` hears it: that is a fault in Portent, and fails the validation.
+#[allow(clippy::too_many_arguments)]
+pub fn verdict(
+    c: &Compiled,
+    rec: &Record<'static>,
+    detected: &Fired,
+    now: i64,
+    tuning: Option<&Tuning>,
+    zone: &Zone,
+    explain: bool,
+    disagree: &mut dyn FnMut(String),
+) -> Verdict {
+    let id = &c.rule.meta.id;
+    let grouped = c.query.grouping.is_some();
+    if !grouped && !explain && !detected.contains_key(id) {
+        return Verdict {
+            hit: false,
+            label: None,
+            suppressed_by: None,
+            why: None,
+        };
+    }
+    let mut v = judge(c, rec, now, tuning, zone, explain);
+    if grouped {
+        return v;
+    }
+    match (detected.get(id), v.hit) {
+        (Some(label), true) => v.label = label.clone(),
+        (None, false) => {}
+        (fired, _) => disagree(format!(
+            "rule {id}: the detector {} but the reference evaluator {}",
+            if fired.is_some() {
+                "fired"
+            } else {
+                "did not fire"
+            },
+            if v.hit { "matches" } else { "does not" }
+        )),
+    }
+    v
 }
 
 /// A record's channel and record number, to find generated events again.
@@ -217,6 +341,90 @@ pub fn junit(name: &str, cases: &[Case]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SEED: &str = "t1043-commonly-used-port";
+    const SEED_EXAMPLE: &str = include_str!("../../../examples/t1043-events.jsonl");
+
+    /// The seed's rule and the example's events (enriched), with NOW.
+    fn seed_and_example() -> (Vec<Compiled>, Vec<Record<'static>>, i64) {
+        let mut schema = Schema::qradar();
+        let pack = crate::pack::select(crate::pack::bundled().unwrap(), &[SEED.into()]);
+        let rules = compile(pack.unwrap(), &mut schema).unwrap();
+        let example = (
+            "t1043-events.jsonl".into(),
+            SEED_EXAMPLE.as_bytes().to_vec(),
+        );
+        let (records, _) = read(vec![example], &schema);
+        let now = latest(&records);
+        (rules, records, now)
+    }
+
+    #[test]
+    fn the_detector_fires_where_the_reference_does_with_the_rules_label() {
+        let (rules, records, now) = seed_and_example();
+        let zone = Zone::utc();
+        let set = detector_rules(&rules, zone);
+        let detected = detect(&set, &rules, &records, now);
+        assert_eq!(detected.len(), records.len());
+        let (mut fired, mut explained) = (0, 0);
+        for (rec, det) in records.iter().zip(&detected) {
+            let reference = judge(&rules[0], rec, now, None, &zone, false);
+            assert_eq!(det.contains_key(SEED), reference.hit, "{rec:?}");
+            if let Some(label) = det.get(SEED) {
+                assert_eq!(label, &reference.label);
+                assert!(label.is_some());
+                fired += 1;
+            }
+            let mut disagreements = Vec::new();
+            let v = verdict(&rules[0], rec, det, now, None, &zone, true, &mut |d| {
+                disagreements.push(d)
+            });
+            assert!(disagreements.is_empty(), "{disagreements:?}");
+            assert_eq!(v.hit, reference.hit);
+            // A miss is explained, unless only the rule's window kept it out.
+            assert!(!v.hit || v.why.is_none());
+            explained += usize::from(v.why.is_some());
+        }
+        assert!(explained > 3, "{explained}");
+        assert!(
+            fired > 3 && fired < records.len(),
+            "{fired} of {}",
+            records.len()
+        );
+    }
+
+    #[test]
+    fn a_detector_that_disagrees_with_the_reference_is_a_failure_not_a_verdict() {
+        let (rules, records, now) = seed_and_example();
+        let zone = Zone::utc();
+        let hit = records
+            .iter()
+            .find(|r| judge(&rules[0], r, now, None, &zone, false).hit)
+            .unwrap();
+        let miss = records
+            .iter()
+            .find(|r| !judge(&rules[0], r, now, None, &zone, false).hit)
+            .unwrap();
+        let nothing = Fired::new();
+        let everything: Fired = [(SEED.to_owned(), Some("LOLBin".to_owned()))].into();
+        for (rec, det, explain, disagrees) in [
+            (hit, &nothing, true, true),
+            (miss, &everything, true, true),
+            (miss, &everything, false, true),
+            (hit, &everything, false, false),
+            // Not fired, not to be explained: the reference is not asked.
+            (hit, &nothing, false, false),
+        ] {
+            let mut said = Vec::new();
+            let v = verdict(&rules[0], rec, det, now, None, &zone, explain, &mut |d| {
+                said.push(d)
+            });
+            assert_eq!(!said.is_empty(), disagrees, "{said:?}");
+            if !disagrees {
+                assert_eq!(v.hit, det.contains_key(SEED));
+            }
+        }
+    }
 
     #[test]
     fn junit_groups_cases_and_escapes() {

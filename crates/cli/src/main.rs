@@ -1,5 +1,6 @@
 //! `portent`: run QRadar AQL detections over telemetry outside QRadar.
 
+mod alloc;
 mod baseline;
 mod beacons;
 mod check;
@@ -18,10 +19,6 @@ mod writer;
 
 use clap::{Parser, Subcommand};
 
-// Readers allocate per event on every worker thread; glibc's allocator spends a
-// quarter of an EVTX hunt in malloc/free there (perf), mimalloc far less.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 /// Run QRadar AQL detections over Windows telemetry, outside QRadar.
@@ -114,6 +111,7 @@ pub enum Exit {
 }
 
 fn main() -> ExitCode {
+    alloc::return_freed_memory_promptly();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hunt(a) => cmd::hunt::run(a),

@@ -70,8 +70,12 @@ fn yes() -> bool {
 pub struct Rule {
     /// Metadata.
     pub meta: Meta,
-    /// The AQL text.
+    /// The AQL text of a rule written as text (empty for one built as a
+    /// tree: see [`Rule::text`]).
     pub aql: String,
+    /// The syntax tree of a rule built as one (a Sigma rule): compiled from
+    /// it, not from text parsed again; its text is printed when asked for.
+    pub tree: Option<portent_aql::ast::Query>,
     /// Where the AQL came from, for error messages.
     pub origin: String,
     /// The fixture files: where each came from, and its text.
@@ -84,6 +88,35 @@ pub struct Rule {
     /// Sigma field name -> normalised field, for its log source (what a
     /// correlation's `group-by` reads).
     pub sigma_fields: Vec<(&'static str, &'static str)>,
+}
+
+impl Rule {
+    /// The rule's AQL, printed from its tree when it was built as one.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match &self.tree {
+            Some(tree) if self.aql.is_empty() => format!("{tree:#}").into(),
+            _ => self.aql.as_str().into(),
+        }
+    }
+
+    /// The rule's query, compiled from its tree when it has one, else from
+    /// its text. The tree moves into the query: thousands of Sigma rules
+    /// never hold a tree and a text each.
+    pub fn compile(
+        &mut self,
+        schema: &mut portent_core::Schema,
+        options: &portent_engine::CompileOptions,
+    ) -> Result<portent_engine::Query, portent_engine::Errors> {
+        let Some(tree) = self.tree.take() else {
+            return portent_engine::Query::compile(&self.aql, schema, options);
+        };
+        // No text: a built tree's columns are named by their fields and
+        // aliases (see `implicit_name`), and its errors carry no place in a
+        // text (the Sigma loader has checked what could fail, with its YAML
+        // line and column; what the engine could still refuse is said with
+        // the rule's file).
+        portent_engine::Query::from_ast("", tree, schema, options)
+    }
 }
 
 /// The pack in the repository's `rules/`, built into the binary: each rule's
@@ -165,6 +198,7 @@ pub fn bundled() -> Result<Vec<Rule>> {
                 origin: format!("rules/{}", meta.query),
                 meta,
                 aql: (*aql).to_owned(),
+                tree: None,
                 fixtures,
             })
         })
@@ -222,6 +256,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>> {
             sigma_names: Vec::new(),
             sigma_fields: Vec::new(),
             meta,
+            tree: None,
             aql,
             origin: aql_path.display().to_string(),
             fixtures,

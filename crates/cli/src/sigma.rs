@@ -163,7 +163,8 @@ pub fn load_sigma(paths: &[PathBuf]) -> Result<SigmaLoad> {
                         sigma_fields: c.fields.clone(),
                         origin: format!("{} (as AQL)", r.origin),
                         meta: m,
-                        aql: c.aql,
+                        aql: String::new(),
+                        tree: Some(c.query),
                         fixtures: Vec::new(),
                     });
                 }

@@ -135,8 +135,15 @@ pub struct Enrichment {
 pub struct Summary {
     /// Version of this shape.
     pub schema_version: u32,
-    /// Inputs in order.
+    /// Inputs in order: every one when the run was asked to list them (a
+    /// report, JSON), else those with trouble.
     pub inputs: Vec<InputSummary>,
+    /// Inputs in all, listed or not.
+    #[serde(skip)]
+    pub input_count: usize,
+    /// Of the files passed over, second paths to one already read.
+    #[serde(skip)]
+    pub second_paths: usize,
     /// Events read in all.
     pub events_read: u64,
     /// Bytes of input.
@@ -176,41 +183,34 @@ pub use portent_detect::alert::rfc3339;
 impl Summary {
     /// The input part of a summary, from a scan.
     pub fn from_scan(scan: &Scan, zone: &Zone) -> Summary {
-        let mut skipped = BTreeMap::new();
-        let mut span: Option<(i64, i64)> = None;
-        let inputs: Vec<InputSummary> = scan
-            .reports
+        let all = &scan.inputs;
+        let inputs: Vec<InputSummary> = all
+            .listed
             .iter()
-            .map(|r| {
-                for (reason, (n, _)) in &r.skipped {
-                    *skipped.entry(reason.clone()).or_insert(0) += n;
-                }
-                if let Some((a, b)) = r.span {
-                    span = Some(span.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
-                }
-                InputSummary {
-                    name: r.name.clone(),
-                    format: r.format.clone(),
-                    events: r.records,
-                    skipped: counts(&r.skipped),
-                    repaired: counts(&r.repaired),
-                    hosts: r.hosts.keys().cloned().collect(),
-                    time_span: r.span.map(|(a, b)| (rfc3339(a, zone), rfc3339(b, zone))),
-                    error: r.fatal.clone(),
-                    ignored: r.ignored.clone(),
-                }
+            .map(|r| InputSummary {
+                name: r.name.clone(),
+                format: r.format.clone(),
+                events: r.records,
+                skipped: counts(&r.skipped),
+                repaired: counts(&r.repaired),
+                hosts: r.hosts.keys().cloned().collect(),
+                time_span: r.span.map(|(a, b)| (rfc3339(a, zone), rfc3339(b, zone))),
+                error: r.fatal.clone(),
+                ignored: r.ignored.clone(),
             })
             .collect();
         Summary {
             schema_version: crate::output::SCHEMA_VERSION,
-            inputs_not_read: scan.reports.iter().filter(|r| r.fatal.is_some()).count(),
-            files_ignored: scan.reports.iter().filter(|r| r.ignored.is_some()).count(),
+            inputs_not_read: all.not_read,
+            files_ignored: all.ignored,
+            input_count: all.count,
+            second_paths: all.second_paths,
             inputs,
             events_read: scan.events,
             bytes_read: scan.bytes,
             seconds: scan.elapsed.as_secs_f64(),
-            skipped,
-            time_span: span.map(|(a, b)| (rfc3339(a, zone), rfc3339(b, zone))),
+            skipped: all.skipped.clone(),
+            time_span: all.span.map(|(a, b)| (rfc3339(a, zone), rfc3339(b, zone))),
             enrichment: scan.enrichment.filter(|(f, m, _)| f + m > 0).map(
                 |(found, missing, evicted)| Enrichment {
                     found,
@@ -283,7 +283,7 @@ impl Summary {
                 }
             }
         }
-        let readable = self.inputs.len() - self.inputs_not_read - self.files_ignored;
+        let readable = self.input_count - self.inputs_not_read - self.files_ignored;
         let skipped: u64 = self.skipped.values().sum();
         eprintln!(
             "portent: {} event(s) read from {readable} input(s) ({}, {:.1} s){}; {skipped} skipped{}",
@@ -300,11 +300,7 @@ impl Summary {
         if self.files_ignored > 0 && !all {
             // A second path to a file already read (a hard link, a link into
             // the tree) is not "not telemetry": it is said apart.
-            let twice = self
-                .inputs
-                .iter()
-                .filter(|i| i.ignored.as_deref().is_some_and(|w| w.starts_with("same ")))
-                .count();
+            let twice = self.second_paths;
             let other = self.files_ignored - twice;
             if other > 0 {
                 eprintln!(

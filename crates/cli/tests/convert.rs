@@ -4,20 +4,12 @@
 //! SigmaHQ rules load and run with their authors on every alert.
 
 mod common;
-use common::{corpus, manifest, portent};
+use common::{corpus, manifest, portent, scratch};
 
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 const SEED: &str = "t1043-commonly-used-port";
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("portent-convert-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// (file, record) of every row.
 fn hits(out: &str) -> BTreeSet<(String, i64)> {
@@ -44,7 +36,7 @@ fn the_seed_as_sigma_and_as_qradar_aql_finds_what_the_seed_finds() {
 }
 
 fn seed_conversions(on_corpus: bool) {
-    let d = tmp("seed");
+    let d = scratch("seed");
     let sigma = d.join("seed.yml");
     let (code, _, err) = portent(&[
         "convert",
@@ -293,7 +285,7 @@ fn sigmahq_rules(on_corpus: bool) {
         )),
         "{err}"
     );
-    let d = tmp("bad");
+    let d = scratch("bad");
     std::fs::write(d.join("bad.yml"), "title: Bad\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: x\n  condition: sel and missing\n").unwrap();
     let (code, out, _) = portent(&["sigma", "check", d.to_str().unwrap()]);
     assert_eq!(code, 1);

@@ -5,16 +5,9 @@
 
 mod common;
 
-use common::portent;
+use common::{portent, scratch};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("portent-geo-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A City database: 203.0.113.0/24 at (0, 0) with a city, country,
 /// continent and a subdivision; 198.51.100.0/24 at (0, 90) with a country;

@@ -3,17 +3,10 @@
 //! made from the shipped example.
 
 mod common;
-use common::{portent, root};
+use common::{portent, root, scratch};
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("portent-hostile-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
 
 const ECS: &str = "examples/sysmon-ecs-t1043.jsonl";
 
@@ -49,7 +42,7 @@ fn example_objects() -> Vec<Value> {
 
 #[test]
 fn json_array_on_one_line_reads_every_object() {
-    let dir = tmp("array-line");
+    let dir = scratch("array-line");
     let file = dir.join("ecs-array.json");
     std::fs::write(&file, serde_json::to_string(&example_objects()).unwrap()).unwrap();
     // The exact shape of the report: a one-element array whose object has a
@@ -68,7 +61,7 @@ fn json_array_on_one_line_reads_every_object() {
 
 #[test]
 fn json_array_of_scalars_on_one_line_names_each_element_skipped() {
-    let dir = tmp("scalars");
+    let dir = scratch("scalars");
     std::fs::write(dir.join("nums.json"), "[1,2,3]\n").unwrap();
     let (code, _, err) = portent(&["hunt", "-q", dir.join("nums.json").to_str().unwrap()]);
     assert_eq!(code, 3, "{err}");
@@ -84,7 +77,7 @@ fn link(target: &str, at: &Path) {
 
 #[test]
 fn symlink_loops_read_each_file_once_and_links_out_of_the_tree_are_not_followed() {
-    let dir = tmp("links");
+    let dir = scratch("links");
     let case = dir.join("case");
     std::fs::create_dir_all(case.join("sub")).unwrap();
     std::fs::copy(root().join(ECS), case.join("sub/ecs.jsonl")).unwrap();
@@ -117,7 +110,7 @@ fn symlink_loops_read_each_file_once_and_links_out_of_the_tree_are_not_followed(
 
 #[test]
 fn a_hard_link_is_read_once_and_not_called_not_telemetry() {
-    let dir = tmp("hardlinks");
+    let dir = scratch("hardlinks");
     std::fs::create_dir_all(dir.join("a")).unwrap();
     std::fs::create_dir_all(dir.join("b")).unwrap();
     std::fs::copy(root().join(ECS), dir.join("a/ecs.jsonl")).unwrap();
@@ -188,7 +181,7 @@ fn replay_to_a_watcher_that_goes_away_fails_and_says_how_far_it_got() {
 /// A whole file as one JSON array on one line is replayed element by element.
 #[test]
 fn replay_sends_each_element_of_a_one_line_array() {
-    let dir = tmp("replay-array");
+    let dir = scratch("replay-array");
     let file = dir.join("ecs-array.json");
     let objects = example_objects();
     std::fs::write(&file, serde_json::to_string(&objects).unwrap()).unwrap();
@@ -204,7 +197,7 @@ fn replay_sends_each_element_of_a_one_line_array() {
 /// leaving nothing; an output in a new folder gets its folder.
 #[test]
 fn output_paths_are_checked_before_the_hunt_and_folders_made() {
-    let dir = tmp("outputs");
+    let dir = scratch("outputs");
     let blocker = dir.join("file-not-folder");
     std::fs::write(&blocker, "x").unwrap();
     let bad = blocker.join("hits.jsonl");
@@ -245,7 +238,7 @@ fn output_paths_are_checked_before_the_hunt_and_folders_made() {
 /// input (3); without hits the partial input still says 3.
 #[test]
 fn fail_on_hits_outranks_partial_input() {
-    let dir = tmp("precedence");
+    let dir = scratch("precedence");
     std::fs::copy(root().join(ECS), dir.join("ecs.jsonl")).unwrap();
     std::fs::write(dir.join("broken.jsonl"), "{oops\n").unwrap();
     let d = dir.to_str().unwrap();
@@ -261,7 +254,7 @@ fn fail_on_hits_outranks_partial_input() {
 /// Issue 13 item 12: a `manifest.json` beside the evidence is not events.
 #[test]
 fn json_with_no_event_in_a_folder_is_ignored_not_read_as_events() {
-    let dir = tmp("manifest");
+    let dir = scratch("manifest");
     std::fs::copy(root().join(ECS), dir.join("ecs.jsonl")).unwrap();
     std::fs::write(
         dir.join("manifest.json"),

@@ -2,20 +2,12 @@
 //! and the corpus, every output format, the documented exit codes.
 
 mod common;
-use common::{corpus, manifest, portent, root};
+use common::{corpus, manifest, portent, root, scratch};
 
 use serde_json::Value;
-use std::path::PathBuf;
 
 /// The seed's rule: the tests that are about its semantics run it alone.
 const SEED: &str = "t1043-commonly-used-port";
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("portent-hunt-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// The labels the example's authors wrote, for the events the seed rule should report.
 fn annotated_hits() -> usize {
@@ -196,7 +188,7 @@ fn limits_never_cut_silently() {
 
 #[test]
 fn output_files_are_atomic_and_failures_leave_nothing() {
-    let d = tmp("out");
+    let d = scratch("out");
     let hits = d.join("hits.json");
     let summary = d.join("summary.json");
     let (code, out, err) = portent(&[
@@ -235,7 +227,7 @@ fn output_files_are_atomic_and_failures_leave_nothing() {
 
 #[test]
 fn bad_paths_and_files_are_partial_input() {
-    let d = tmp("bad");
+    let d = scratch("bad");
     std::fs::write(
         d.join("broken.json"),
         "{\"destinationport\": 443, \"devicetype\": 12}\n{oops\n",
@@ -276,7 +268,7 @@ fn bad_paths_and_files_are_partial_input() {
 
 #[test]
 fn broken_rules_are_reported_with_code_frames() {
-    let d = tmp("rules");
+    let d = scratch("rules");
     std::fs::write(
         d.join("bad.toml"),
         "id = \"bad\"\ntitle = \"Bad\"\nquery = \"bad.aql\"\n",
@@ -433,7 +425,7 @@ fn windows_example_hits_are_the_annotated_ones_with_their_process() {
 /// technique's score is the sum of the hits of the rules tagged with it.
 #[test]
 fn navigator_layer_scores_techniques_by_hits() {
-    let d = tmp("navigator");
+    let d = scratch("navigator");
     let (layer, summary) = (d.join("layer.json"), d.join("summary.json"));
     let (code, _, err) = portent(&[
         "hunt",
@@ -542,7 +534,7 @@ fn timesketch_lines_carry_what_timesketch_requires() {
 /// floored at 0); rundll32 twice (one gap: no score).
 #[test]
 fn beacons_score_regular_intervals() {
-    let d = tmp("beacons");
+    let d = scratch("beacons");
     let base = |t: i64, ip: &str, port: i64, image: &str| {
         serde_json::json!({
             "starttime": 1_764_115_200_000i64 + t * 1000, "devicetype": 12, "logsourceid": 1,
@@ -635,4 +627,70 @@ fn beacons_score_regular_intervals() {
         "{table}"
     );
     assert_eq!(lines.len(), 4);
+}
+
+/// A folder of many files: without a listing asked for, only the inputs
+/// with something to say are named (the others are counted), and the run's
+/// memory does not hold a report per file; asked for, every input is there.
+#[test]
+fn inputs_with_trouble_are_named_and_every_input_is_counted() {
+    let d = scratch("listing");
+    let example = root().join("examples/t1043-events.jsonl");
+    std::fs::copy(&example, d.join("a.jsonl")).unwrap();
+    std::fs::copy(&example, d.join("b.jsonl")).unwrap();
+    let mut broken = std::fs::read(&example).unwrap();
+    broken.extend_from_slice(b"{broken\n");
+    std::fs::write(d.join("c.jsonl"), broken).unwrap();
+    std::fs::write(d.join("notes.txt"), "not telemetry\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(d.join("a.jsonl"), d.join("link.jsonl")).unwrap();
+    let dir = d.to_str().unwrap();
+    let summary = d.join("summary.json");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["hunt", dir, "--rule", SEED, "-q", "--format", "jsonl"];
+        args.extend(extra);
+        portent(&args)
+    };
+
+    let (code, plain_rows, err) = run(&[]);
+    assert_eq!(code, 3, "a skipped record makes the run partial: {err}");
+    assert!(err.contains("c.jsonl: JSON"), "{err}");
+    assert!(err.contains("skipped 1: invalid JSON"), "{err}");
+    assert!(
+        !err.contains("a.jsonl: JSON"),
+        "clean inputs unnamed: {err}"
+    );
+    assert!(err.contains("read from 3 input(s)"), "{err}");
+    assert!(
+        err.contains("1 file(s) in the folders are not telemetry"),
+        "{err}"
+    );
+    #[cfg(unix)]
+    assert!(
+        err.contains("1 path(s) lead to a file or folder already read"),
+        "{err}"
+    );
+
+    let (_, rows, err) = run(&["--report", "--summary-json", summary.to_str().unwrap()]);
+    assert_eq!(rows, plain_rows);
+    assert!(err.contains("a.jsonl: JSON"), "{err}");
+    assert!(err.contains("b.jsonl: JSON"), "{err}");
+    assert!(err.contains("read from 3 input(s)"), "{err}");
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let names: Vec<&str> = s["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    let mut want = vec!["a.jsonl", "b.jsonl", "c.jsonl", "notes.txt"];
+    if cfg!(unix) {
+        want.push("link.jsonl");
+    }
+    let mut got = names.clone();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want, "{s}");
+    assert_eq!(s["files_ignored"], if cfg!(unix) { 2 } else { 1 });
+    assert_eq!(s["inputs_not_read"], 0);
 }

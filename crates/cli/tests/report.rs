@@ -5,17 +5,10 @@
 
 mod common;
 
-use common::{corpus, portent, root};
+use common::{corpus, portent, root, scratch};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("portent-report-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The report's hits (one object per line of its data block) and its meta.
 fn parse(report: &Path) -> (Vec<Value>, Value) {

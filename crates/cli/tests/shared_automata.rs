@@ -34,7 +34,7 @@ fn shared_automata_pick_the_candidates_each_rule_picks_alone() {
             let Ok(c) = portent_sigma::compile::to_aql(&r) else {
                 continue;
             };
-            if let Ok(q) = Query::compile(&c.aql, &mut schema, &opts) {
+            if let Ok(q) = Query::from_ast("", c.query, &mut schema, &opts) {
                 queries.push(q);
                 dispatch.push(c.dispatch);
             }

@@ -4,17 +4,9 @@
 //! silence a true positive, and broken fixtures failing with their place.
 
 mod common;
-use common::portent;
+use common::{portent, scratch};
 
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("portent-validate-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn report(args: &[&str]) -> (i32, Value, String) {
     let mut all = vec!["validate", "--format", "json", "--background", "100"];
@@ -104,7 +96,7 @@ fn the_seed_rule_misses_what_research_says_and_the_pack_covers_all() {
 
 #[test]
 fn gaps_fail_and_regressions_against_a_saved_report_fail() {
-    let d = tmp("regress");
+    let d = scratch("regress");
     let saved = d.join("pack.json");
     let (code, _, err) = portent(&[
         "validate",
@@ -162,7 +154,7 @@ fn gaps_fail_and_regressions_against_a_saved_report_fail() {
 
 #[test]
 fn reports_for_ci_and_navigator_and_the_telemetry_on_disk() {
-    let d = tmp("ci");
+    let d = scratch("ci");
     let junit = d.join("validate.xml");
     let layer = d.join("layer.json");
     let out = d.join("telemetry");
@@ -218,7 +210,7 @@ fn reports_for_ci_and_navigator_and_the_telemetry_on_disk() {
 
 #[test]
 fn tuning_that_silences_a_true_positive_fails_validate_and_rules_test() {
-    let d = tmp("guard");
+    let d = scratch("guard");
     let tuning = d.join("tuning.toml");
     std::fs::write(
         &tuning,
@@ -276,7 +268,7 @@ fn the_pack_passes_its_fixtures_and_broken_fixtures_fail_with_their_place() {
         );
     }
 
-    let d = tmp("fixtures");
+    let d = scratch("fixtures");
     std::fs::write(
         d.join("r.toml"),
         "id = \"r\"\ntitle = \"R\"\nquery = \"r.aql\"\nlabel_column = \"l\"\nfixtures = [\"f.jsonl\"]\n",

@@ -14,6 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("io", &["portent-core"]),
     ("scenario", &[]),
     ("sigma", &["portent-core", "portent-aql", "portent-engine"]),
+    ("convert", &["portent-aql", "portent-engine"]),
     ("detect", &["portent-core", "portent-engine", "portent-io"]),
     (
         "serve",
@@ -33,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "portent-io",
             "portent-scenario",
             "portent-sigma",
+            "portent-convert",
             "portent-detect",
             "portent-serve",
         ],

@@ -36,6 +36,22 @@ pub struct Rule {
     pub dispatch: Option<Dispatch>,
 }
 
+impl Rule {
+    /// `query` as a rule over a stream: a rule that does not group gives an
+    /// alert per match, so its ORDER BY and LIMIT are dropped.
+    pub fn streaming(meta: RuleMeta, mut query: Query, dispatch: Option<Dispatch>) -> Rule {
+        if query.grouping.is_none() {
+            query.order.clear();
+            query.limit = None;
+        }
+        Rule {
+            meta,
+            query,
+            dispatch,
+        }
+    }
+}
+
 /// Everything a reload replaces.
 pub struct RuleSet {
     /// The rules.
@@ -156,7 +172,12 @@ impl<'r> Detector<'r> {
     pub fn new(set: &'r RuleSet, now: i64) -> Detector<'r> {
         let queries: Vec<&Query> = set.rules.iter().map(|r| &r.query).collect();
         let prefilters = PrefilterSet::new(&queries, &[], &[]);
-        let joins = joins(set, &prefilters);
+        let dispatch: Vec<Option<Dispatch>> = set
+            .rules
+            .iter()
+            .map(|r| r.dispatch.clone().map(|d| d.narrowed(&r.query)))
+            .collect();
+        let joins = joins(set, &dispatch, &prefilters);
         Detector {
             set,
             runs: set
@@ -172,13 +193,7 @@ impl<'r> Detector<'r> {
             reported: vec![(0, 0); set.rules.len()],
             aggregated_at: Instant::now(),
             now,
-            router: Router::new(
-                set.rules
-                    .iter()
-                    .map(|r| r.dispatch.clone())
-                    .collect::<Vec<_>>(),
-                set.rules.len(),
-            ),
+            router: Router::new(dispatch, set.rules.len()),
             prefilters,
             candidates: Vec::new(),
             joins,
@@ -351,13 +366,19 @@ impl<'r> Detector<'r> {
 /// A router and prefilters that ask whether an event may match a rule of
 /// `set` that reads a field enrichment fills, once enriched. They share the
 /// automata of `all`, the prefilters of every rule of `set`: the router
-/// sends events only to the rules that read enriched fields.
-fn joins<'r>(set: &'r RuleSet, all: &PrefilterSet<'r>) -> (Router<'r>, PrefilterSet<'r>) {
+/// sends events only to the rules that read enriched fields (of the log
+/// sources `dispatch`, by rule).
+fn joins<'r>(
+    set: &'r RuleSet,
+    dispatch: &[Option<Dispatch>],
+    all: &PrefilterSet<'r>,
+) -> (Router<'r>, PrefilterSet<'r>) {
     let dispatch: Vec<Option<Dispatch>> = set
         .rules
         .iter()
-        .map(|r| match reads_enriched(&r.query) {
-            true => r.dispatch.clone(),
+        .zip(dispatch)
+        .map(|(r, d)| match reads_enriched(&r.query) {
+            true => d.clone(),
             // No channel: admits nothing.
             false => Some(Dispatch::default()),
         })

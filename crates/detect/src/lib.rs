@@ -4,11 +4,14 @@
 //! admit, asks the shared literal automata which of those its fields may
 //! satisfy, evaluates only those, applies tuning, feeds correlations and
 //! turns what matched into [`Alert`]s. `portent watch` drives it per event
-//! from a stream.
+//! from a stream. A batch [`scan`] reads evidence folders in parallel and
+//! hands its candidates, in input order, to a [`batch::BatchRun`] of the same
+//! rules: `portent hunt` renders what it gives.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod alert;
+pub mod batch;
 pub mod detector;
 pub mod enrich;
 pub mod scan;

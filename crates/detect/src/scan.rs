@@ -14,7 +14,8 @@ use portent_engine::{PrefilterSet, Query, Router, State};
 use portent_io::correlate::{
     creation_of, key_of, Creation, Outcome, ProcessIndex, ENRICHED_FIELDS,
 };
-use portent_io::{plan, read_unit, FileReport, ReadOptions, Unit};
+use portent_io::{plan, read_unit, FileReport, Inputs, ReadOptions, Unit};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -139,6 +140,10 @@ pub struct ScanOptions {
     /// creation keeps only these and what enrichment needs, so that holding
     /// many costs little.
     pub keep: Option<Vec<FieldId>>,
+    /// Keep every input's report, not only those with trouble: for a
+    /// summary that lists the inputs. Off, a folder of thousands of files
+    /// costs memory for the few that had trouble only.
+    pub list_inputs: bool,
 }
 
 pub use portent_engine::Dispatch;
@@ -172,8 +177,9 @@ impl Candidate {
 
 /// What a scan read (its candidates went to the caller).
 pub struct Scan {
-    /// One report per input stream, in input order (EVTX ranges merged).
-    pub reports: Vec<FileReport>,
+    /// The inputs' reports (EVTX ranges merged): totals over all, and every
+    /// report or those with trouble (see [`ScanOptions::list_inputs`]).
+    pub inputs: Inputs,
     /// Events read in all.
     pub events: u64,
     /// The newest event time.
@@ -255,7 +261,7 @@ pub fn scan_each(
     deliver: &mut dyn FnMut(Candidate),
 ) -> Scan {
     let streaming = matches!(mode, Mode::Streaming);
-    let (units, mut early_reports) = plan(inputs, &opts.read);
+    let (units, early_reports) = plan(inputs, &opts.read);
     let sizes: Vec<u64> = units.iter().map(unit_size).collect();
     progress.total(sizes.iter().sum());
     let correlate = queries.iter().any(|q| reads_enriched(q));
@@ -308,7 +314,10 @@ pub fn scan_each(
         turn: std::sync::Condvar::new(),
     };
     let threads = opts.threads.clamp(1, units.len().max(1));
-    let mut results: Vec<Option<UnitResult>> = (0..units.len()).map(|_| None).collect();
+    // Units read ahead of the one taken in next: a few, one per reader.
+    let mut pending: BTreeMap<usize, UnitResult> = BTreeMap::new();
+    // Not streaming, every candidate, in input order, until all is read.
+    let mut rest: Vec<Candidate> = Vec::new();
     let mut index =
         correlate.then(|| ProcessIndex::with_budget(opts.index_capacity, opts.index_bytes));
     let (mut found, mut missing) = (0u64, 0u64);
@@ -316,6 +325,10 @@ pub fn scan_each(
     let mut spill = crate::spill::Spill::default();
     let mut spill_failed: Option<String> = None;
     let mut released_early = 0u64;
+    // What each unit read, folded in as it is taken in: a folder of many
+    // small files must not hold every unit's result to the end.
+    let mut reports = Inputs::new(opts.list_inputs);
+    let (mut events, mut latest) = (0u64, None::<i64>);
     std::thread::scope(|s| {
         if !opts.quiet {
             s.spawn(|| progress.draw_until_finished());
@@ -324,28 +337,33 @@ pub fn scan_each(
             let tx = tx.clone();
             let (units, prefilters, next, sizes, gate) =
                 (&units, &prefilters, &next, &sizes, &gate);
-            s.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(unit) = units.get(i) else { break };
-                progress.start(&unit.name());
-                let batches = streaming.then_some((&tx, gate));
-                let r = read_one(
-                    i,
-                    unit,
-                    prefilters,
-                    &opts.dispatch,
-                    correlate,
-                    schema,
-                    &opts.read,
-                    batches,
-                );
-                progress.add(sizes[i]);
-                // A finished unit waits its turn like a batch: readers of
-                // small files must not pile up results behind a big one.
-                let mut r = r;
-                r.waiting = streaming && gate.enter(i);
-                if tx.send(Msg::Done(r)).is_err() {
-                    break;
+            s.spawn(move || {
+                // One router per reader: the routes it works out (once per
+                // channel, provider and event id) serve every unit it reads.
+                let mut router = Router::new(opts.dispatch.as_slice(), prefilters.len());
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(unit) = units.get(i) else { break };
+                    progress.start(&unit.name());
+                    let batches = streaming.then_some((&tx, gate));
+                    let r = read_one(
+                        i,
+                        unit,
+                        prefilters,
+                        &mut router,
+                        correlate,
+                        schema,
+                        &opts.read,
+                        batches,
+                    );
+                    progress.add(sizes[i]);
+                    // A finished unit waits its turn like a batch: readers of
+                    // small files must not pile up results behind a big one.
+                    let mut r = r;
+                    r.waiting = streaming && gate.enter(i);
+                    if tx.send(Msg::Done(r)).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -354,7 +372,7 @@ pub fn scan_each(
         // in: the process index (and, streaming, what is handed over) is the
         // same whatever the thread timing.
         let mut taken = 0;
-        let mut buffered: Vec<Vec<Batch>> = (0..units.len()).map(|_| Vec::new()).collect();
+        let mut buffered: BTreeMap<usize, Vec<Batch>> = BTreeMap::new();
         let mut take_in = |b: Batch, index: &mut Option<ProcessIndex>| {
             if let Some(idx) = index.as_mut() {
                 for c in b.creations {
@@ -408,48 +426,59 @@ pub fn scan_each(
         for msg in rx {
             match msg {
                 Msg::Batch(b) if b.unit == taken => take_in(b, &mut index),
-                Msg::Batch(b) => {
-                    let u = b.unit;
-                    buffered[u].push(b);
-                }
+                Msg::Batch(b) => buffered.entry(b.unit).or_default().push(b),
                 Msg::Done(r) => {
-                    let i = r.index;
-                    results[i] = Some(r);
+                    pending.insert(r.index, r);
                 }
             }
-            while let Some(Some(next)) = results.get_mut(taken) {
-                if std::mem::take(&mut next.waiting) {
+            while let Some(next) = pending.remove(&taken) {
+                if next.waiting {
                     gate.released();
                 }
-                for b in std::mem::take(&mut buffered[taken]) {
+                events += next.events;
+                latest = latest.max(next.latest);
+                reports.extend(next.reports);
+                for b in buffered.remove(&taken).unwrap_or_default() {
                     take_in(b, &mut index);
                 }
+                // Not streaming, the candidates wait until every creation
+                // is in.
+                let candidates = if streaming {
+                    next.candidates
+                } else {
+                    rest.extend(next.candidates);
+                    Vec::new()
+                };
                 let last = Batch {
                     unit: taken,
-                    // Not streaming, the candidates stay until every
-                    // creation is in.
-                    candidates: if streaming {
-                        std::mem::take(&mut next.candidates)
-                    } else {
-                        Vec::new()
-                    },
-                    creations: std::mem::take(&mut next.creations),
+                    candidates,
+                    creations: next.creations,
                     waiting: false,
                 };
                 take_in(last, &mut index);
                 taken += 1;
                 gate.advance(taken);
-                for b in std::mem::take(buffered.get_mut(taken).unwrap_or(&mut Vec::new())) {
+                for b in buffered.remove(&taken).unwrap_or_default() {
                     take_in(b, &mut index);
                 }
             }
         }
         progress.finish();
     });
+    // A unit after one that never came in (its reader died) is not taken
+    // in: what it read is still counted and handed over.
+    for (_, r) in std::mem::take(&mut pending) {
+        events += r.events;
+        latest = latest.max(r.latest);
+        reports.extend(r.reports);
+        rest.extend(r.candidates);
+    }
+    reports.extend(early_reports);
+    reports.finish();
     let mut scan = Scan {
-        reports: Vec::new(),
-        events: 0,
-        latest: None,
+        inputs: reports,
+        events,
+        latest,
         enrichment: None,
         released_early,
         waited_on_disk: 0,
@@ -460,13 +489,6 @@ pub fn scan_each(
     // Not streaming, every candidate is still in its unit; streaming, what
     // waited for a creation that might come later. Both are enriched now,
     // against every creation read.
-    let mut rest: Vec<Candidate> = Vec::new();
-    for r in results.into_iter().flatten() {
-        scan.events += r.events;
-        scan.latest = scan.latest.max(r.latest);
-        rest.extend(r.candidates);
-        merge_reports(&mut scan.reports, r.reports);
-    }
     if let Mode::AtEnd(before) = mode {
         before(scan.latest);
     }
@@ -490,7 +512,6 @@ pub fn scan_each(
     if let Some(idx) = &index {
         scan.enrichment = Some((found, missing, idx.evicted));
     }
-    scan.reports.append(&mut early_reports);
     scan
 }
 
@@ -499,7 +520,7 @@ fn read_one(
     index: usize,
     unit: &Unit,
     prefilters: &PrefilterSet<'_>,
-    dispatch: &[Option<Dispatch>],
+    router: &mut Router<'_>,
     correlate: bool,
     schema: &Schema,
     opts: &ReadOptions,
@@ -510,7 +531,6 @@ fn read_one(
     let mut events = 0u64;
     let mut latest: Option<i64> = None;
     let mut state = State::new(0);
-    let mut router = Router::new(dispatch, prefilters.len());
     let mut ordinal = 0u64;
     let reports = read_unit(unit, schema, opts, &mut |name, mut rec| {
         events += 1;
@@ -557,17 +577,5 @@ fn read_one(
         reports,
         events,
         latest,
-    }
-}
-
-/// Appends `new`, folding an EVTX chunk range into the report of the same file.
-fn merge_reports(all: &mut Vec<FileReport>, new: Vec<FileReport>) {
-    for r in new {
-        match all.last_mut() {
-            Some(last) if last.name == r.name && last.format == "EVTX" && r.format == "EVTX" => {
-                last.merge(r)
-            }
-            _ => all.push(r),
-        }
     }
 }

@@ -1,11 +1,12 @@
 //! `hunt` and `watch` give the same alerts, held together through the
 //! library rather than through the binaries: the same rule set (the whole
-//! SigmaHQ Windows set) and the same `Detector`, once behind the batch scan
-//! `hunt` reads evidence with (parallel readers, routing and prefilters at
-//! reading with enrichment-dependent terms deferred, process creations
-//! joined in input order, candidates held back for creations read later) and
-//! once behind the stream path `watch` takes (every event, in order, enriched
-//! by the `Correlator` and evaluated at once).
+//! SigmaHQ Windows set and the bundled pack), once as `hunt` runs it (the
+//! batch scan: parallel readers, routing and prefilters at reading with
+//! enrichment-dependent terms deferred, process creations joined in input
+//! order, candidates held back for creations read later; each candidate run
+//! through the rules it is a candidate of by the `BatchRun` `hunt` renders)
+//! and once as `watch` runs it (every event, in order, enriched by the
+//! `Correlator` and judged at once by the `Detector`).
 //!
 //! Both must see every process creation before judging an event, as `hunt`
 //! does by the end of its input: the stream side first remembers every
@@ -13,6 +14,8 @@
 
 use portent_core::schema::ids;
 use portent_core::{Record, Schema, Value};
+use portent_detect::batch::{BatchRule, BatchRun, Hit};
+use portent_detect::detector::alert;
 use portent_detect::scan::{scan_each, Mode, ScanOptions, Silent};
 use portent_detect::{Alert, Correlator, Detector, Stamped};
 use portent_engine::Query;
@@ -42,7 +45,7 @@ fn count(alerts: &[Alert]) -> BTreeMap<String, u64> {
 
 #[test]
 #[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
-fn hunts_scan_and_watchs_stream_give_the_same_alerts_through_one_detector() {
+fn hunts_batch_run_and_watchs_detector_give_the_same_alerts() {
     let (Some(corpus), Some(rules)) = (
         portent_core::testdata::corpus(),
         portent_core::testdata::sigma_rules(),
@@ -95,10 +98,27 @@ fn hunts_scan_and_watchs_stream_give_the_same_alerts_through_one_detector() {
         index_bytes: 1 << 30,
         dispatch: set.rules.iter().map(|r| r.dispatch.clone()).collect(),
         keep: None,
+        list_inputs: false,
     };
-    let mut detector = Detector::new(&set, 0);
+    let mut run = BatchRun::new(
+        set.rules.iter().map(|r| BatchRule {
+            query: &r.query,
+            id: &r.meta.id,
+            feeds: false,
+            feeds_only: false,
+        }),
+        set.tuning.as_ref(),
+        false,
+        Vec::new(),
+        set.zone,
+    );
     let mut batch = Vec::new();
     let mut candidates = 0u64;
+    let to_alert = |hit: Hit, seq: u64, batch: &mut Vec<Alert>| {
+        let meta = &set.rules[hit.rule].meta;
+        let id = format!("{seq}/{}", meta.id);
+        batch.push(alert(meta, hit.row, id, "hunt", Instant::now(), &set.zone));
+    };
     let scan = scan_each(
         std::slice::from_ref(&corpus),
         &queries,
@@ -108,14 +128,16 @@ fn hunts_scan_and_watchs_stream_give_the_same_alerts_through_one_detector() {
         &Silent,
         &mut |c| {
             candidates += 1;
-            let ev = Stamped {
-                record: c.record,
-                received: Instant::now(),
-                id: c.seq.to_string().into(),
-            };
-            detector.evaluate(&ev, "hunt", &mut batch);
+            for &q in c.queries.iter() {
+                let known = run.push(q as usize, &c.record, c.seq, &mut |hit| {
+                    to_alert(hit, c.seq, &mut batch)
+                });
+                assert!(known, "a candidate of a query the batch lacks");
+            }
         },
     );
+    let (_, feed) = run.finish(0, &mut |hit| to_alert(hit, u64::MAX, &mut batch));
+    assert!(feed.is_empty());
 
     // Stream, as `watch` takes events: creations first (a warm start), then
     // every event in input order, enriched and judged at once.

@@ -232,8 +232,19 @@ impl ProcessIndex {
                 self.bytes += size_of(&info) + host.len();
                 let list = self.pids.entry((host.clone(), pid)).or_default();
                 let at = list.partition_point(|(t, _)| *t <= time);
-                list.insert(at, (time, Arc::new(info)));
-                self.order.push_back(EntryKey::Pid(host, pid));
+                // The same creation read again (a log collected twice, a
+                // copy in a backup folder) is one process: it replaces the
+                // entry rather than holding a second.
+                match at.checked_sub(1).filter(|&i| list[i].0 == time) {
+                    Some(i) => {
+                        let old = std::mem::replace(&mut list[i].1, Arc::new(info));
+                        self.bytes -= size_of(&old) + host.len();
+                    }
+                    None => {
+                        list.insert(at, (time, Arc::new(info)));
+                        self.order.push_back(EntryKey::Pid(host, pid));
+                    }
+                }
             }
         }
         while self.bytes > self.max_bytes && self.order.len() > 1 {
@@ -361,6 +372,25 @@ mod tests {
             early.get(ids::ENRICHMENT),
             Value::str("no process creation in input")
         );
+    }
+
+    #[test]
+    fn the_same_creation_read_twice_is_one_process() {
+        let mut idx = ProcessIndex::new(100);
+        let mut c = security(4688, "PC", 42, 100);
+        c.set(ids::COMMAND, Value::str("a.exe"));
+        idx.insert(creation_of(&c).unwrap());
+        let once = (idx.len(), idx.bytes());
+        c.set(ids::COMMAND, Value::str("a.exe --again"));
+        idx.insert(creation_of(&c).unwrap());
+        assert_eq!(idx.len(), once.0);
+        assert_eq!(idx.bytes(), once.1 + "--again ".len());
+        let mut conn = security(5156, "pc", 42, 200);
+        assert_eq!(idx.enrich(&mut conn), Outcome::Found);
+        assert_eq!(conn.get(ids::COMMAND), Value::str("a.exe --again"));
+        // Another creation of PID 42, later: a second process.
+        idx.insert(creation_of(&security(4688, "PC", 42, 150)).unwrap());
+        assert_eq!(idx.len(), once.0 + 1);
     }
 
     #[test]

@@ -225,7 +225,11 @@ impl Walker<'_> {
         if let Some(id) = identity(p, &meta) {
             if let Some(first) = self.seen.get(&id) {
                 let what = if meta.is_dir() { "folder" } else { "file" };
-                let why = format!("same {what} as {} (read once)", first.display());
+                let why = format!(
+                    "{}{what} as {} (read once)",
+                    crate::report::SECOND_PATH,
+                    first.display()
+                );
                 return self.pass_over(p, why);
             }
             self.seen.insert(id, p.to_path_buf());

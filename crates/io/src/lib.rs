@@ -29,7 +29,7 @@ pub mod xml;
 pub mod zeek;
 
 pub use input::{plan, read_bytes, read_raw, read_unit, Format, Unit};
-pub use report::FileReport;
+pub use report::{FileReport, Inputs};
 
 use portent_core::schema::ids;
 use portent_core::{Event, Record, Schema, Zone};

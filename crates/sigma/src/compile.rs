@@ -3,6 +3,10 @@
 //! the mapped fields, and the condition their combination. Sigma compares
 //! values as case-insensitive strings with `*` and `?` wildcards, which is
 //! AQL's `ILIKE` with `%` and `_`; the other modifiers have their own forms.
+//!
+//! The query is built as the AQL syntax tree the engine compiles (the text
+//! is printed from it, for people and for `convert`), not written as text to
+//! be parsed again.
 
 use crate::condition::{self, glob, Cond};
 use crate::logsource::{self, Source};
@@ -10,12 +14,17 @@ use crate::rule::{Detection, FieldMatch, Search, SigmaRule};
 use crate::value::{base64, base64_offsets, pieces, plain, utf16, windash, Modifier, Piece};
 use crate::yaml::{Node, Pos};
 use crate::Error;
+use portent_aql::ast::{
+    self, Alias, BinaryOp, Expr, ExprKind, Ident, Literal, LogicalOp, MatchOp, OrderItem, Quote,
+    SelectItem, TableName, UnaryOp,
+};
+use portent_core::Span;
 
 /// A rule compiled to AQL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Compiled {
-    /// The query.
-    pub aql: String,
+    /// The query, as the syntax tree the engine compiles.
+    pub query: ast::Query,
     /// Which logs it reads, for people.
     pub source: String,
     /// The channels and event ids of those logs, for indexing a rule set.
@@ -25,10 +34,137 @@ pub struct Compiled {
     pub fields: Vec<(&'static str, &'static str)>,
 }
 
-/// An AQL string literal.
-pub fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+impl Compiled {
+    /// The query as text, printed from the tree (a clause per line).
+    pub fn aql(&self) -> String {
+        format!("{:#}", self.query)
+    }
 }
+
+/// Nodes of the tree. They carry no span: the tree was not parsed from text,
+/// and the Sigma loader has already said where in the YAML anything is wrong.
+mod tree {
+    use super::*;
+
+    pub fn expr(kind: ExprKind) -> Expr {
+        Expr {
+            kind,
+            span: Span::default(),
+        }
+    }
+
+    pub fn field(name: &str) -> Expr {
+        expr(ExprKind::Field {
+            name: name.to_owned(),
+            quoted: true,
+        })
+    }
+
+    pub fn bare(name: &str) -> Expr {
+        expr(ExprKind::Field {
+            name: name.to_owned(),
+            quoted: false,
+        })
+    }
+
+    pub fn text(s: &str) -> Expr {
+        expr(ExprKind::Literal(Literal::Str(s.to_owned())))
+    }
+
+    pub fn int(n: i64) -> Expr {
+        match n.checked_neg() {
+            // A negative number is written `-n`: the minus is an operator.
+            Some(pos) if n < 0 => expr(ExprKind::Unary {
+                op: UnaryOp::Neg,
+                expr: Box::new(expr(ExprKind::Literal(Literal::Int(pos)))),
+            }),
+            _ => expr(ExprKind::Literal(Literal::Int(n))),
+        }
+    }
+
+    pub fn float(x: f64) -> Expr {
+        if x < 0.0 {
+            expr(ExprKind::Unary {
+                op: UnaryOp::Neg,
+                expr: Box::new(expr(ExprKind::Literal(Literal::Float(-x)))),
+            })
+        } else {
+            expr(ExprKind::Literal(Literal::Float(x)))
+        }
+    }
+
+    pub fn boolean(b: bool) -> Expr {
+        expr(ExprKind::Literal(Literal::Bool(b)))
+    }
+
+    pub fn nested(e: Expr) -> Expr {
+        expr(ExprKind::Nested(Box::new(e)))
+    }
+
+    pub fn not(e: Expr) -> Expr {
+        expr(ExprKind::Unary {
+            op: UnaryOp::Not,
+            expr: Box::new(nested(e)),
+        })
+    }
+
+    pub fn binary(op: BinaryOp, lhs: Expr, rhs: Expr) -> Expr {
+        expr(ExprKind::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        })
+    }
+
+    pub fn is_null(e: Expr) -> Expr {
+        expr(ExprKind::IsNull {
+            expr: Box::new(e),
+            negated: false,
+        })
+    }
+
+    pub fn call(name: &str, args: Vec<Expr>) -> Expr {
+        expr(ExprKind::Call {
+            name: Ident {
+                name: name.to_owned(),
+                span: Span::default(),
+            },
+            args,
+        })
+    }
+
+    pub fn matching(e: Expr, op: MatchOp, pattern: Expr, escape: Option<&str>) -> Expr {
+        expr(ExprKind::Match {
+            expr: Box::new(e),
+            op,
+            pattern: Box::new(pattern),
+            escape: escape.map(|x| Box::new(text(x))),
+            negated: false,
+        })
+    }
+
+    /// Two or more parts, each in parentheses; one as it is; none: FALSE
+    /// for OR (nothing holds), TRUE for AND.
+    pub fn join(parts: Vec<Expr>, op: LogicalOp) -> Expr {
+        match parts.len() {
+            0 => boolean(op == LogicalOp::And),
+            1 => parts.into_iter().next().unwrap_or_else(|| boolean(true)),
+            _ => expr(ExprKind::Logical {
+                op,
+                terms: parts.into_iter().map(nested).collect(),
+            }),
+        }
+    }
+
+    pub fn and(a: Expr, b: Expr) -> Expr {
+        expr(ExprKind::Logical {
+            op: LogicalOp::And,
+            terms: vec![a, b],
+        })
+    }
+}
+
+use tree::{binary, call, field, int, is_null, join, matching, nested, not, text};
 
 fn ident(name: &str, pos: Pos) -> Result<String, Error> {
     if name.contains('"') || name.is_empty() || name.chars().any(char::is_control) {
@@ -37,7 +173,7 @@ fn ident(name: &str, pos: Pos) -> Result<String, Error> {
             format!("the field name `{name}` cannot be written in AQL"),
         ));
     }
-    Ok(format!("\"{name}\""))
+    Ok(name.to_owned())
 }
 
 /// A LIKE pattern for pieces, with `%` around as asked. With `escaped`,
@@ -97,16 +233,23 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// `x` as TRUE or FALSE, never NULL (for Sigma's two-valued NOT).
-    fn definite(&self, x: &str) -> String {
-        if self.qradar {
-            format!("(IF {x} THEN 1 ELSE 0) = 0")
+    fn definite(&self, x: Expr) -> Expr {
+        let one_or_zero = if self.qradar {
+            tree::expr(ExprKind::If {
+                cond: Box::new(x),
+                then: Box::new(int(1)),
+                otherwise: Some(Box::new(int(0))),
+            })
         } else {
-            format!("(CASE WHEN {x} THEN 1 ELSE 0 END) = 0")
-        }
+            tree::expr(ExprKind::Case {
+                operand: None,
+                arms: vec![(x, int(1))],
+                otherwise: Some(Box::new(int(0))),
+            })
+        };
+        binary(BinaryOp::Eq, nested(one_or_zero), int(0))
     }
-}
 
-impl Ctx<'_> {
     /// The field as named, and the normalised field that holds the same value
     /// in other logs (Sysmon's `Image` is 4688's `NewProcessName` and 5156's
     /// `Application`, all "Process Name"), when there is one.
@@ -130,7 +273,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn search(&self, name: &str, s: &Search, pos: Pos) -> Result<String, Error> {
+    fn search(&self, name: &str, s: &Search, pos: Pos) -> Result<Expr, Error> {
         Ok(match s {
             Search::Map(ms) => self.all_of(ms)?,
             Search::AnyOf(maps) => {
@@ -138,29 +281,34 @@ impl Ctx<'_> {
                     .iter()
                     .map(|m| self.all_of(m))
                     .collect::<Result<Vec<_>, _>>()?;
-                join(parts, "OR")
+                join(parts, LogicalOp::Or)
             }
             Search::Keywords(values) => {
                 let parts = values
                     .iter()
                     .map(|v| keyword(v, name, pos))
                     .collect::<Result<Vec<_>, _>>()?;
-                join(parts, "OR")
+                join(parts, LogicalOp::Or)
             }
         })
     }
 
-    fn all_of(&self, ms: &[FieldMatch]) -> Result<String, Error> {
+    fn all_of(&self, ms: &[FieldMatch]) -> Result<Expr, Error> {
         let parts = ms
             .iter()
             .map(|m| self.field_match(m))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(join(parts, "AND"))
+        Ok(join(parts, LogicalOp::And))
     }
 
-    fn field_match(&self, m: &FieldMatch) -> Result<String, Error> {
+    fn field_match(&self, m: &FieldMatch) -> Result<Expr, Error> {
         use Modifier::*;
         let has = |x| m.modifiers.contains(&x);
+        let glue = if has(All) {
+            LogicalOp::And
+        } else {
+            LogicalOp::Or
+        };
         let Some(name) = &m.field else {
             // `'|all': [...]`: every keyword.
             let parts = m
@@ -168,36 +316,49 @@ impl Ctx<'_> {
                 .iter()
                 .map(|v| keyword(v, "|all", m.pos))
                 .collect::<Result<Vec<_>, _>>()?;
-            return Ok(join(parts, if has(All) { "AND" } else { "OR" }));
+            return Ok(join(parts, glue));
         };
         let (raw, mapped) = self.names(name, m.pos)?;
-        let glue = if has(All) { "AND" } else { "OR" };
         // Absence is tested on both: the event has neither field.
-        let absent = |raw: &str| match &mapped {
-            Some(n) => format!("{raw} IS NULL AND {n} IS NULL"),
-            None => format!("{raw} IS NULL"),
+        let absent = || match &mapped {
+            Some(n) => tree::and(is_null(field(&raw)), is_null(field(n))),
+            None => is_null(field(&raw)),
         };
         if has(Exists) {
             return match m.values.as_slice() {
-                [Node::Bool(true, _)] => Ok(self.definite(&absent(&raw))),
-                [Node::Bool(false, _)] => Ok(absent(&raw)),
+                [Node::Bool(true, _)] => Ok(self.definite(absent())),
+                [Node::Bool(false, _)] => Ok(absent()),
                 _ => Err(Error::at(m.pos, "`exists` takes true or false")),
             };
         }
         if m.values.iter().all(|v| matches!(v, Node::Null(_))) {
-            return Ok(absent(&raw));
+            return Ok(absent());
         }
-        let build = |f: &str, normalised: bool| -> Result<String, Error> {
+        let build = |f: &str, normalised: bool| -> Result<Expr, Error> {
             // Whole integers with no modifier: a numeric test (the engine
             // compares numbers with numeric text, so "443" and 443 both match).
             if m.modifiers.is_empty() && m.values.iter().all(|v| matches!(v, Node::Int(..))) {
-                let ns: Vec<String> = m.values.iter().filter_map(Node::text).collect();
+                let ns: Vec<i64> = m
+                    .values
+                    .iter()
+                    .filter_map(|v| match v {
+                        Node::Int(n, _) => Some(*n),
+                        _ => None,
+                    })
+                    .collect();
                 return Ok(match ns.as_slice() {
-                    [one] => format!("{f} = {one}"),
-                    many if has(All) => {
-                        join(many.iter().map(|n| format!("{f} = {n}")).collect(), "AND")
-                    }
-                    many => format!("{f} IN ({})", many.join(", ")),
+                    [one] => binary(BinaryOp::Eq, field(f), int(*one)),
+                    many if has(All) => join(
+                        many.iter()
+                            .map(|n| binary(BinaryOp::Eq, field(f), int(*n)))
+                            .collect(),
+                        LogicalOp::And,
+                    ),
+                    many => tree::expr(ExprKind::InList {
+                        expr: Box::new(field(f)),
+                        list: many.iter().map(|n| int(*n)).collect(),
+                        negated: false,
+                    }),
                 });
             }
             let mut parts = Vec::new();
@@ -211,36 +372,46 @@ impl Ctx<'_> {
         let direct = build(&raw, false)?;
         Ok(match &mapped {
             None => direct,
-            Some(n) => format!("({direct}) OR ({raw} IS NULL AND ({}))", build(n, true)?),
+            Some(n) => tree::expr(ExprKind::Logical {
+                op: LogicalOp::Or,
+                terms: vec![
+                    nested(direct),
+                    nested(tree::and(is_null(field(&raw)), nested(build(n, true)?))),
+                ],
+            }),
         })
     }
 
-    fn value(&self, m: &FieldMatch, f: &str, v: &Node, normalised: bool) -> Result<String, Error> {
+    fn value(&self, m: &FieldMatch, f: &str, v: &Node, normalised: bool) -> Result<Expr, Error> {
         use Modifier::*;
         let has = |x| m.modifiers.contains(&x);
         if let Node::Null(_) = v {
-            return Ok(format!("{f} IS NULL"));
+            return Ok(is_null(field(f)));
         }
         let raw = v
             .text()
             .ok_or_else(|| Error::at(v.pos(), format!("a value cannot be {}", v.kind())))?;
-        if let Some(op) = [(Gt, ">"), (Gte, ">="), (Lt, "<"), (Lte, "<=")]
-            .iter()
-            .find(|(x, _)| has(*x))
-            .map(|(_, op)| *op)
+        let negate = |e: Expr| if has(Neq) { not(e) } else { e };
+        if let Some(op) = [
+            (Gt, BinaryOp::Gt),
+            (Gte, BinaryOp::GtEq),
+            (Lt, BinaryOp::Lt),
+            (Lte, BinaryOp::LtEq),
+        ]
+        .iter()
+        .find(|(x, _)| has(*x))
+        .map(|(_, op)| *op)
         {
             let n: f64 = raw
                 .trim()
                 .parse()
                 .map_err(|_| Error::at(v.pos(), format!("`{raw}` is not a number")))?;
-            return Ok(format!(
-                "{f} {op} {}",
-                if n.fract() == 0.0 {
-                    format!("{}", n as i64)
-                } else {
-                    n.to_string()
-                }
-            ));
+            let number = if n.fract() == 0.0 {
+                int(n as i64)
+            } else {
+                tree::float(n)
+            };
+            return Ok(binary(op, field(f), number));
         }
         if has(Cidr) {
             let ok = raw.split_once('/').is_some_and(|(ip, bits)| {
@@ -249,25 +420,28 @@ impl Ctx<'_> {
             if !ok {
                 return Err(Error::at(v.pos(), format!("`{raw}` is not a CIDR block")));
             }
-            return Ok(format!("INCIDR({}, {f})", quote(&raw)));
+            return Ok(call("INCIDR", vec![text(&raw), field(f)]));
         }
         if has(FieldRef) {
             let other = self.field(&raw, v.pos(), normalised)?;
             let (a, b) = if has(Cased) {
-                (f.to_owned(), other)
+                (field(f), field(&other))
             } else {
-                (format!("LOWER({f})"), format!("LOWER({other})"))
+                (
+                    call("LOWER", vec![field(f)]),
+                    call("LOWER", vec![field(&other)]),
+                )
             };
             let e = if has(Contains) {
-                format!("STRPOS({a}, {b}) >= 0")
+                binary(BinaryOp::GtEq, call("STRPOS", vec![a, b]), int(0))
             } else if has(StartsWith) {
-                format!("STRPOS({a}, {b}) = 0")
+                binary(BinaryOp::Eq, call("STRPOS", vec![a, b]), int(0))
             } else if has(EndsWith) {
-                format!("{a} LIKE CONCAT('%', {b})")
+                matching(a, MatchOp::Like, call("CONCAT", vec![text("%"), b]), None)
             } else {
-                format!("{a} = {b}")
+                binary(BinaryOp::Eq, a, b)
             };
-            return Ok(if has(Neq) { format!("NOT ({e})") } else { e });
+            return Ok(negate(e));
         }
         if has(Re) {
             let flags: String = [(ReM, 'm'), (ReS, 's')]
@@ -291,9 +465,13 @@ impl Ctx<'_> {
             } else {
                 format!("(?{flags}:{raw})")
             };
-            let op = if has(ReI) { "IMATCHES" } else { "MATCHES" };
-            let e = format!("{f} {op} {}", quote(&format!("(?s:.*){inner}(?s:.*)")));
-            return Ok(if has(Neq) { format!("NOT ({e})") } else { e });
+            let op = if has(ReI) {
+                MatchOp::IMatches
+            } else {
+                MatchOp::Matches
+            };
+            let pattern = text(&format!("(?s:.*){inner}(?s:.*)"));
+            return Ok(negate(matching(field(f), op, pattern, None)));
         }
         // Values in Sigma's string form, then its transformations.
         let mut texts: Vec<String> = if has(Windash) {
@@ -334,12 +512,16 @@ impl Ctx<'_> {
                 })
                 .collect();
         }
-        let op = if has(Cased) { "LIKE" } else { "ILIKE" };
+        let op = if has(Cased) {
+            MatchOp::Like
+        } else {
+            MatchOp::ILike
+        };
         let (lead, trail) = (
             has(Contains) || has(EndsWith),
             has(Contains) || has(StartsWith),
         );
-        let parts: Vec<String> = texts
+        let parts: Vec<Expr> = texts
             .iter()
             .map(|t| {
                 let p = pieces(t);
@@ -347,33 +529,39 @@ impl Ctx<'_> {
                     .iter()
                     .any(|x| matches!(x, Piece::Text(t) if t.contains(['%', '_'])));
                 let e = match (self.qradar, literal_wildcard) {
-                    (false, _) => format!(
-                        "{f} {op} {} ESCAPE '\\'",
-                        quote(&like(&p, lead, trail, true))
-                    ),
+                    (false, _) => {
+                        matching(field(f), op, text(&like(&p, lead, trail, true)), Some("\\"))
+                    }
                     // QRadar's LIKE has no escape: a backslash is itself.
-                    (true, false) => format!("{f} {op} {}", quote(&like(&p, lead, trail, false))),
+                    (true, false) => {
+                        matching(field(f), op, text(&like(&p, lead, trail, false)), None)
+                    }
                     (true, true) => {
-                        let m = if has(Cased) { "MATCHES" } else { "IMATCHES" };
-                        format!("{f} {m} {}", quote(&regex_of(&p, lead, trail)))
+                        let m = if has(Cased) {
+                            MatchOp::Matches
+                        } else {
+                            MatchOp::IMatches
+                        };
+                        matching(field(f), m, text(&regex_of(&p, lead, trail)), None)
                     }
                 };
-                if has(Neq) {
-                    format!("NOT ({e})")
-                } else {
-                    e
-                }
+                negate(e)
             })
             .collect();
-        Ok(join(parts, if has(Neq) { "AND" } else { "OR" }))
+        let glue = if has(Neq) {
+            LogicalOp::And
+        } else {
+            LogicalOp::Or
+        };
+        Ok(join(parts, glue))
     }
 
-    fn condition(&self, det: &Detection, c: &Cond, pos: Pos) -> Result<String, Error> {
+    fn condition(&self, det: &Detection, c: &Cond, pos: Pos) -> Result<Expr, Error> {
         let at = |offset: usize| Pos {
             line: pos.line,
             col: pos.col + offset,
         };
-        let find = |name: &str, offset: usize| -> Result<String, Error> {
+        let find = |name: &str, offset: usize| -> Result<Expr, Error> {
             let (n, p, s) = det
                 .searches
                 .iter()
@@ -386,9 +574,9 @@ impl Ctx<'_> {
                         ),
                     )
                 })?;
-            self.search(n, s, *p).map(|e| format!("({e})"))
+            self.search(n, s, *p).map(nested)
         };
-        let matching = |pattern: &str, offset: usize| -> Result<Vec<String>, Error> {
+        let matching = |pattern: &str, offset: usize| -> Result<Vec<Expr>, Error> {
             let names: Vec<&String> = det
                 .searches
                 .iter()
@@ -414,25 +602,25 @@ impl Ctx<'_> {
             // Sigma is two-valued: a search on a field the event lacks is
             // false, so `not` of it is true. AQL's NOT of NULL is NULL, so
             // the operand is first made TRUE or FALSE.
-            Cond::Not(x) => self.definite(&self.condition(det, x, pos)?),
+            Cond::Not(x) => self.definite(self.condition(det, x, pos)?),
             Cond::And(xs) => join(
                 xs.iter()
                     .map(|x| self.condition(det, x, pos))
                     .collect::<Result<_, _>>()?,
-                "AND",
+                LogicalOp::And,
             ),
             Cond::Or(xs) => join(
                 xs.iter()
                     .map(|x| self.condition(det, x, pos))
                     .collect::<Result<_, _>>()?,
-                "OR",
+                LogicalOp::Or,
             ),
-            Cond::AnyOf(p, o) => join(matching(p, *o)?, "OR"),
-            Cond::AllOf(p, o) => join(matching(p, *o)?, "AND"),
+            Cond::AnyOf(p, o) => join(matching(p, *o)?, LogicalOp::Or),
+            Cond::AllOf(p, o) => join(matching(p, *o)?, LogicalOp::And),
         })
     }
 
-    fn detection(&self, det: &Detection) -> Result<String, Error> {
+    fn detection(&self, det: &Detection) -> Result<Expr, Error> {
         let mut parts = Vec::new();
         for (text, pos) in &det.conditions {
             let c = condition::parse(text).map_err(|e| {
@@ -446,11 +634,11 @@ impl Ctx<'_> {
             })?;
             parts.push(self.condition(det, &c, *pos)?);
         }
-        Ok(join(parts, "OR"))
+        Ok(join(parts, LogicalOp::Or))
     }
 }
 
-fn keyword(v: &Node, name: &str, pos: Pos) -> Result<String, Error> {
+fn keyword(v: &Node, name: &str, pos: Pos) -> Result<Expr, Error> {
     let raw = v.text().ok_or_else(|| {
         Error::at(
             v.pos(),
@@ -470,21 +658,10 @@ fn keyword(v: &Node, name: &str, pos: Pos) -> Result<String, Error> {
             format!("the keyword `{raw}` has no text to search for"),
         ));
     }
-    Ok(format!("TEXT SEARCH {}", quote(literal.trim())))
-}
-
-fn join(parts: Vec<String>, op: &str) -> String {
-    match parts.len() {
-        // Nothing to OR holds never; nothing to AND always.
-        0 if op == "OR" => "FALSE".into(),
-        0 => "TRUE".into(),
-        1 => parts.into_iter().next().unwrap_or_default(),
-        _ => parts
-            .iter()
-            .map(|p| format!("({p})"))
-            .collect::<Vec<_>>()
-            .join(&format!(" {op} ")),
-    }
+    Ok(tree::expr(ExprKind::TextSearch {
+        terms: literal.trim().to_owned(),
+        with_eq: false,
+    }))
 }
 
 /// The AQL query of `rule`, with its log source's conditions and filters.
@@ -515,13 +692,29 @@ fn compile(rule: &SigmaRule, qradar: bool) -> Result<Compiled, Error> {
     };
     let mut wheres = Vec::new();
     if let Some(c) = &source.condition {
-        wheres.push(c.clone());
+        // The log source's conditions are a table of AQL written with the
+        // mapping (logsource.rs): parsed, they join the tree.
+        // (Its spans are places in that text, which no error points at: the
+        // mapping's conditions always compile.)
+        let e = portent_aql::parse_expr(c)
+            .map_err(|_| Error::at(rule.pos, format!("logsource: cannot read `{c}`")))?;
+        wheres.push(e);
     }
     wheres.push(cx.detection(&rule.detection)?);
     for (_, det) in &rule.filters {
         wheres.push(cx.detection(det)?);
     }
-    let mut columns = vec!["DATEFORMAT(starttime, 'yyyy-MM-dd HH:mm:ss') AS event_time".to_owned()];
+    let mut columns = vec![SelectItem::Expr {
+        expr: call(
+            "DATEFORMAT",
+            vec![tree::bare("starttime"), text("yyyy-MM-dd HH:mm:ss")],
+        ),
+        alias: Some(Alias {
+            name: "event_time".into(),
+            quote: Quote::Bare,
+            span: Span::default(),
+        }),
+    }];
     let mut seen: Vec<String> = Vec::new();
     let named = rule
         .detection
@@ -537,21 +730,43 @@ fn compile(rule: &SigmaRule, qradar: bool) -> Result<Compiled, Error> {
     for name in named {
         let f = cx.field(&name, rule.pos, true)?;
         if !seen.contains(&f) && seen.len() < 12 {
-            columns.push(f.clone());
+            columns.push(SelectItem::Expr {
+                expr: field(&f),
+                alias: None,
+            });
             seen.push(f);
         }
     }
-    let aql = format!(
-        "SELECT {}\nFROM events\nWHERE {}\nORDER BY starttime DESC",
-        columns.join(", "),
-        wheres
-            .iter()
-            .map(|w| format!("({w})"))
-            .collect::<Vec<_>>()
-            .join("\n  AND ")
-    );
+    let filter = match wheres.len() {
+        1 => wheres.into_iter().map(nested).next(),
+        _ => Some(tree::expr(ExprKind::Logical {
+            op: LogicalOp::And,
+            terms: wheres.into_iter().map(nested).collect(),
+        })),
+    };
+    let query = ast::Query {
+        select: columns,
+        from: ast::From {
+            table: TableName::Events,
+            span: Span::default(),
+        },
+        into: None,
+        filter,
+        group_by: Vec::new(),
+        having: None,
+        order_by: vec![OrderItem {
+            expr: tree::bare("starttime"),
+            descending: true,
+            explicit: true,
+            collate: None,
+        }],
+        limit: None,
+        time: None,
+        parameters: Vec::new(),
+        span: Span::default(),
+    };
     Ok(Compiled {
-        aql,
+        query,
         source: source.description,
         dispatch: source.dispatch,
         fields: source.fields,
@@ -568,7 +783,7 @@ mod tests {
         if let Some(r) = l.rejected.first() {
             return Err(r.error.clone());
         }
-        to_aql(&l.rules[0]).map(|c| c.aql)
+        to_aql(&l.rules[0]).map(|c| c.aql())
     }
 
     const HEAD: &str = "title: T\nlogsource: {product: windows, category: process_creation}\n";

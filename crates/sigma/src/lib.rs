@@ -11,7 +11,6 @@
 pub mod compile;
 pub mod condition;
 pub mod correlation;
-pub mod export;
 pub mod logsource;
 pub mod rule;
 pub mod value;

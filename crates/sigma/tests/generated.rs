@@ -97,17 +97,17 @@ proptest! {
             match portent_sigma::to_aql(r) {
                 Ok(c) => {
                     let mut schema = Schema::qradar();
-                    let q = Query::compile(&c.aql, &mut schema, &CompileOptions::default());
-                    prop_assert!(q.is_ok(), "{}\n{:?}\n{}", yaml, q.err(), c.aql);
+                    let q = Query::compile(&c.aql(), &mut schema, &CompileOptions::default());
+                    prop_assert!(q.is_ok(), "{}\n{:?}\n{}", yaml, q.err(), c.aql());
                 }
                 Err(e) => prop_assert!(e.pos.line > 0, "{e}"),
             }
             // The QRadar dialect of the same rule reads and compiles too.
             if let Ok(c) = portent_sigma::compile::to_qradar_aql(r) {
-                prop_assert!(!c.aql.contains("ESCAPE") && !c.aql.contains("CASE WHEN"), "{}", c.aql);
+                prop_assert!(!c.aql().contains("ESCAPE") && !c.aql().contains("CASE WHEN"), "{}", c.aql());
                 let mut schema = Schema::qradar();
-                let q = Query::compile(&c.aql, &mut schema, &CompileOptions::default());
-                prop_assert!(q.is_ok(), "{}\n{:?}\n{}", yaml, q.err(), c.aql);
+                let q = Query::compile(&c.aql(), &mut schema, &CompileOptions::default());
+                prop_assert!(q.is_ok(), "{}\n{:?}\n{}", yaml, q.err(), c.aql());
             }
         }
     }

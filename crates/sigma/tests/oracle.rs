@@ -85,8 +85,8 @@ fn portent_agrees_with_rsigma_on_the_corpus() {
                 continue;
             };
             let c = portent_sigma::to_aql(&r).unwrap();
-            let q = Query::compile(&c.aql, &mut schema, &opts)
-                .unwrap_or_else(|e| panic!("{}: {e:?}\n{}", r.title, c.aql));
+            let q = Query::compile(&c.aql(), &mut schema, &opts)
+                .unwrap_or_else(|e| panic!("{}: {e:?}\n{}", r.title, c.aql()));
             ours.push((r.title.clone(), eid, q));
         }
     }
@@ -216,8 +216,8 @@ fn portent_agrees_with_rsigma_on_every_modifier() {
         let loaded = portent_sigma::load(&yaml, name);
         assert!(loaded.rejected.is_empty(), "{name}: {:?}", loaded.rejected);
         let c = portent_sigma::to_aql(&loaded.rules[0]).unwrap();
-        let q = Query::compile(&c.aql, &mut schema, &opts)
-            .unwrap_or_else(|e| panic!("{name}: {e:?}\n{}", c.aql));
+        let q = Query::compile(&c.aql(), &mut schema, &opts)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}\n{}", c.aql()));
         let mut engine = rsigma_eval::Engine::new();
         engine
             .add_collection(&rsigma_parser::parse_sigma_yaml(&yaml).unwrap())

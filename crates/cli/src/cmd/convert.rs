@@ -7,7 +7,7 @@
 use crate::output::emit_text;
 use crate::Exit;
 use anyhow::{anyhow, bail, Context, Result};
-use portent_sigma::export::{portable, to_qradar, to_query, to_sigma, Lang, SigmaMeta};
+use portent_convert::{portable, to_qradar, to_query, to_sigma, Lang, SigmaMeta};
 use std::path::PathBuf;
 
 /// Target languages.
@@ -123,7 +123,7 @@ fn source(a: &Args) -> Result<(String, String, SigmaMeta, bool)> {
         }
         // QRadar's dialect: no ESCAPE clauses, IF instead of a searched CASE.
         let c = portent_sigma::compile::to_qradar_aql(rule).map_err(|e| anyhow!("{origin}:{e}"))?;
-        return Ok((c.aql, origin, SigmaMeta::default(), true));
+        return Ok((c.aql(), origin, SigmaMeta::default(), true));
     }
     if let Some(id) = &a.rule {
         let rules = crate::pack::select(crate::pack::bundled()?, std::slice::from_ref(id))?;
@@ -142,7 +142,7 @@ fn source(a: &Args) -> Result<(String, String, SigmaMeta, bool)> {
             falsepositives: r.meta.false_positives.clone(),
             date: today,
         };
-        return Ok((r.aql, r.origin, m, false));
+        return Ok((r.text().into_owned(), r.origin, m, false));
     }
     let (text, origin) = match (&a.aql, &a.file) {
         (_, Some(f)) => (

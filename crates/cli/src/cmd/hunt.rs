@@ -10,12 +10,12 @@ use crate::hits::Hits;
 use crate::output::{emit, json, Format, Layout, Projection, RowWriter, Sheet, WriteOptions};
 use crate::pack::{self, Meta};
 use crate::summary::{rfc3339, RuleSummary, Summary};
-use crate::tuned::Tuned;
 use crate::Exit;
 use anyhow::{bail, Context, Result};
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Schema};
-use portent_engine::{CompileOptions, Query, Row, Run, Zone};
+use portent_detect::batch::{BatchRule, BatchRun, Feed, Hit};
+use portent_engine::{CompileOptions, Query, Row, Zone};
 use serde_json::Value as J;
 use std::path::PathBuf;
 
@@ -206,7 +206,7 @@ pub fn run(a: Args) -> Result<Exit> {
         let mut writer = RowWriter::new(out, layout.clone(), a.out.csv_bom);
         let mut hits = Hits::written(&mut writer, projection.take()).with_report(report.as_mut());
         let summary = execute(&a, &hunt, &mut hits).map_err(std::io::Error::other)?;
-        let extra = json_extra(&metas, &summary).map_err(std::io::Error::other)?;
+        let extra = json_extra(a.out.format, &metas, &summary).map_err(std::io::Error::other)?;
         writer.finish(&extra)?;
         crate::output::untimed_note(writer.untimed);
         outcome = Some(summary);
@@ -367,8 +367,13 @@ fn hidden_note(hidden: usize) {
     }
 }
 
-/// The JSON document's members after the rows.
-fn json_extra(metas: &[Meta], summary: &Summary) -> Result<Vec<(String, J)>> {
+/// The JSON document's members after the rows (none for the other formats,
+/// which have no place for them: the summary of an evidence folder holds a
+/// line per file, not worth building to throw away).
+fn json_extra(format: Format, metas: &[Meta], summary: &Summary) -> Result<Vec<(String, J)>> {
+    if format != Format::Json {
+        return Ok(Vec::new());
+    }
     Ok(vec![
         ("rules".into(), serde_json::to_value(metas)?),
         ("summary".into(), serde_json::to_value(summary)?),
@@ -380,7 +385,7 @@ fn prepare(a: &Args) -> Result<Hunt> {
     let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
     // A bad --now is a usage error before anything is read.
     resolve_now(&a.now, None)?;
-    let (rules, rule_set, chosen) = pack::choose(&a.rules)?;
+    let (mut rules, rule_set, chosen) = pack::choose(&a.rules)?;
     let limit = match a.limit.as_str() {
         "none" => None,
         "as-written" => Some(None),
@@ -406,8 +411,8 @@ fn prepare(a: &Args) -> Result<Hunt> {
     };
     let mut queries = Vec::new();
     let mut failed = 0;
-    for r in &rules {
-        match Query::compile(&r.aql, &mut schema, &options) {
+    for r in &mut rules {
+        match r.compile(&mut schema, &options) {
             Ok(mut q) => {
                 q.shed_syntax();
                 match limit {
@@ -431,7 +436,7 @@ fn prepare(a: &Args) -> Result<Hunt> {
                 }
             }
             Err(e) => {
-                let _ = report_errors(&e, &r.origin, &r.aql);
+                let _ = report_errors(&e, &r.origin, &r.text());
                 failed += 1;
             }
         }
@@ -465,6 +470,7 @@ fn prepare(a: &Args) -> Result<Hunt> {
     .map_err(anyhow::Error::msg)?;
     let keep_all = queries.iter().any(Query::reads_all_fields);
     let mut scan_options = a.input.scan_options(keep_all)?;
+    scan_options.list_inputs |= a.out.lists_inputs() || a.html.is_some();
     if !keep_all {
         // What the rules, tuning, correlations and the baseline read.
         let mut keep: Vec<FieldId> = queries
@@ -487,7 +493,11 @@ fn prepare(a: &Args) -> Result<Hunt> {
         scan_options.keep = Some(keep);
     }
     if !a.no_rule_index {
-        scan_options.dispatch = rules.iter().map(|r| r.dispatch.clone()).collect();
+        scan_options.dispatch = rules
+            .iter()
+            .zip(&queries)
+            .map(|(r, q)| r.dispatch.clone().map(|d| d.narrowed(q)))
+            .collect();
     }
     Ok(Hunt {
         zone,
@@ -513,26 +523,6 @@ pub fn tuning_fields(t: Option<&portent_engine::tuning::Tuning>) -> Vec<FieldId>
         .collect()
 }
 
-/// One rule's run: its matches, what tuning holds back, and whether they
-/// feed correlations.
-struct RuleRun<'q> {
-    run: Run<'q, Vec<Row>>,
-    tuned: Tuned<'q>,
-    /// `--show-suppressed`: the held-back matches, run for their rows.
-    shown: Option<Run<'q, Vec<Row>>>,
-    feeds: bool,
-    feeds_only: bool,
-}
-
-/// A match that feeds correlations: a copy of the event with only the
-/// fields they read, put in time order once every rule has run.
-struct Feed {
-    time: Option<i64>,
-    seq: u64,
-    rule: usize,
-    record: Record<'static>,
-}
-
 /// Reads the inputs and runs the rules, pushing each hit into `hits` (as
 /// soon as it is found: a rule that neither groups nor sorts gives its rows
 /// while the input is read): the summary.
@@ -540,39 +530,34 @@ fn execute(a: &Args, h: &Hunt, hits: &mut Hits<'_, '_>) -> Result<Summary> {
     let zone = h.zone;
     let show = a.tune.show_suppressed;
     let mut correlations = h.correlations.clone();
-    let feed_fields = correlations.fields();
-    let mut runs: Vec<RuleRun<'_>> = h
-        .rules
-        .iter()
-        .zip(&h.queries)
-        .enumerate()
-        .map(|(i, (rule, q))| RuleRun {
-            run: Run::new(q, Vec::new(), 0),
-            tuned: Tuned::new(h.tuning.as_ref(), &rule.meta.id),
-            shown: show.then(|| Run::new(q, Vec::new(), 0)),
-            feeds: correlations.feeds(i),
-            feeds_only: h.chosen.rule_feeds_only.get(i).copied().unwrap_or(false),
-        })
-        .collect();
+    let mut batch = BatchRun::new(
+        h.rules
+            .iter()
+            .zip(&h.queries)
+            .enumerate()
+            .map(|(i, (rule, q))| BatchRule {
+                query: q,
+                id: &rule.meta.id,
+                feeds: correlations.feeds(i),
+                feeds_only: h.chosen.rule_feeds_only.get(i).copied().unwrap_or(false),
+            }),
+        h.tuning.as_ref(),
+        show,
+        correlations.fields(),
+        zone,
+    );
     let mut refs: Vec<&Query> = h.queries.iter().collect();
     refs.extend(h.connections.as_ref());
     let mut pairs = NewPairs::default();
-    let mut feed: Vec<Feed> = Vec::new();
     let mut tally = Tally::default();
     // NOW: given, or the newest event, which a run that needs it learns
     // before its first candidate (see Hunt::streams).
     let fixed_now = (a.now != "latest").then(|| resolve_now(&a.now, None));
     let fixed_now = fixed_now.transpose()?;
     if let Some(now) = fixed_now {
-        for r in &mut runs {
-            r.run.set_now(now);
-            if let Some(s) = &mut r.shown {
-                s.set_now(now);
-            }
-        }
+        batch.set_now(now);
     }
     let latest = std::cell::Cell::new(None);
-    let mut now_set = fixed_now.is_some();
     let mut latest_known = |l: Option<i64>| latest.set(Some(l.unwrap_or(0)));
     // Candidates go to the rules as they are read (kept hits are put back in
     // input order by their place in the input), unless NOW is the newest
@@ -588,7 +573,6 @@ fn execute(a: &Args, h: &Hunt, hits: &mut Hits<'_, '_>) -> Result<Summary> {
     } else {
         portent_detect::scan::Mode::Streaming
     };
-    let rules = &h.rules;
     let found = portent_detect::scan::scan_each(
         &a.input.all()?,
         &refs,
@@ -597,60 +581,11 @@ fn execute(a: &Args, h: &Hunt, hits: &mut Hits<'_, '_>) -> Result<Summary> {
         mode,
         &crate::progress::Progress::new(),
         &mut |c| {
-            if !now_set {
-                if let Some(now) = latest.get() {
-                    for r in &mut runs {
-                        r.run.set_now(now);
-                        if let Some(s) = &mut r.shown {
-                            s.set_now(now);
-                        }
-                    }
-                    now_set = true;
-                }
-            }
+            batch.learn_now(latest.get());
             for &q in c.queries.iter() {
-                let q = q as usize;
-                let Some(r) = runs.get_mut(q) else {
+                let mut out = |hit: Hit| render(h, show, (hits, &mut tally), hit, c.seq);
+                if !batch.push(q as usize, &c.record, c.seq, &mut out) {
                     pairs.observe(&c.record, h.baseline.as_ref());
-                    continue;
-                };
-                let matched = r.run.stats().matched;
-                if let (Some(tagged), Some(s)) =
-                    (r.tuned.push(&mut r.run, &c.record, &zone), &mut r.shown)
-                {
-                    let _ = s.push(&tagged);
-                }
-                if r.feeds && r.run.stats().matched > matched {
-                    let mut copy = Record::new();
-                    for f in &feed_fields {
-                        let v = c.record.get(*f);
-                        if !v.is_null() {
-                            copy.set(*f, v.into_owned());
-                        }
-                    }
-                    feed.push(Feed {
-                        time: c.record.get(ids::STARTTIME).to_i64(),
-                        seq: c.seq,
-                        rule: q,
-                        record: copy,
-                    });
-                }
-                let rows = r.run.sink_mut().drain(..).map(|row| (0, row));
-                let shown = r.shown.iter_mut().flat_map(|s| s.sink_mut().drain(..));
-                let all: Vec<(u8, Row)> = rows.chain(shown.map(|row| (1, row))).collect();
-                if r.feeds_only {
-                    continue;
-                }
-                for (part, row) in all {
-                    let cells = hit(
-                        &mut tally,
-                        &rules[q].meta,
-                        row,
-                        &zone,
-                        show,
-                        h.baseline.as_ref(),
-                    );
-                    hits.push((q, part, c.seq), cells);
                 }
             }
         },
@@ -658,38 +593,14 @@ fn execute(a: &Args, h: &Hunt, hits: &mut Hits<'_, '_>) -> Result<Summary> {
     let now = fixed_now.unwrap_or_else(|| found.latest.unwrap_or(0));
     let mut summary = Summary::from_scan(&found, &zone);
     summary.rule_set = Some(h.rule_set.clone());
-    for (i, (rule, r)) in h.rules.iter().zip(runs).enumerate() {
-        let RuleRun {
-            mut run,
-            tuned,
-            shown,
-            feeds_only,
-            ..
-        } = r;
-        if !now_set {
-            run.set_now(now);
-        }
-        let window = describe_window(&h.queries[i], run.window(), now, &zone);
-        let (rows, stats) = run.finish()?;
-        let shown_rows = match shown {
-            Some(s) => s.finish()?.0,
-            None => Vec::new(),
-        };
-        if !feeds_only {
-            let rows = rows.into_iter().map(|row| (0, row));
-            for (part, row) in rows.chain(shown_rows.into_iter().map(|row| (1, row))) {
-                let cells = hit(
-                    &mut tally,
-                    &rule.meta,
-                    row,
-                    &zone,
-                    show,
-                    h.baseline.as_ref(),
-                );
-                hits.push((i, part, u64::MAX), cells);
-            }
-        }
-        tuned.report(h.tuning.as_ref(), &mut summary);
+    let (ends, feed) = batch.finish(now, &mut |hit: Hit| {
+        render(h, show, (hits, &mut tally), hit, u64::MAX)
+    });
+    for (i, (rule, end)) in h.rules.iter().zip(ends).enumerate() {
+        let window = describe_window(&h.queries[i], end.window, now, &zone);
+        let stats = end.stats;
+        let feeds_only = end.feeds_only;
+        crate::tuned::report(&rule.meta.id, end.held, h.tuning.as_ref(), &mut summary);
         summary.rules.push(RuleSummary {
             id: rule.meta.id.clone(),
             title: rule.meta.title.clone(),
@@ -736,6 +647,27 @@ fn execute(a: &Args, h: &Hunt, hits: &mut Hits<'_, '_>) -> Result<Summary> {
     summary.hits_per_process = tally.per_process;
     summary.hits_per_label = tally.per_label;
     Ok(summary)
+}
+
+/// Renders a rule's row as a hit at `seq` (its place in the input; `u64::MAX`
+/// for rows a rule gave at the end).
+fn render(
+    h: &Hunt,
+    show_suppressed: bool,
+    (hits, tally): (&mut Hits<'_, '_>, &mut Tally),
+    hit: Hit,
+    seq: u64,
+) {
+    let meta = &h.rules[hit.rule].meta;
+    let cells = self::hit(
+        tally,
+        meta,
+        hit.row,
+        &h.zone,
+        show_suppressed,
+        h.baseline.as_ref(),
+    );
+    hits.push((hit.rule, u8::from(hit.suppressed), seq), cells);
 }
 
 /// The finding id of a process/port pair the baseline has not seen.
@@ -821,7 +753,7 @@ impl NewPairs {
 fn emit_hunt(a: &Args, sheet: &mut Sheet, summary: &Summary, rules: &[Meta]) -> Result<Exit> {
     let write_opts = WriteOptions {
         csv_bom: a.out.csv_bom,
-        json_extra: json_extra(rules, summary)?,
+        json_extra: json_extra(a.out.format, rules, summary)?,
         jsonl_version: true,
     };
     if a.beacons || a.out.format == Format::Beacons {
@@ -904,7 +836,7 @@ fn finish_hunt(a: &Args, summary: &Summary) -> Result<Exit> {
 fn correlate(
     set: &mut portent_engine::correlation::Set,
     chosen: &crate::correlations::Chosen,
-    mut feed: Vec<Feed>,
+    feed: Vec<Feed>,
     zone: &Zone,
     (hits, tally): (&mut Hits<'_, '_>, &mut Tally),
     summary: &mut Summary,
@@ -914,9 +846,8 @@ fn correlate(
     if chosen.items.is_empty() {
         return;
     }
-    // Untimed matches first (they are only counted), then time order,
-    // input order among equal times.
-    feed.sort_unstable_by_key(|f| (f.time.is_some(), f.time, f.seq, f.rule));
+    // In the order BatchRun::finish put them: untimed first (they are only
+    // counted), then time order, input order among equal times.
     let mut fired = Vec::new();
     for f in &feed {
         set.observe(f.rule, &f.record, &mut fired);

@@ -130,6 +130,7 @@ impl InputArgs {
             index_bytes: self.process_index_mb.saturating_mul(1 << 20),
             keep: None,
             dispatch: Vec::new(),
+            list_inputs: self.report,
         })
     }
 }
@@ -465,6 +466,13 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
+    /// The run's summary is written where it lists every input (a JSON
+    /// document's `summary`, `--summary-json`), so the scan keeps every
+    /// input's report, not only those with trouble.
+    pub fn lists_inputs(&self) -> bool {
+        self.format == crate::output::Format::Json || self.summary_json.is_some()
+    }
+
     /// Makes sure every output file can be written before any work: its
     /// folder is created (as watch creates its state folder), and a probe
     /// file is written there and removed. A hunt of an hour must not end in

@@ -6,12 +6,13 @@ use super::{
 };
 use crate::output::{emit, Sheet, WriteOptions};
 use crate::summary::{RuleSummary, Summary};
-use crate::tuned::Tuned;
 use crate::Exit;
 use anyhow::Result;
 use portent_core::schema::ids;
 use portent_core::Schema;
-use portent_engine::{CompileOptions, Query, Run, Zone};
+use portent_detect::batch::{BatchRule, BatchRun, Hit};
+use portent_engine::Sink;
+use portent_engine::{CompileOptions, Query, Zone};
 use std::path::PathBuf;
 
 /// Arguments of `portent query`.
@@ -97,6 +98,7 @@ pub fn run(mut a: Args) -> Result<Exit> {
     }
     let tuning = a.tune.load(&schema)?;
     let mut scan_options = a.input.scan_options(q.reads_all_fields())?;
+    scan_options.list_inputs |= a.out.lists_inputs();
     if !q.reads_all_fields() {
         let mut keep = q.fields();
         keep.extend(&provenance);
@@ -161,18 +163,26 @@ pub fn run(mut a: Args) -> Result<Exit> {
         portent_detect::scan::Mode::Streaming
     };
     let mut sheet = Sheet::new(q.column_names());
-    let mut run = Run::new(
-        &q,
-        ProvenanceSheet {
-            sheet: &mut sheet,
-            names: &names,
-        },
-        fixed_now.unwrap_or(0),
-    );
-    let mut now_set = fixed_now.is_some();
+    let mut rows = ProvenanceSheet {
+        sheet: &mut sheet,
+        names: &names,
+    };
     // Ad hoc queries are rule `query` to tuning: exceptions for all rules apply.
-    let mut tuned = Tuned::new(tuning.as_ref(), "query");
-    let mut held_back: Vec<portent_core::Record<'static>> = Vec::new();
+    let mut batch = BatchRun::new(
+        [BatchRule {
+            query: &q,
+            id: "query",
+            feeds: false,
+            feeds_only: false,
+        }],
+        tuning.as_ref(),
+        a.tune.show_suppressed,
+        Vec::new(),
+        zone,
+    );
+    if let Some(now) = fixed_now {
+        batch.set_now(now);
+    }
     let inputs = a.input.all()?;
     let found = portent_detect::scan::scan_each(
         &inputs,
@@ -182,43 +192,25 @@ pub fn run(mut a: Args) -> Result<Exit> {
         mode,
         &crate::progress::Progress::new(),
         &mut |c| {
-            if !now_set {
-                if let Some(now) = latest.get() {
-                    run.set_now(now);
-                    now_set = true;
-                }
-            }
+            batch.learn_now(latest.get());
             if c.of(0) {
-                if let Some(tagged) = tuned.push(&mut run, &c.record, &zone) {
-                    if a.tune.show_suppressed {
-                        held_back.push(tagged);
-                    }
-                }
+                batch.push(0, &c.record, c.seq, &mut |hit: Hit| {
+                    let Ok(_) = rows.row(hit.row);
+                });
             }
         },
     );
     let now = fixed_now.unwrap_or_else(|| found.latest.unwrap_or(0));
-    if !now_set {
-        run.set_now(now);
-    }
-    let window = describe_window(&q, run.window(), now, &zone);
-    let (_, stats) = run.finish()?;
-    if !held_back.is_empty() {
-        let mut shown = Run::new(
-            &q,
-            ProvenanceSheet {
-                sheet: &mut sheet,
-                names: &names,
-            },
-            now,
-        );
-        for rec in &held_back {
-            let _ = shown.push(rec);
-        }
-        shown.finish()?;
-    }
+    let (ends, _) = batch.finish(now, &mut |hit: Hit| {
+        let Ok(_) = rows.row(hit.row);
+    });
+    let Some(end) = ends.into_iter().next() else {
+        anyhow::bail!("the query did not run");
+    };
+    let window = describe_window(&q, end.window, now, &zone);
+    let stats = end.stats;
     let mut summary = Summary::from_scan(&found, &zone);
-    tuned.report(tuning.as_ref(), &mut summary);
+    crate::tuned::report("query", end.held, tuning.as_ref(), &mut summary);
     let write_opts = WriteOptions {
         csv_bom: a.out.csv_bom,
         json_extra: Vec::new(),
@@ -226,7 +218,13 @@ pub fn run(mut a: Args) -> Result<Exit> {
     };
     let exit = finish(&a, &mut summary, &stats, window)?;
     let write_opts = WriteOptions {
-        json_extra: vec![("summary".into(), serde_json::to_value(&summary)?)],
+        // Only JSON has a place for the summary (see hunt's json_extra).
+        json_extra: match a.out.format {
+            crate::output::Format::Json => {
+                vec![("summary".into(), serde_json::to_value(&summary)?)]
+            }
+            _ => Vec::new(),
+        },
         ..write_opts
     };
     emit(&sheet, a.out.format, a.out.output.as_deref(), &write_opts)?;
@@ -297,15 +295,23 @@ fn stream(
     let mut outcome = None;
     crate::output::to_path_or_stdout(a.out.output.as_deref(), &mut |out| {
         let mut writer = crate::output::RowWriter::new(out, layout.clone(), a.out.csv_bom);
-        let mut run = Run::new(
-            q,
-            StreamSink {
-                writer: &mut writer,
-                names,
-            },
-            now,
+        let mut rows = StreamSink {
+            writer: &mut writer,
+            names,
+        };
+        let mut batch = BatchRun::new(
+            [BatchRule {
+                query: q,
+                id: "query",
+                feeds: false,
+                feeds_only: false,
+            }],
+            tuning,
+            false,
+            Vec::new(),
+            zone,
         );
-        let mut tuned = Tuned::new(tuning, "query");
+        batch.set_now(now);
         let found = portent_detect::scan::scan_each(
             &inputs,
             &[q],
@@ -315,19 +321,30 @@ fn stream(
             &crate::progress::Progress::new(),
             &mut |c| {
                 if c.of(0) {
-                    let _ = tuned.push(&mut run, &c.record, &zone);
+                    batch.push(0, &c.record, c.seq, &mut |hit: Hit| {
+                        let Ok(_) = rows.row(hit.row);
+                    });
                 }
             },
         );
-        let window = describe_window(q, run.window(), now, &zone);
-        let Ok((_, stats)) = run.finish();
+        let (ends, _) = batch.finish(now, &mut |hit: Hit| {
+            let Ok(_) = rows.row(hit.row);
+        });
+        let Some(end) = ends.into_iter().next() else {
+            return Err(std::io::Error::other("the query did not run"));
+        };
+        let window = describe_window(q, end.window, now, &zone);
+        let stats = end.stats;
         let mut summary = Summary::from_scan(&found, &zone);
-        tuned.report(tuning, &mut summary);
+        crate::tuned::report("query", end.held, tuning, &mut summary);
         let exit = finish(a, &mut summary, &stats, window).map_err(std::io::Error::other)?;
-        let extra = [(
-            "summary".to_owned(),
-            serde_json::to_value(&summary).map_err(std::io::Error::other)?,
-        )];
+        let extra = match a.out.format {
+            crate::output::Format::Json => vec![(
+                "summary".to_owned(),
+                serde_json::to_value(&summary).map_err(std::io::Error::other)?,
+            )],
+            _ => Vec::new(),
+        };
         writer.finish(&extra)?;
         crate::output::untimed_note(writer.untimed);
         outcome = Some((summary, exit));

@@ -144,6 +144,9 @@ fn run_rule(
         suppressed_by: None,
         failure: Some(msg),
     };
+    // The rule as hunt and watch run it (see `check::verdict`).
+    let one = std::slice::from_ref(c);
+    let set = check::detector_rules(one, *zone);
     let mut out = Vec::new();
     for (origin, text) in &c.rule.fixtures {
         let lines: Vec<(usize, &str)> = text
@@ -173,7 +176,8 @@ fn run_rule(
             continue;
         }
         let now = check::latest(&records);
-        for ((line, text), rec) in lines.iter().zip(&records) {
+        let detected = check::detect(&set, one, &records, now);
+        for (((line, text), rec), det) in lines.iter().zip(&records).zip(&detected) {
             let place = format!("{origin}:{line}");
             let parsed: J = serde_json::from_str(text).unwrap_or(J::Null);
             let note = parsed
@@ -194,8 +198,11 @@ fn run_rule(
                     continue;
                 }
             };
-            let v = check::judge(c, rec, now, tuning, zone);
-            let failure = match (&expect, v.hit) {
+            let mut disagree = None;
+            let v = check::verdict(c, rec, det, now, tuning, zone, true, &mut |d| {
+                disagree = Some(format!("a fault in Portent, not in the rule: {d}"))
+            });
+            let failure = disagree.or(match (&expect, v.hit) {
                 (Expect::None, false) => None,
                 (Expect::None, true) => Some(format!(
                     "fired ({}) on an event that must not match",
@@ -215,7 +222,7 @@ fn run_rule(
                     )),
                     _ => None,
                 },
-            };
+            });
             out.push(Outcome {
                 rule: id.clone(),
                 event: true,

@@ -124,7 +124,10 @@ pub fn convert(a: ConvertArgs) -> Result<Exit> {
     for r in &l.rules {
         out.push_str(&format!(
             "-- {} ({})\n-- from {}\n{}\n\n",
-            r.meta.title, r.meta.id, r.meta.query, r.aql
+            r.meta.title,
+            r.meta.id,
+            r.meta.query,
+            r.text()
         ));
     }
     for c in &l.correlations {

@@ -73,8 +73,7 @@ pub struct Args {
     allow_gaps: bool,
 }
 
-/// Rule id -> the label it fired with, for one signal event.
-type Fired = BTreeMap<String, Option<String>>;
+use check::Fired;
 
 /// What the rules did on one signal event.
 #[derive(Default)]
@@ -159,6 +158,7 @@ pub fn run(a: Args) -> Result<Exit> {
         ),
     };
     let zone = Zone::utc();
+    let set = check::detector_rules(&rules, zone);
     let mut results = Vec::new();
     let outcome = (|| -> Result<()> {
         for s in all() {
@@ -183,7 +183,7 @@ pub fn run(a: Args) -> Result<Exit> {
                     g,
                     dir,
                     layouts,
-                    &rules,
+                    (&rules, &set),
                     &schema,
                     tuning.as_ref(),
                     &zone,
@@ -286,7 +286,7 @@ fn judge_variant(
     generated: Generated,
     dir: PathBuf,
     layouts: Vec<(String, Vec<PathBuf>)>,
-    rules: &[Compiled],
+    (rules, set): (&[Compiled], &portent_detect::RuleSet),
     schema: &Schema,
     tuning: Option<&portent_engine::tuning::Tuning>,
     zone: &Zone,
@@ -330,17 +330,26 @@ fn judge_variant(
             ));
         }
         let now = check::latest(&records);
-        let by_key: HashMap<_, _> = records.iter().map(|r| (check::identity(r), r)).collect();
+        let detected = check::detect(set, rules, &records, now);
+        let by_key: HashMap<_, _> = records
+            .iter()
+            .zip(&detected)
+            .map(|(r, d)| (check::identity(r), (r, d)))
+            .collect();
         let mut fired_here = Vec::new();
         for (si, k) in signal_keys.iter().enumerate() {
             let mut fired = BTreeMap::new();
-            let Some(rec) = by_key.get(k) else {
+            let Some(&(rec, det)) = by_key.get(k) else {
                 disagreements.push(format!("{layout}: signal event {k:?} not read back"));
                 fired_here.push(fired);
                 continue;
             };
+            let what = &generated.signals[si].description;
             for c in rules {
-                let v: Verdict = check::judge(c, rec, now, tuning, zone);
+                let v: Verdict =
+                    check::verdict(c, rec, det, now, tuning, zone, li == 0, &mut |d| {
+                        disagreements.push(format!("{layout}: {what}: {d}"))
+                    });
                 let id = c.rule.meta.id.clone();
                 if v.hit {
                     if let Some(x) = &v.suppressed_by {
@@ -359,12 +368,20 @@ fn judge_variant(
             fired_here.push(fired);
         }
         if li == 0 {
-            for rec in records
+            for (rec, det) in records
                 .iter()
-                .filter(|r| background.contains(&check::identity(r)))
+                .zip(&detected)
+                .filter(|(r, _)| background.contains(&check::identity(r)))
             {
+                let (channel, record) = check::identity(rec);
                 for c in rules {
-                    if check::judge(c, rec, now, None, zone).hit {
+                    let v = check::verdict(c, rec, det, now, None, zone, false, &mut |d| {
+                        disagreements.push(format!(
+                            "{layout}: background event {channel} #{}: {d}",
+                            record.unwrap_or(-1)
+                        ))
+                    });
+                    if v.hit {
                         *background_hits.entry(c.rule.meta.id.clone()).or_insert(0) += 1;
                     }
                 }

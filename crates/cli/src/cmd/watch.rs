@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use portent_core::Schema;
 use portent_detect::alert::RuleMeta;
 use portent_detect::detector::{Correlations, Rule, RuleSet, PROVENANCE};
-use portent_engine::{CompileOptions, Query, WindowPolicy, Zone};
+use portent_engine::{CompileOptions, WindowPolicy, Zone};
 use portent_serve::config::{SinkConfig, SourceConfig, WatchConfig};
 use portent_serve::pipeline::Flags;
 use portent_serve::source::SchemaCell;
@@ -263,17 +263,12 @@ impl Recipe {
         });
         let mut out = Vec::new();
         let mut failed = 0;
-        for r in rules {
-            match Query::compile(&r.aql, schema, &options) {
+        for mut r in rules {
+            match r.compile(schema, &options) {
                 Ok(mut q) => {
                     // Running never reads the syntax tree: with thousands of
                     // rules it is tens of MiB held for nothing.
                     q.shed_syntax();
-                    if q.grouping.is_none() {
-                        // Every match is an alert: ORDER BY and LIMIT have no meaning on a stream.
-                        q.order.clear();
-                        q.limit = None;
-                    }
                     // One schema for the whole set (see share_schema), kept so
                     // while compiling too.
                     if let Some(prev) = out.last() {
@@ -287,14 +282,10 @@ impl Recipe {
                             }
                         }
                     }
-                    out.push(Rule {
-                        meta: rule_meta(&r.meta),
-                        query: q,
-                        dispatch: r.dispatch.clone(),
-                    });
+                    out.push(Rule::streaming(rule_meta(&r.meta), q, r.dispatch.clone()));
                 }
                 Err(e) => {
-                    let _ = report_errors(&e, &r.origin, &r.aql);
+                    let _ = report_errors(&e, &r.origin, &r.text());
                     failed += 1;
                 }
             }
@@ -317,7 +308,7 @@ impl Recipe {
     }
 }
 
-fn rule_meta(m: &pack::Meta) -> RuleMeta {
+pub(crate) fn rule_meta(m: &pack::Meta) -> RuleMeta {
     RuleMeta {
         id: m.id.clone(),
         title: m.title.clone(),

@@ -30,7 +30,7 @@ pub fn sigmahq(rules: &Path, schema: &mut Schema) -> RuleSet {
             let Ok(c) = portent_sigma::compile::to_aql(&r) else {
                 continue;
             };
-            if let Ok(mut q) = Query::compile(&c.aql, schema, &opts) {
+            if let Ok(mut q) = Query::from_ast("", c.query, schema, &opts) {
                 q.order.clear();
                 q.limit = None;
                 set.rules.push(Rule {

@@ -502,9 +502,11 @@ fn time_spec(t: &TimeClause, zone: &Zone, errors: &mut Vec<Error>) -> TimeSpec {
 /// COUNT(*), `FUNC_arg` for an aggregate (`COUNT_sourceip`), `func_arg` for a
 /// lookup function over fields (`categoryname_category`), else the source text.
 pub fn implicit_name(expr: &ast::Expr, source: &str) -> String {
+    // A tree built rather than parsed has no text (empty spans): printed.
     let text = |e: &ast::Expr| {
         source
             .get(e.span.range())
+            .filter(|t| !t.is_empty())
             .map_or_else(|| e.to_string(), str::to_owned)
     };
     let e = expr.unnested();

@@ -39,6 +39,33 @@ impl Dispatch {
         self
     }
 
+    /// The events of this log source `query` can be TRUE for: its event ids
+    /// narrowed to those the query's condition requires. SigmaHQ's `service`
+    /// log sources name a channel only (every Security rule would otherwise
+    /// be tried on every Security event); their conditions name the ids.
+    pub fn narrowed(mut self, query: &crate::query::Query) -> Dispatch {
+        let Some(need) = query.event_ids() else {
+            return self;
+        };
+        let Ok(need) = need
+            .iter()
+            .map(|n| u32::try_from(*n))
+            .collect::<Result<Vec<u32>, _>>()
+        else {
+            return self;
+        };
+        if self.event_ids.is_empty() {
+            self.event_ids = need;
+        } else {
+            self.event_ids.retain(|i| need.contains(i));
+        }
+        if self.event_ids.is_empty() {
+            // No id both allow: nothing can match.
+            self.channels.clear();
+        }
+        self
+    }
+
     /// True when an event with this channel, provider and event id may be
     /// of the log source, as the condition reads them: the channel compared
     /// without case, the provider only when there is no channel.

@@ -29,6 +29,10 @@ pub struct State {
     dyn_patterns: std::collections::HashMap<String, Option<regex::Regex>>,
     /// What the shared literal automata found in the current record.
     pub(crate) literals: crate::shared::Scratch,
+    /// The current event's text for TEXT SEARCH, lower-cased, and the
+    /// generation it is of: a keyword rule ORs dozens of searches, and the
+    /// text is built once for all of them.
+    haystack: (u64, String),
 }
 
 /// How many dynamic patterns a state keeps before it starts again.
@@ -46,6 +50,7 @@ impl State {
             cols: Vec::new(),
             dyn_patterns: std::collections::HashMap::new(),
             literals: Default::default(),
+            haystack: (0, String::new()),
         }
     }
 
@@ -72,7 +77,7 @@ pub struct Evaluator<'p> {
     /// in them (by pattern index).
     pub shared: Option<(
         &'p crate::shared::LiteralIndex,
-        &'p [Option<crate::shared::Slot>],
+        &'p [Vec<crate::shared::Slot>],
     )>,
 }
 
@@ -269,7 +274,12 @@ impl<'p> Evaluator<'p> {
                 Some(re.is_match(&text) != *negated)
             }
             Ir::IsNull(x, negated) => Some(self.eval(x, ev, st).is_null() != *negated),
-            Ir::TextSearch(terms) => Some(text_search(terms, ev)),
+            Ir::TextSearch(terms) => {
+                if st.haystack.0 != st.generation {
+                    st.haystack = (st.generation, haystack(ev));
+                }
+                Some(terms.iter().all(|t| st.haystack.1.contains(t.as_str())))
+            }
             Ir::InCidr(net, x) => self.eval(x, ev, st).to_ip().map(|ip| net.contains(ip)),
             Ir::Const(v) => v.to_bool(),
             other => self.eval(other, ev, st).to_bool(),
@@ -297,10 +307,13 @@ impl<'p> Evaluator<'p> {
         st: &mut State,
     ) -> Option<Option<bool>> {
         let (index, slots) = self.shared?;
-        let slot = slots.get(p)?.as_ref()?;
-        if !matches!(input, Ir::Field(f) if *f == slot.field) || lowered != slot.lowered {
+        let Ir::Field(field) = input else {
             return None;
-        }
+        };
+        let slot = slots
+            .get(p)?
+            .iter()
+            .find(|s| s.field == *field && s.lowered == lowered)?;
         match index.answer(slot, ev, &mut st.literals) {
             crate::shared::Answer::Null => Some(None),
             crate::shared::Answer::Known(b) => Some(Some(b)),
@@ -520,7 +533,14 @@ pub fn arith(op: ArithOp, a: &Value<'_>, b: &Value<'_>) -> Value<'static> {
 /// Every term occurs, case-insensitively, in the payload, or in the event's
 /// text fields when it has no payload.
 pub fn text_search<E: Event + ?Sized>(terms: &[String], ev: &E) -> bool {
-    let hay = match ev.get(ids::PAYLOAD).to_text() {
+    let hay = haystack(ev);
+    terms.iter().all(|t| hay.contains(t.as_str()))
+}
+
+/// What TEXT SEARCH looks in: the payload, or the event's text fields when
+/// it has none, lower-cased.
+fn haystack<E: Event + ?Sized>(ev: &E) -> String {
+    match ev.get(ids::PAYLOAD).to_text() {
         Some(p) => p.to_lowercase(),
         None => {
             let mut all = String::new();
@@ -540,14 +560,41 @@ pub fn text_search<E: Event + ?Sized>(terms: &[String], ev: &E) -> bool {
             });
             all.to_lowercase()
         }
-    };
-    terms.iter().all(|t| hay.contains(t.as_str()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use portent_core::Record;
+
+    #[test]
+    fn text_searches_of_one_rule_read_each_event_afresh() {
+        // The searched text is built once per event for all of a rule's
+        // searches: the next event must not be judged on the one before.
+        use crate::{CompileOptions, Query, Row, Run};
+        let q = Query::compile(
+            "SELECT \"Command\" FROM events WHERE TEXT SEARCH 'sekurlsa' OR TEXT SEARCH 'kerberos::' OR (TEXT SEARCH 'lsadump' AND TEXT SEARCH 'dcsync')",
+            &mut portent_core::Schema::qradar(),
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let mut run = Run::new(&q, Vec::<Row>::new(), 0);
+        let mut matched = Vec::new();
+        for text in [
+            "sekurlsa::logonpasswords",
+            "notepad",
+            "lsadump::DCSync /user:krbtgt",
+            "lsadump::sam",
+            "KERBEROS::golden",
+            "calc",
+        ] {
+            let mut r = Record::new();
+            r.set(ids::COMMAND, Value::string(text.to_owned()));
+            matched.push(run.matches(&r));
+        }
+        assert_eq!(matched, [true, false, true, false, true, false]);
+    }
 
     #[test]
     fn text_search_reads_the_event_not_portents_notes_about_it() {

@@ -358,6 +358,8 @@ impl<'q, S: Sink> Run<'q, S> {
             let groups = std::mem::take(&mut self.group_list);
             self.stats.groups = groups.len() as u64;
             for (keys, accs, _) in groups {
+                // A group is not the last event: nothing cached about it holds.
+                self.state.next_event();
                 self.state.keys = keys;
                 self.state.aggs = accs.into_iter().map(Acc::finish).collect();
                 let mut cells = Vec::with_capacity(q.columns.len());

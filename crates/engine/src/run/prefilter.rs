@@ -60,6 +60,13 @@ impl Query {
         Prefilter { query: self, terms }
     }
 
+    /// The event ids outside of which the WHERE clause cannot be TRUE, from
+    /// its `"Event ID" = n` and `"Event ID" IN (...)` conjuncts (`None`: it
+    /// names none, or not as a necessary condition). Sorted, without repeats.
+    pub fn event_ids(&self) -> Option<Vec<i64>> {
+        self.filter.as_ref().and_then(event_ids_of)
+    }
+
     /// Every field the query reads anywhere (columns, WHERE, GROUP BY, ORDER BY).
     pub fn fields(&self) -> Vec<FieldId> {
         let mut out = Vec::new();
@@ -118,7 +125,7 @@ impl Prefilter<'_> {
         ev: &E,
         state: &mut State,
         complete: bool,
-        shared: Option<(&LiteralIndex, &[Option<Slot>])>,
+        shared: Option<(&LiteralIndex, &[Vec<Slot>])>,
     ) -> bool {
         if (self.query.table == Table::Flows) != ev.is_flow() {
             return false;
@@ -158,19 +165,47 @@ pub struct PrefilterSet<'q> {
     queries: Vec<&'q Query>,
     prefilters: Vec<Prefilter<'q>>,
     index: std::sync::Arc<LiteralIndex>,
+    /// Per query, the gate of one of its conjuncts (see [`LiteralIndex::gate_of`]),
+    /// tested before the conjuncts are: for events still to be enriched, and
+    /// for complete ones.
+    gates: Vec<Gates>,
+}
+
+/// A query's gates: one among the conjuncts that are always tested in full
+/// (those waiting for enriched fields may pass untested until the event
+/// is complete), and one among all of them, for complete events.
+#[derive(Default)]
+struct Gates {
+    partial: Option<Box<[Slot]>>,
+    complete: Option<Box<[Slot]>>,
+}
+
+/// The narrowest gate among `p`'s conjuncts, or among those needing no
+/// enriched field (`partial`).
+fn gate(index: &LiteralIndex, q: usize, p: &Prefilter<'_>, partial: bool) -> Option<Box<[Slot]>> {
+    p.terms
+        .iter()
+        .filter(|(_, needs)| !partial || needs.is_empty())
+        .filter_map(|(t, _)| index.gate_of(q, t))
+        .min_by_key(Vec::len)
+        .map(Vec::into_boxed_slice)
 }
 
 impl<'q> PrefilterSet<'q> {
     /// The prefilters of `queries` (as [`Query::prefilter_filled`]) and
     /// their shared automata.
     pub fn new(queries: &[&'q Query], deferred: &[FieldId], if_absent: &[FieldId]) -> Self {
+        let prefilters: Vec<Prefilter<'q>> = queries
+            .iter()
+            .map(|q| q.prefilter_filled(deferred, if_absent))
+            .collect();
+        let index = LiteralIndex::build(queries);
+        let gates = gated(&index, &prefilters);
         PrefilterSet {
             queries: queries.to_vec(),
-            prefilters: queries
-                .iter()
-                .map(|q| q.prefilter_filled(deferred, if_absent))
-                .collect(),
-            index: std::sync::Arc::new(LiteralIndex::build(queries)),
+            prefilters,
+            index: std::sync::Arc::new(index),
+            gates,
         }
     }
 
@@ -178,13 +213,15 @@ impl<'q> PrefilterSet<'q> {
     /// sharing this set's automata (which depend on the queries only): a
     /// second question about the same rules costs no second index.
     pub fn with_fields(&self, deferred: &[FieldId], if_absent: &[FieldId]) -> PrefilterSet<'q> {
+        let prefilters: Vec<Prefilter<'q>> = self
+            .queries
+            .iter()
+            .map(|q| q.prefilter_filled(deferred, if_absent))
+            .collect();
         PrefilterSet {
             queries: self.queries.clone(),
-            prefilters: self
-                .queries
-                .iter()
-                .map(|q| q.prefilter_filled(deferred, if_absent))
-                .collect(),
+            gates: gated(&self.index, &prefilters),
+            prefilters,
             index: self.index.clone(),
         }
     }
@@ -205,6 +242,15 @@ impl<'q> PrefilterSet<'q> {
             let Some(p) = self.prefilters.get(i) else {
                 continue;
             };
+            let gate = self.gates.get(i).and_then(|g| match complete {
+                true => g.complete.as_deref(),
+                false => g.partial.as_deref(),
+            });
+            if let Some(gate) = gate {
+                if !self.index.opens(gate, ev, &mut state.literals) {
+                    continue;
+                }
+            }
             let shared = Some((&*self.index, self.index.slots(i)));
             if p.test_as(ev, state, complete, shared) {
                 out.push(i as u32);
@@ -226,6 +272,55 @@ impl<'q> PrefilterSet<'q> {
     pub fn shared_size(&self) -> (usize, usize) {
         self.index.size()
     }
+}
+
+fn event_ids_of(t: &Ir) -> Option<Vec<i64>> {
+    use portent_core::schema::ids::EVENT_ID;
+    use portent_core::Value;
+    match t {
+        Ir::Cmp(crate::ir::CmpOp::Eq, a, b) => match (&**a, &**b) {
+            (Ir::Field(EVENT_ID), Ir::Const(Value::Int(n)))
+            | (Ir::Const(Value::Int(n)), Ir::Field(EVENT_ID)) => Some(vec![*n]),
+            _ => None,
+        },
+        Ir::InConsts {
+            expr,
+            ints,
+            others,
+            negated: false,
+        } if matches!(**expr, Ir::Field(EVENT_ID)) && others.is_empty() => {
+            let mut ids = ints.clone();
+            ids.dedup();
+            Some(ids)
+        }
+        // TRUE needs every part TRUE: the ids every part that names some allows.
+        Ir::And(ts) => ts.iter().filter_map(event_ids_of).reduce(|mut a, b| {
+            a.retain(|x| b.binary_search(x).is_ok());
+            a
+        }),
+        // TRUE needs one part TRUE: every part must name its ids.
+        Ir::Or(ts) => {
+            let mut all = Vec::new();
+            for x in ts {
+                all.extend(event_ids_of(x)?);
+            }
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
+fn gated(index: &LiteralIndex, prefilters: &[Prefilter<'_>]) -> Vec<Gates> {
+    prefilters
+        .iter()
+        .enumerate()
+        .map(|(q, p)| Gates {
+            partial: gate(index, q, p, true),
+            complete: gate(index, q, p, false),
+        })
+        .collect()
 }
 
 /// Whether `t` may still be TRUE once the fields of `filled` the event lacks
@@ -261,6 +356,105 @@ mod tests {
     use crate::{CompileOptions, Query};
     use portent_core::schema::ids;
     use portent_core::{Record, Schema, Value};
+
+    fn compile(where_: &str) -> Query {
+        Query::compile(
+            &format!("SELECT * FROM events WHERE {where_}"),
+            &mut Schema::qradar(),
+            &CompileOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn event_ids_are_those_the_condition_cannot_do_without() {
+        let ids = |w: &str| compile(w).event_ids();
+        assert_eq!(
+            ids(r#""EventID" = 4624 AND "LogonType" = 3"#),
+            Some(vec![4624])
+        );
+        assert_eq!(
+            ids(r#""Event ID" IN (4729, 633, 4729)"#),
+            Some(vec![633, 4729])
+        );
+        assert_eq!(
+            ids(r#"("EventID" = 1 AND "Image" ILIKE '%x') OR "EventID" IN (4688, 1)"#),
+            Some(vec![1, 4688])
+        );
+        assert_eq!(
+            ids(r#""EventID" IN (1, 2, 3) AND ("EventID" = 2 OR "EventID" = 9)"#),
+            Some(vec![2])
+        );
+        assert_eq!(ids(r#""EventID" = 1 AND "EventID" = 2"#), Some(vec![]));
+        // Not a necessary condition, or not an id at all.
+        assert_eq!(ids(r#""EventID" = 1 OR "Image" ILIKE '%x'"#), None);
+        assert_eq!(ids(r#""EventID" NOT IN (1, 2)"#), None);
+        assert_eq!(ids(r#""EventID" != 1"#), None);
+        assert_eq!(ids(r#"NOT ("EventID" = 1)"#), None);
+        assert_eq!(ids(r#""LogonType" = 3"#), None);
+        assert_eq!(ids(r#""EventID" > 4000"#), None);
+    }
+
+    #[test]
+    fn a_dispatch_narrowed_to_the_conditions_ids_admits_what_the_condition_can_match() {
+        use crate::dispatch::Dispatch;
+        const SECURITY: (&str, &str) = ("security", "microsoft-windows-security-auditing");
+        let q = compile(r#""EventID" IN (4624, 4625) AND "LogonType" = 3"#);
+        let any_id = Dispatch::of(&[SECURITY], &[]).narrowed(&q);
+        assert!(any_id.admits(Some("Security"), None, Some(4624)));
+        assert!(!any_id.admits(Some("Security"), None, Some(4688)));
+        let some = Dispatch::of(&[SECURITY], &[4625, 4776]).narrowed(&q);
+        assert_eq!(some.event_ids, vec![4625]);
+        let none = Dispatch::of(&[SECURITY], &[4776]).narrowed(&q);
+        assert!(!none.admits(Some("Security"), None, Some(4776)));
+        assert!(!none.admits(Some("Security"), None, Some(4624)));
+        let free = compile(r#""LogonType" = 3"#);
+        assert_eq!(
+            Dispatch::of(&[SECURITY], &[]).narrowed(&free),
+            Dispatch::of(&[SECURITY], &[])
+        );
+    }
+
+    #[test]
+    fn sigmas_raw_and_normalised_names_share_a_gate() {
+        // Sigma's conversion tests the raw name, then the normalised one
+        // where the raw one is absent: the same pattern on two fields.
+        let q = compile(
+            r#""EventID" = 1 AND (("CommandLine" ILIKE '%mimikatz%') OR ("CommandLine" IS NULL AND "Command" ILIKE '%mimikatz%'))"#,
+        );
+        let set = super::PrefilterSet::new(&[&q], &[], &[]);
+        assert!(set.gates[0].complete.is_some(), "the rule is gated");
+        let mut st = crate::eval::State::new(0);
+        let mut ev = Record::new();
+        ev.set(ids::EVENT_ID, Value::Int(1));
+        ev.set(ids::COMMAND, Value::str("run MimiKatz now"));
+        let mut out = Vec::new();
+        set.candidates(&ev, &[0], true, &mut st, &mut out);
+        assert_eq!(out, vec![0], "found through the normalised name");
+        ev.set(ids::COMMAND, Value::str("notepad"));
+        out.clear();
+        set.candidates(&ev, &[0], true, &mut st, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_gate_waits_for_enrichment_only_on_events_still_to_be_enriched() {
+        // The command line of a network event is filled in by enrichment:
+        // until then its absence proves nothing.
+        let q = compile(r#""Command" ILIKE '%mimikatz%' AND destinationport = 443"#);
+        let set = super::PrefilterSet::new(&[&q], &[], &[ids::COMMAND]);
+        assert!(set.gates[0].partial.is_none());
+        assert!(set.gates[0].complete.is_some());
+        let mut st = crate::eval::State::new(0);
+        let mut ev = Record::new();
+        ev.set(ids::DESTINATIONPORT, Value::Int(443));
+        let mut out = Vec::new();
+        set.candidates(&ev, &[0], false, &mut st, &mut out);
+        assert_eq!(out, vec![0], "may still match once enriched");
+        out.clear();
+        set.candidates(&ev, &[0], true, &mut st, &mut out);
+        assert!(out.is_empty(), "complete, and no command line");
+    }
 
     #[test]
     fn deferred_fields_and_now_are_left_out() {

@@ -3,6 +3,12 @@
 //! or as Splunk SPL, Microsoft KQL, Elasticsearch ES|QL or ANSI SQL. What a
 //! target cannot express is never dropped silently: it is listed in `notes`,
 //! and a test that would change the meaning inside OR or NOT is an error.
+//!
+//! Its own crate: Sigma (and any other front end) loads rules into AQL for
+//! the engine; writing rules out for other products is a separate job, which
+//! reads only the AQL syntax tree and the engine's pattern helpers.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use portent_aql::ast::{
     BinaryOp, Expr, ExprKind, Literal, LogicalOp, MatchOp, Query, SelectItem, UnaryOp,
