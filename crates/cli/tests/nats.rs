@@ -81,6 +81,21 @@ impl Server {
         }
     }
 
+    /// The names of the server's streams, sorted.
+    fn streams(&self) -> Vec<String> {
+        let (_, body) = http_get(&self.monitor, "/jsz?streams=true");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let mut names: Vec<String> = v["account_details"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|acc| acc["stream_detail"].as_array().cloned().unwrap_or_default())
+            .filter_map(|s| s["name"].as_str().map(str::to_owned))
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Messages stored in `stream` (from the monitoring endpoint).
     fn messages(&self, stream: &str) -> u64 {
         let (_, body) = http_get(&self.monitor, "/jsz?streams=true");
@@ -109,13 +124,14 @@ impl Drop for Server {
 fn worker(server: &Server, member: &str, dir: &Path) -> Watcher {
     std::fs::create_dir_all(dir).unwrap();
     let alerts = dir.join("alerts.jsonl");
+    let partitions = PARTITIONS.to_string();
     let args = [
         "--nats",
         &server.url,
         "--member",
         member,
         "--partitions",
-        "4",
+        &partitions,
     ];
     let sinks = [
         "--metrics",
@@ -134,8 +150,14 @@ fn evaluated(w: &Watcher) -> u64 {
 
 /// Publishes `input` to the server's event stream over 4 partitions.
 fn publish(server: &Server, input: &Path) {
-    replay(&[input], &server.url, &["--partitions", "4"]);
+    replay(
+        &[input],
+        &server.url,
+        &["--partitions", &PARTITIONS.to_string()],
+    );
 }
+
+const PARTITIONS: u32 = 4;
 
 /// The hunt's alerts over `input`, comparable with the workers'.
 fn hunt_alerts(input: &Path) -> Vec<String> {
@@ -195,6 +217,41 @@ fn two_workers_split_a_stream_and_alert_exactly_once() {
     check(&server, &[&d0, &d1], &want);
     // Both did some of the work: the stream was split.
     assert!(!alerts(&[&d0]).is_empty() && !alerts(&[&d1]).is_empty());
+}
+
+/// Workers of a group start together (a deployment's restart) before
+/// anything has made the event or alert streams. When two make a stream at
+/// once, nats-server answers the second with "subjects overlap with an
+/// existing stream" (seen in CI: a worker exited at start and its partitions
+/// were never read). Each must find the stream the other made instead.
+#[test]
+fn streams_made_by_many_at_once_are_found_not_refused() {
+    use portent_serve::nats::{AlertSink, Publisher};
+    let Some(bin) = nats_server() else { return };
+    for _ in 0..5 {
+        let server = Server::start(&bin);
+        let n = 24;
+        let gate = std::sync::Barrier::new(2 * n);
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let mut jobs = Vec::new();
+            for _ in 0..n {
+                jobs.push(s.spawn(|| {
+                    gate.wait();
+                    AlertSink::connect(&server.url, "portent.alerts").err()
+                }));
+                jobs.push(s.spawn(|| {
+                    gate.wait();
+                    Publisher::connect(&server.url, "PORTENT_EVENTS", PARTITIONS).err()
+                }));
+            }
+            jobs.into_iter()
+                .filter_map(|j| j.join().unwrap().map(|e| e.to_string()))
+                .collect()
+        });
+        assert!(failures.is_empty(), "{failures:?}");
+        let streams = server.streams();
+        assert_eq!(streams, ["PORTENT_ALERTS", "PORTENT_EVENTS"], "one of each");
+    }
 }
 
 #[test]

@@ -80,15 +80,43 @@ async fn events_stream(
     name: &str,
     prefix: &str,
 ) -> Result<stream::Stream, Error> {
-    js.get_or_create_stream(stream::Config {
+    let config = stream::Config {
         name: name.to_owned(),
         subjects: vec![format!("{prefix}.>")],
         duplicate_window: DEDUP_WINDOW,
         ..Default::default()
-    })
-    .await
-    .map_err(|e| nats_err("stream", e))
+    };
+    retried("stream", || js.get_or_create_stream(config.clone())).await
 }
+
+/// Workers of a group often start together. When two of them make the same
+/// stream at once, the server can answer the second with "subjects overlap
+/// with an existing stream" while the first creation is under way (seen in CI,
+/// nats-server 2.9.10: the worker exited at start and its partitions were
+/// never read). So a failed attempt is tried again a few times, and the next
+/// attempt finds the stream the other worker made. A real conflict (another
+/// stream owning the subjects) still fails, after the last try.
+async fn retried<T, E, F, Fut>(what: &str, mut attempt: F) -> Result<T, Error>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut tries = 0u32;
+    loop {
+        match attempt().await {
+            Ok(t) => return Ok(t),
+            Err(e) if tries + 1 >= STREAM_TRIES => return Err(nats_err(what, e)),
+            Err(_) => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50 << tries)).await;
+            }
+        }
+    }
+}
+
+/// How often making a stream is tried before its error is the answer.
+const STREAM_TRIES: u32 = 5;
 
 /// `i/n`.
 fn member(s: Option<&str>) -> Result<(u32, u32), Error> {
@@ -459,21 +487,27 @@ impl AlertSink {
                 .await
                 .map_err(|e| nats_err("connect", e))?;
             let js = jetstream::new(client);
-            if js.stream_by_subject(&s).await.is_err() {
-                let name = if s == ALERTS {
-                    "PORTENT_ALERTS".to_owned()
-                } else {
-                    format!("PORTENT_ALERTS_{}", token(&s))
-                };
+            let name = if s == ALERTS {
+                "PORTENT_ALERTS".to_owned()
+            } else {
+                format!("PORTENT_ALERTS_{}", token(&s))
+            };
+            // A stream that already captures the subject (one of the
+            // operator's, or another worker's) is used as it is.
+            retried("alert stream", || async {
+                if js.stream_by_subject(&s).await.is_ok() {
+                    return Ok(());
+                }
                 js.get_or_create_stream(stream::Config {
-                    name,
+                    name: name.clone(),
                     subjects: vec![s.clone()],
                     duplicate_window: DEDUP_WINDOW,
                     ..Default::default()
                 })
                 .await
-                .map_err(|e| nats_err("alert stream", e))?;
-            }
+                .map(drop)
+            })
+            .await?;
             Ok::<_, Error>(js)
         })?;
         Ok(AlertSink {
@@ -519,6 +553,37 @@ impl Sink for AlertSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Attempts that fail `failures` times and then succeed: the outcome
+    /// and the number of attempts made.
+    fn attempts(failures: u32) -> (Result<u32, String>, u32) {
+        let made = std::cell::Cell::new(0);
+        let out = runtime().unwrap().block_on(retried("stream", || {
+            made.set(made.get() + 1);
+            let n = made.get();
+            async move {
+                if n <= failures {
+                    Err(format!("subjects overlap (attempt {n})"))
+                } else {
+                    Ok(n)
+                }
+            }
+        }));
+        (out.map_err(|e| e.to_string()), made.get())
+    }
+
+    #[test]
+    fn making_a_stream_is_tried_again_and_the_last_error_is_the_answer() {
+        assert_eq!(attempts(0), (Ok(1), 1));
+        assert_eq!(attempts(STREAM_TRIES - 1), (Ok(STREAM_TRIES), STREAM_TRIES));
+        let (out, made) = attempts(STREAM_TRIES);
+        assert_eq!(made, STREAM_TRIES, "no attempt after the last try");
+        let e = out.unwrap_err();
+        assert!(
+            e.contains("stream") && e.contains(&format!("attempt {STREAM_TRIES}")),
+            "{e}"
+        );
+    }
 
     #[test]
     fn hosts_route_to_stable_partitions_and_tokens() {
