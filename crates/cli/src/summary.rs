@@ -146,6 +146,9 @@ pub struct Summary {
     pub second_paths: usize,
     /// Events read in all.
     pub events_read: u64,
+    /// Of those, EVTX events of channels and event ids no rule reads (nor
+    /// the process join): read for their time and host only, data passed over.
+    pub events_passed_over: u64,
     /// Bytes of input.
     pub bytes_read: u64,
     /// Wall time of reading, seconds.
@@ -207,6 +210,7 @@ impl Summary {
             second_paths: all.second_paths,
             inputs,
             events_read: scan.events,
+            events_passed_over: all.passed_over,
             bytes_read: scan.bytes,
             seconds: scan.elapsed.as_secs_f64(),
             skipped: all.skipped.clone(),
@@ -297,6 +301,12 @@ impl Summary {
                 String::new()
             }
         );
+        if self.events_passed_over > 0 {
+            eprintln!(
+                "portent: {} of them of channels and event ids no rule reads: read for their time and host, their data passed over",
+                self.events_passed_over
+            );
+        }
         if self.files_ignored > 0 && !all {
             // A second path to a file already read (a hard link, a link into
             // the tree) is not "not telemetry": it is said apart.

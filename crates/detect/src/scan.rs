@@ -14,11 +14,12 @@ use portent_engine::{PrefilterSet, Query, Router, State};
 use portent_io::correlate::{
     creation_of, key_of, Creation, Outcome, ProcessIndex, ENRICHED_FIELDS,
 };
-use portent_io::{plan, read_unit, FileReport, Inputs, ReadOptions, Unit};
+use portent_io::{plan, read_unit, FileReport, Inputs, ReadOptions, Unit, Wanted};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
 
 /// Candidates a streaming scan holds back in memory at most while their
 /// process creation may still come later in the input; the older ones wait
@@ -144,9 +145,47 @@ pub struct ScanOptions {
     /// summary that lists the inputs. Off, a folder of thousands of files
     /// costs memory for the few that had trouble only.
     pub list_inputs: bool,
+    /// Read every EVTX record whole, also those of channels and event ids
+    /// no query admits and no join needs (the reference that passing over
+    /// their data is tested against).
+    pub read_all: bool,
 }
 
 pub use portent_engine::Dispatch;
+
+/// The events a scan of `queries` with the log sources `dispatch` can use:
+/// those some query admits, and process creations when `correlate` joins
+/// them to other events. A query without a log source is tested on every
+/// event: it wants the event ids its condition cannot do without, from any
+/// channel, and when it names none, everything (`None`: no event is passed
+/// over; an AQL query is such a query unless it names its event ids).
+pub fn wanted(
+    dispatch: &[Option<Dispatch>],
+    queries: &[&Query],
+    correlate: bool,
+) -> Option<Wanted> {
+    let mut w = Wanted::new();
+    for (i, q) in queries.iter().enumerate() {
+        match dispatch.get(i).and_then(Option::as_ref) {
+            Some(d) => {
+                let ids: Vec<i64> = d.event_ids.iter().map(|i| i64::from(*i)).collect();
+                for (channel, provider) in &d.channels {
+                    w.add(channel, provider, &ids);
+                }
+            }
+            None => match q.event_ids() {
+                // No event id both allow: the query matches nothing.
+                Some(ids) if ids.is_empty() => {}
+                Some(ids) => w.add_anywhere(&ids),
+                None => return None,
+            },
+        }
+    }
+    if correlate {
+        w.add_process_creations();
+    }
+    Some(w)
+}
 
 /// What enrichment can change in a query's answer.
 enum Join {
@@ -297,6 +336,15 @@ pub fn scan_each(
         (vec![ids::SOURCE_FILE], Vec::new())
     };
     let prefilters = PrefilterSet::new(queries, &deferred, &if_absent);
+    let read = ReadOptions {
+        wanted: match &opts.read.wanted {
+            Some(w) => Some(w.clone()),
+            None if opts.read_all => None,
+            None => wanted(&opts.dispatch, queries, correlate).map(Arc::new),
+        },
+        ..opts.read.clone()
+    };
+    let read = &read;
     let keep = opts.keep.as_ref().map(|k| {
         let mut k = k.clone();
         k.extend(ENRICHED_FIELDS);
@@ -353,7 +401,7 @@ pub fn scan_each(
                         &mut router,
                         correlate,
                         schema,
-                        &opts.read,
+                        read,
                         batches,
                     );
                     progress.add(sizes[i]);

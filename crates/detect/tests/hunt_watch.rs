@@ -99,6 +99,7 @@ fn hunts_batch_run_and_watchs_detector_give_the_same_alerts() {
         dispatch: set.rules.iter().map(|r| r.dispatch.clone()).collect(),
         keep: None,
         list_inputs: false,
+        read_all: false,
     };
     let mut run = BatchRun::new(
         set.rules.iter().map(|r| BatchRule {

@@ -218,11 +218,15 @@ fn compile(
 }
 
 /// How data field names are read: which to keep, and what each means.
+#[derive(Clone, Copy)]
 pub struct Names<'s> {
     /// The schema the queries were compiled with.
     pub schema: &'s Schema,
     /// Keep every field, not only those a query or the normalisation reads.
     pub keep_unknown: bool,
+    /// The events whose data is read (`None`: every event's); the others
+    /// get their System part only.
+    pub wanted: Option<&'s crate::Wanted>,
 }
 
 impl Names<'_> {
@@ -365,6 +369,8 @@ fn filetime_text(ticks: i64) -> String {
 pub struct ChunkReader<'c> {
     chunk: &'c [u8],
     templates: HashMap<(u32, String), Rc<Template>>,
+    /// Records read for their System part only (see [`Names::wanted`]).
+    pub passed_over: u64,
 }
 
 impl<'c> ChunkReader<'c> {
@@ -373,6 +379,7 @@ impl<'c> ChunkReader<'c> {
         ChunkReader {
             chunk,
             templates: HashMap::new(),
+            passed_over: 0,
         }
     }
 
@@ -524,7 +531,12 @@ impl<'c> ChunkReader<'c> {
         names: &Names<'_>,
     ) -> Result<WinEvent, Unsupported> {
         let mut ev = WinEvent::default();
-        self.instance(pos, end, &[], names, &mut ev, 0)?;
+        let counted = self.passed_over;
+        if let Err(e) = self.instance(pos, end, &[], names, &mut ev, 0) {
+            // A record that is lost is not one read in part.
+            self.passed_over = counted;
+            return Err(e);
+        }
         Ok(ev)
     }
 
@@ -585,7 +597,17 @@ impl<'c> ChunkReader<'c> {
                 None => Ok(J::Null),
             }
         };
+        // A record no one can use keeps its System part (it is still counted
+        // and dated) and passes over its data, nested templates included.
+        let data = depth > 0
+            || names
+                .wanted
+                .is_none_or(|w| wanted(w, &template.items, &spans, c));
+        self.passed_over += u64::from(!data);
         for item in &template.items {
+            if !data && matches!(item, Item::Hole(_, Target::Data(_) | Target::Nested(_))) {
+                continue;
+            }
             let (t, v) = match item {
                 Item::Hole(i, Target::Nested(path)) => {
                     match spans.get(usize::from(*i)) {
@@ -610,16 +632,7 @@ impl<'c> ChunkReader<'c> {
                 Item::Hole(i, t) => (t, get(*i)?),
                 Item::Const(t, v) => (t, v.clone()),
             };
-            let int = |v: &J| match v {
-                J::Number(n) => n.as_i64(),
-                J::String(s) => portent_core::value::parse_int(s.trim()),
-                _ => None,
-            };
-            let text = |v: J| match v {
-                J::String(s) => Some(s),
-                J::Number(n) => Some(n.to_string()),
-                _ => None,
-            };
+            let (int, text) = (int_of, text_of);
             match t {
                 Target::EventId => ev.event_id = int(&v),
                 Target::RecordId => ev.record_id = int(&v),
@@ -639,4 +652,55 @@ impl<'c> ChunkReader<'c> {
         }
         Ok(())
     }
+}
+
+fn int_of(v: &J) -> Option<i64> {
+    match v {
+        J::Number(n) => n.as_i64(),
+        J::String(s) => portent_core::value::parse_int(s.trim()),
+        _ => None,
+    }
+}
+
+fn text_of(v: J) -> Option<String> {
+    match v {
+        J::String(s) => Some(s),
+        J::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether `w` wants the record whose outer template has `items` and values
+/// at `spans` of chunk `c`, by its channel, provider and event id as
+/// [`ChunkReader::instance`] would read them. A template that does not name
+/// both the channel and the event id itself (a System part in a nested
+/// template, say) is read whole: what decides may lie in the part not seen.
+fn wanted(w: &crate::Wanted, items: &[Item], spans: &[(u8, usize, usize)], c: &[u8]) -> bool {
+    let (mut channel, mut provider, mut id) = (None, None, None);
+    let (mut has_channel, mut has_id) = (false, false);
+    for item in items {
+        let (t, v) = match item {
+            Item::Hole(i, t @ (Target::Channel | Target::Provider | Target::EventId)) => {
+                let v = match spans.get(usize::from(*i)) {
+                    Some(&(ty, from, size)) => match value(ty, &c[from..from + size]) {
+                        Ok(v) => v,
+                        // The full read will fail on it and say so.
+                        Err(_) => return true,
+                    },
+                    None => J::Null,
+                };
+                (t, v)
+            }
+            Item::Const(t @ (Target::Channel | Target::Provider | Target::EventId), v) => {
+                (t, v.clone())
+            }
+            _ => continue,
+        };
+        match t {
+            Target::Channel => (channel, has_channel) = (text_of(v), true),
+            Target::Provider => provider = text_of(v),
+            _ => (id, has_id) = (int_of(&v), true),
+        }
+    }
+    !(has_channel && has_id) || w.wants(channel.as_deref(), provider.as_deref(), id)
 }

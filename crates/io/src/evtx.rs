@@ -119,6 +119,7 @@ fn read_range(
     let names = crate::binxml::Names {
         schema,
         keep_unknown: opts.keep_unknown,
+        wanted: opts.wanted.as_deref(),
     };
     let mut events = Vec::new();
     let whole = range.chunks_exact(CHUNK as usize);
@@ -142,8 +143,10 @@ fn read_range(
             out.read(chunk, CHUNK as usize, n, check.header_ok, &check.damage());
             continue;
         }
-        match crate::binxml::ChunkReader::new(chunk).records_into(&names, &mut events) {
+        let mut reader = crate::binxml::ChunkReader::new(chunk);
+        match reader.records_into(&names, &mut events) {
             Ok(()) => {
+                report.passed_over += reader.passed_over;
                 for ev in events.drain(..) {
                     crate::emit_windows(ev, schema, opts, report, emit);
                 }
@@ -246,13 +249,11 @@ impl Damaged<'_, '_> {
     fn read(&mut self, chunk: &[u8], end: usize, n: u64, header_ok: bool, why: &str) {
         let mut events = Vec::new();
         let mut lost = Vec::new();
-        crate::binxml::ChunkReader::new(chunk).records_lenient(
-            self.names,
-            end,
-            header_ok,
-            &mut events,
-            &mut |at, what| lost.push((at, what)),
-        );
+        let mut reader = crate::binxml::ChunkReader::new(chunk);
+        reader.records_lenient(self.names, end, header_ok, &mut events, &mut |at, what| {
+            lost.push((at, what))
+        });
+        self.report.passed_over += reader.passed_over;
         let offset = FILE_HEADER + n * CHUNK;
         for (at, what) in lost {
             self.report.skip(

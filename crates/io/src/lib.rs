@@ -24,12 +24,14 @@ pub mod netflow;
 pub mod raw;
 pub mod report;
 pub mod split;
+pub mod wanted;
 pub mod windows;
 pub mod xml;
 pub mod zeek;
 
 pub use input::{plan, read_bytes, read_raw, read_unit, Format, Unit};
 pub use report::{FileReport, Inputs};
+pub use wanted::Wanted;
 
 use portent_core::schema::ids;
 use portent_core::{Event, Record, Schema, Zone};
@@ -53,6 +55,9 @@ pub struct ReadOptions {
     /// Follow symbolic links found in folders even when they lead out of
     /// the folder named (links inside it are always followed, once).
     pub follow_links: bool,
+    /// The events the run can use (`None`: all). EVTX records of other
+    /// channels or event ids are read only as far as their System part.
+    pub wanted: Option<std::sync::Arc<Wanted>>,
 }
 
 impl Default for ReadOptions {
@@ -64,6 +69,7 @@ impl Default for ReadOptions {
             evtx_chunks_per_unit: 64,
             evtx_fast: true,
             follow_links: false,
+            wanted: None,
         }
     }
 }

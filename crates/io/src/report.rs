@@ -16,6 +16,9 @@ pub struct FileReport {
     pub format: String,
     /// Events produced.
     pub records: u64,
+    /// Of those, EVTX events read for their System part only (time, host,
+    /// channel, ids): of channels and event ids the run has no use for.
+    pub passed_over: u64,
     /// Records or regions skipped, by reason: count and a few locations.
     pub skipped: BTreeMap<String, (u64, Vec<String>)>,
     /// Endpoint hosts seen, with their event counts.
@@ -78,6 +81,7 @@ impl FileReport {
     /// Folds `other` (a part of the same input, such as a chunk range) into this report.
     pub fn merge(&mut self, other: FileReport) {
         self.records += other.records;
+        self.passed_over += other.passed_over;
         for (reason, (n, places)) in other.skipped {
             let entry = self.skipped.entry(reason).or_default();
             entry.0 += n;
@@ -152,6 +156,8 @@ pub struct Inputs {
     pub second_paths: usize,
     /// Records skipped, by reason, over every input.
     pub skipped: BTreeMap<String, u64>,
+    /// Events read for their System part only, over every input.
+    pub passed_over: u64,
     /// Earliest and latest event time over every input.
     pub span: Option<(i64, i64)>,
     /// The last report, still open to the next chunk range of its file.
@@ -202,6 +208,7 @@ impl Inputs {
         self.not_read += usize::from(r.fatal.is_some());
         self.ignored += usize::from(r.ignored.is_some());
         self.second_paths += usize::from(r.is_second_path());
+        self.passed_over += r.passed_over;
         for (reason, (n, _)) in &r.skipped {
             *self.skipped.entry(reason.clone()).or_insert(0) += n;
         }

@@ -80,6 +80,7 @@ fn records_in(bytes: &[u8], n: usize) -> usize {
     let names = portent_io::binxml::Names {
         schema: &Schema::qradar(),
         keep_unknown: false,
+        wanted: None,
     };
     let at = HEADER + n * CHUNK;
     portent_io::binxml::ChunkReader::new(&bytes[at..at + CHUNK])

@@ -193,5 +193,79 @@ fn all_names() -> portent_io::binxml::Names<'static> {
     portent_io::binxml::Names {
         schema: SCHEMA.get_or_init(Schema::qradar),
         keep_unknown: true,
+        wanted: None,
     }
+}
+
+/// Records of channels and event ids no one wants keep their System part
+/// (the same time, host, channel, provider and ids as read whole) and lose
+/// their data; wanted records are read whole; the report counts those passed
+/// over. Over the generated logs of every scenario (Sysmon and Security).
+#[test]
+fn records_not_wanted_keep_their_system_part_only() {
+    use portent_core::schema::ids;
+    use portent_scenario::{all, generate, Options, Variant};
+    let mut wanted = portent_io::Wanted::new();
+    wanted.add("Security", "", &[4688]);
+    wanted.add("Microsoft-Windows-Sysmon/Operational", "", &[3]);
+    let skim = ReadOptions {
+        wanted: Some(std::sync::Arc::new(wanted.clone())),
+        ..ReadOptions::default()
+    };
+    let schema = Schema::qradar();
+    let system = [
+        ids::STARTTIME,
+        ids::HOSTNAME,
+        ids::CHANNEL,
+        ids::PROVIDER,
+        ids::EVENT_ID,
+        ids::RECORD_NUMBER,
+    ];
+    let (mut kept, mut passed) = (0, 0);
+    for s in all() {
+        let g = generate(
+            s,
+            Variant::AsDescribed,
+            &Options {
+                seed: 7,
+                start_us: 1_764_580_000_000_000,
+                background: 300,
+            },
+        );
+        for (_, events) in portent_scenario::evtx::by_channel(&g.events) {
+            let bytes = portent_scenario::evtx::write(&events).unwrap();
+            let read = |opts: &ReadOptions| {
+                let mut out = Vec::new();
+                let mut report = portent_io::FileReport::new("generated");
+                portent_io::evtx::read_bytes(&bytes, &schema, opts, &mut report, &mut |_, r| {
+                    out.push(r)
+                });
+                (out, report.passed_over)
+            };
+            let (whole, none) = read(&ReadOptions::default());
+            let (skimmed, over) = read(&skim);
+            assert_eq!(none, 0);
+            assert_eq!(whole.len(), skimmed.len());
+            let mut over_here = 0;
+            for (w, k) in whole.iter().zip(&skimmed) {
+                for f in system {
+                    assert_eq!(w.get(f), k.get(f), "{}", schema.name(f));
+                }
+                let (c, p) = (w.get(ids::CHANNEL), w.get(ids::PROVIDER));
+                if wanted.wants(c.as_str(), p.as_str(), w.get(ids::EVENT_ID).to_i64()) {
+                    assert_eq!(fields(w), fields(k));
+                    kept += 1;
+                } else {
+                    assert!(fields(k).len() < fields(w).len(), "{:?}", fields(k));
+                    over_here += 1;
+                }
+            }
+            assert_eq!(over, over_here);
+            passed += over_here;
+        }
+    }
+    assert!(
+        kept > 10 && passed > 100,
+        "{kept} kept, {passed} passed over"
+    );
 }

@@ -131,6 +131,7 @@ impl InputArgs {
             keep: None,
             dispatch: Vec::new(),
             list_inputs: self.report,
+            read_all: false,
         })
     }
 }
