@@ -40,11 +40,13 @@ run() { # label, extra flags...
   inert=$(grep -o '[0-9]* inert (cannot fire' "$err" | grep -o '^[0-9]*' | head -1)
   rejected=$(grep -o '[0-9]* rejected$' "$err" | grep -o '^[0-9]*' | head -1)
   events=$(grep -o '^portent: [0-9]* event(s) read' "$err" | grep -o '[0-9]*' | head -1)
+  # EVTX events no rule can use, read for their System part only.
+  over=$(grep -o '^portent: [0-9]* of them of channels' "$err" | grep -o '[0-9]*' | head -1 || true)
   n=$(wc -l < "$hits")
-  awk -v l="$label" -v lo="$loaded" -v i="$inert" -v r="$rejected" -v e="$events" -v h="$n" \
+  awk -v l="$label" -v lo="$loaded" -v i="$inert" -v r="$rejected" -v e="$events" -v o="${over:-0}" -v h="$n" \
       -v u="$user" -v s="$sys" -v w="$wall" -v m="$rss_kb" 'BEGIN {
-    printf "%-12s rules %5s  inert %3s  failed %2s  events %8s  hits %6s  CPU %6.2f s  wall %6.2f s  peak %6.1f MiB\n",
-      l, lo, i, r, e, h, u + s, w, m / 1024 }'
+    printf "%-12s rules %5s  inert %3s  failed %2s  events %8s  passed over %8s  hits %6s  CPU %6.2f s  wall %6.2f s  peak %6.1f MiB\n",
+      l, lo, i, r, e, o, h, u + s, w, m / 1024 }'
   rm -f "$err" "$err.time" "$hits"
 }
 for i in $(seq "$RUNS"); do
