@@ -171,12 +171,35 @@ impl<'w> RowWriter<'w> {
             let columns = serde_json::to_string(&self.columns)?;
             write!(self.out, "{close},\n  \"columns\": {columns}")?;
             for (k, v) in extra {
-                let text = serde_json::to_string_pretty(v)?.replace('\n', "\n  ");
-                write!(self.out, ",\n  {}: {text}", serde_json::to_string(k)?)?;
+                write!(self.out, ",\n  {}: ", serde_json::to_string(k)?)?;
+                // Written as it is serialised: a summary that lists every
+                // file of an evidence folder is megabytes of text.
+                serde_json::to_writer_pretty(Indented(&mut *self.out), v)?;
             }
             self.out.write_all(b"\n}\n")?;
         }
         Ok(())
+    }
+}
+
+/// Indents what is written through it by two spaces after every line break
+/// (JSON text has line breaks only between its tokens).
+struct Indented<'w>(&'w mut dyn Write);
+
+impl Write for Indented<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(at) = rest.iter().position(|b| *b == b'\n') {
+            self.0.write_all(&rest[..at])?;
+            self.0.write_all(b"\n  ")?;
+            rest = &rest[at + 1..];
+        }
+        self.0.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
