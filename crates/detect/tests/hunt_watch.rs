@@ -46,10 +46,7 @@ fn count(alerts: &[Alert]) -> BTreeMap<String, u64> {
 #[test]
 #[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn hunts_batch_run_and_watchs_detector_give_the_same_alerts() {
-    let (Some(corpus), Some(rules)) = (
-        portent_core::testdata::corpus(),
-        portent_core::testdata::sigma_rules(),
-    ) else {
+    let Some((corpus, rules)) = common::corpus_and_rules() else {
         return;
     };
     let mut schema = Schema::qradar();

@@ -19,10 +19,7 @@ mod common;
 #[test]
 #[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn the_detector_gives_every_rules_alerts_on_the_corpus() {
-    let (Some(corpus), Some(rules)) = (
-        portent_core::testdata::corpus(),
-        portent_core::testdata::sigma_rules(),
-    ) else {
+    let Some((corpus, rules)) = common::corpus_and_rules() else {
         return;
     };
     let mut schema = Schema::qradar();

@@ -85,10 +85,7 @@ fn scan(
 #[test]
 #[ignore = "needs the corpus (../shared/corpus or PORTENT_CORPUS)"]
 fn records_passed_over_change_no_candidate() {
-    let (Some(corpus), Some(rules)) = (
-        portent_core::testdata::corpus(),
-        portent_core::testdata::sigma_rules(),
-    ) else {
+    let Some((corpus, rules)) = common::corpus_and_rules() else {
         return;
     };
     let mut schema = Schema::qradar();

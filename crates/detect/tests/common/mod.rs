@@ -7,6 +7,15 @@ use portent_engine::{CompileOptions, Query, WindowPolicy};
 use std::path::Path;
 use std::time::Duration;
 
+/// The corpus and the shared Sigma rules, when both are there (the tests
+/// that need them are ignored by default and say why).
+pub fn corpus_and_rules() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    Some((
+        portent_core::testdata::corpus()?,
+        portent_core::testdata::sigma_rules()?,
+    ))
+}
+
 /// Every rule of `rules/sigmahq-windows` that compiles, with its log source,
 /// compiled against `schema` (one schema for all, as `watch` shares it).
 pub fn sigmahq(rules: &Path, schema: &mut Schema) -> RuleSet {
