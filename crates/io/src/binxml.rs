@@ -599,13 +599,24 @@ impl<'c> ChunkReader<'c> {
         };
         // A record no one can use keeps its System part (it is still counted
         // and dated) and passes over its data, nested templates included.
-        let data = depth > 0
-            || names
-                .wanted
-                .is_none_or(|w| wanted(w, &template.items, &spans, c));
+        // The channel, provider and event id that decide are read once, here,
+        // and not again below.
+        let decided = match names.wanted {
+            Some(w) if depth == 0 => system_of(&template.items, &spans, c).map(|s| {
+                let wants = w.wants(s.channel.as_deref(), s.provider.as_deref(), s.event_id);
+                (ev.channel, ev.provider, ev.event_id) = (s.channel, s.provider, s.event_id);
+                wants
+            }),
+            _ => None,
+        };
+        let data = decided.unwrap_or(true);
         self.passed_over += u64::from(!data);
         for item in &template.items {
-            if !data && matches!(item, Item::Hole(_, Target::Data(_) | Target::Nested(_))) {
+            let skip = match item {
+                Item::Hole(_, Target::Data(_) | Target::Nested(_)) => !data,
+                Item::Hole(_, t) | Item::Const(t, _) => decided.is_some() && is_system_key(t),
+            };
+            if skip {
                 continue;
             }
             let (t, v) = match item {
@@ -670,37 +681,48 @@ fn text_of(v: J) -> Option<String> {
     }
 }
 
-/// Whether `w` wants the record whose outer template has `items` and values
-/// at `spans` of chunk `c`, by its channel, provider and event id as
-/// [`ChunkReader::instance`] would read them. A template that does not name
-/// both the channel and the event id itself (a System part in a nested
-/// template, say) is read whole: what decides may lie in the part not seen.
-fn wanted(w: &crate::Wanted, items: &[Item], spans: &[(u8, usize, usize)], c: &[u8]) -> bool {
-    let (mut channel, mut provider, mut id) = (None, None, None);
+fn is_system_key(t: &Target) -> bool {
+    matches!(t, Target::Channel | Target::Provider | Target::EventId)
+}
+
+/// What decides whether a record is wanted: its channel, provider and event id.
+struct SystemKey {
+    channel: Option<String>,
+    provider: Option<String>,
+    event_id: Option<i64>,
+}
+
+/// The channel, provider and event id of the record whose outer template
+/// has `items` and values at `spans` of chunk `c`, as
+/// [`ChunkReader::instance`] would read them. `None` (read the record whole)
+/// for a template that does not name both the channel and the event id
+/// itself (a System part in a nested template, say: what decides may lie in
+/// the part not seen), or a value that does not decode (the whole read then
+/// fails on it and says so).
+fn system_of(items: &[Item], spans: &[(u8, usize, usize)], c: &[u8]) -> Option<SystemKey> {
+    let mut key = SystemKey {
+        channel: None,
+        provider: None,
+        event_id: None,
+    };
     let (mut has_channel, mut has_id) = (false, false);
     for item in items {
         let (t, v) = match item {
-            Item::Hole(i, t @ (Target::Channel | Target::Provider | Target::EventId)) => {
+            Item::Hole(i, t) if is_system_key(t) => {
                 let v = match spans.get(usize::from(*i)) {
-                    Some(&(ty, from, size)) => match value(ty, &c[from..from + size]) {
-                        Ok(v) => v,
-                        // The full read will fail on it and say so.
-                        Err(_) => return true,
-                    },
+                    Some(&(ty, from, size)) => value(ty, &c[from..from + size]).ok()?,
                     None => J::Null,
                 };
                 (t, v)
             }
-            Item::Const(t @ (Target::Channel | Target::Provider | Target::EventId), v) => {
-                (t, v.clone())
-            }
+            Item::Const(t, v) if is_system_key(t) => (t, v.clone()),
             _ => continue,
         };
         match t {
-            Target::Channel => (channel, has_channel) = (text_of(v), true),
-            Target::Provider => provider = text_of(v),
-            _ => (id, has_id) = (int_of(&v), true),
+            Target::Channel => (key.channel, has_channel) = (text_of(v), true),
+            Target::Provider => key.provider = text_of(v),
+            _ => (key.event_id, has_id) = (int_of(&v), true),
         }
     }
-    !(has_channel && has_id) || w.wants(channel.as_deref(), provider.as_deref(), id)
+    (has_channel && has_id).then_some(key)
 }
