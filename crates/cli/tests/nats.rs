@@ -30,14 +30,6 @@ fn nats_server() -> Option<PathBuf> {
     None
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Server {
     child: Child,
     url: String,
@@ -46,36 +38,47 @@ struct Server {
 }
 
 impl Server {
+    /// Starts a server on ports it picks itself (`-1`), read back from its
+    /// log. Ports picked by the test and released before the server binds
+    /// them can be picked again by a test starting its own server at the
+    /// same moment; and the monitor answers before JetStream is up and
+    /// clients are let in, so readiness is the server's own "Server is ready".
     fn start(bin: &Path) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let (port, mport) = (free_port(), free_port());
-        let child = Command::new(bin)
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-m",
-                &mport.to_string(),
-                "-sd",
-            ])
+        let log = dir.path().join("nats.log");
+        let mut child = Command::new(bin)
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-sd"])
             .arg(dir.path())
             // Its log goes to a file of its own, not to /dev/null (a plain
             // file on some machines, where cargo later reads it as a program).
             .arg("-l")
-            .arg(dir.path().join("nats.log"))
+            .arg(&log)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let monitor = format!("127.0.0.1:{mport}");
-        wait_for("nats-server", || {
-            std::net::TcpStream::connect(&monitor).is_ok()
+        let mut text = String::new();
+        wait_for("nats-server ready", || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("nats-server exited ({status}) before it was ready:\n{text}");
+            }
+            text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.contains("Server is ready")
         });
+        let after = |mark: &str| -> String {
+            let at = text
+                .find(mark)
+                .unwrap_or_else(|| panic!("no {mark:?} in:\n{text}"));
+            let rest = &text[at + mark.len()..];
+            rest.lines().next().unwrap().trim().to_owned()
+        };
+        let (client, monitor) = (
+            after("Listening for client connections on "),
+            after("Starting http monitor on "),
+        );
         Server {
             child,
-            url: format!("nats://127.0.0.1:{port}"),
+            url: format!("nats://{client}"),
             monitor,
             _dir: dir,
         }
