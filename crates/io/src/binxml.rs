@@ -122,6 +122,20 @@ fn name_ref(chunk: &[u8], pos: &mut usize) -> Result<String, Unsupported> {
     name_at(chunk, at).ok_or(bad)
 }
 
+/// Where a BinXML element tree comes from: it decides how its element
+/// headers are laid out and what it may hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tree {
+    /// A template definition: element headers carry a dependency id, and
+    /// values come from the instance's holes.
+    Template,
+    /// A record written as a plain element tree, with every value inline
+    /// and no template (what exported logs and some providers hold, e.g.
+    /// Defender's Operational log saved from Event Viewer): element headers
+    /// have no dependency id, and there are no holes.
+    Record,
+}
+
 /// Reads the template defined at chunk offset `at`, instantiated below the
 /// elements `base` (empty for a record, the hole's path for nested BinXML).
 fn compile(
@@ -136,6 +150,31 @@ fn compile(
     if end > chunk.len() {
         return Err(Unsupported("template out of the chunk"));
     }
+    walk(chunk, start, end, Tree::Template, base, names_of)
+}
+
+/// What the value token before the current one filled: a value written in
+/// several tokens (the first flagged as continued) is one text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Before {
+    Other,
+    /// A value that went to the pending `Data` name.
+    Name,
+    /// A value that went to item `n` (`None`: to nothing kept).
+    Value(Option<usize>),
+    Hole,
+}
+
+/// Reads the element tree at `start..end` for what it fills: holes of a
+/// template, or the inline values of a record written without one.
+fn walk(
+    chunk: &[u8],
+    start: usize,
+    end: usize,
+    tree: Tree,
+    base: &[String],
+    names_of: &Names<'_>,
+) -> Result<Template, Unsupported> {
     let mut pos = start;
     let mut path: Vec<String> = base.to_vec();
     let mut attr: Option<String> = None;
@@ -144,20 +183,38 @@ fn compile(
     let mut names: Vec<Option<String>> = vec![None; base.len()];
     let mut items = Vec::new();
     let truncated = Unsupported("truncated template");
+    let mut before = Before::Other;
+    // For each open element: whether it holds text or elements. An empty
+    // element of a record's own tree is still a field (see below); in a
+    // template every field is a hole.
+    let mut filled: Vec<bool> = vec![true; base.len()];
+    // For each open element: whether it has attributes (a `Data` element's
+    // `Name` aside). Empty, such an element is an object to the `evtx` crate,
+    // not a field.
+    let mut attributed: Vec<bool> = vec![false; base.len()];
     while pos < end {
         let token = chunk[pos];
         pos += 1;
+        let was = std::mem::replace(&mut before, Before::Other);
         match token {
             0x00 => break,
             0x0f => pos += 3,
             0x01 | 0x41 => {
-                pos += 2 + 4; // dependency id, data size
+                if tree == Tree::Template {
+                    pos += 2; // dependency id
+                }
+                pos += 4; // data size
                 let name = name_ref(chunk, &mut pos)?;
                 if token == 0x41 {
                     pos += 4;
                 }
                 path.push(name);
                 names.push(None);
+                if let Some(parent) = filled.last_mut() {
+                    *parent = true;
+                }
+                filled.push(false);
+                attributed.push(false);
                 attr = None;
                 pending_name = None;
             }
@@ -168,6 +225,21 @@ fn compile(
                 attr = None;
             }
             0x03 | 0x04 => {
+                let (text, attributes) = (filled.pop(), attributed.pop());
+                let empty = text == Some(false) && attributes == Some(false);
+                if tree == Tree::Record && empty {
+                    // `<Data Name="x"></Data>` is a field with the empty
+                    // text, as the `evtx` crate has it. Other empty elements
+                    // it renders as no value or leaves out, depending on
+                    // their neighbours: such records are read by the crate.
+                    let named = token == 0x04 && names.last().is_some_and(Option::is_some);
+                    if let Some(t) = target(&path, &names, None, names_of) {
+                        if !named {
+                            return Err(Unsupported("an empty element in a record"));
+                        }
+                        items.push(Item::Const(t, J::String(String::new())));
+                    }
+                }
                 if token == 0x03 {
                     pending_name = None;
                 }
@@ -175,7 +247,15 @@ fn compile(
                 names.pop();
                 attr = None;
             }
-            0x06 | 0x46 => attr = Some(name_ref(chunk, &mut pos)?),
+            0x06 | 0x46 => {
+                let a = name_ref(chunk, &mut pos)?;
+                if !(a == "Name" && path.last().is_some_and(|e| e == "Data")) {
+                    if let Some(x) = attributed.last_mut() {
+                        *x = true;
+                    }
+                }
+                attr = Some(a);
+            }
             0x05 | 0x45 => {
                 let ty = *chunk.get(pos).ok_or(truncated)?;
                 if ty != 0x01 {
@@ -184,21 +264,53 @@ fn compile(
                 let n = usize::from(u16_at(chunk, pos + 1).ok_or(truncated)?);
                 let text = utf16(chunk.get(pos + 3..pos + 3 + n * 2).ok_or(truncated)?);
                 pos += 3 + n * 2;
-                match (&attr, path.last().map(String::as_str)) {
-                    (Some(a), Some("Data")) if a == "Name" => pending_name = Some(text),
-                    (Some(a), _) => {
-                        if let Some(t) = target(&path, &names, Some(a), names_of) {
-                            items.push(Item::Const(t, J::String(text)));
-                        }
+                if attr.is_none() {
+                    if text.is_empty() && tree == Tree::Record {
+                        // No text: the element stays empty (see `filled`).
+                        before = was;
+                        continue;
                     }
-                    (None, _) => {
-                        if let Some(t) = target(&path, &names, None, names_of) {
-                            items.push(Item::Const(t, J::String(text)));
-                        }
+                    if let Some(f) = filled.last_mut() {
+                        *f = true;
                     }
                 }
+                before = match was {
+                    Before::Hole => return Err(Unsupported("a text of holes and values")),
+                    Before::Name => {
+                        if let Some(name) = pending_name.as_mut() {
+                            name.push_str(&text);
+                        }
+                        Before::Name
+                    }
+                    Before::Value(slot) => {
+                        if let Some(Item::Const(_, J::String(s))) =
+                            slot.and_then(|i| items.get_mut(i))
+                        {
+                            s.push_str(&text);
+                        }
+                        Before::Value(slot)
+                    }
+                    Before::Other => match (&attr, path.last().map(String::as_str)) {
+                        (Some(a), Some("Data")) if a == "Name" => {
+                            pending_name = Some(text);
+                            Before::Name
+                        }
+                        (a, _) => {
+                            Before::Value(target(&path, &names, a.as_deref(), names_of).map(|t| {
+                                items.push(Item::Const(t, J::String(text)));
+                                items.len() - 1
+                            }))
+                        }
+                    },
+                };
             }
             0x0d | 0x0e => {
+                if tree == Tree::Record {
+                    return Err(Unsupported("a hole outside a template"));
+                }
+                if matches!(was, Before::Value(_) | Before::Name | Before::Hole) {
+                    return Err(Unsupported("a text of holes and values"));
+                }
                 if attr.as_deref() == Some("Name") && path.last().is_some_and(|e| e == "Data") {
                     return Err(Unsupported("a data name filled in by the record"));
                 }
@@ -210,11 +322,25 @@ fn compile(
                 } else if let Some(t) = target(&path, &names, attr.as_deref(), names_of) {
                     items.push(Item::Hole(index, t));
                 }
+                before = Before::Hole;
             }
             _ => return Err(Unsupported("an unusual token in a template")),
         }
     }
+    if tree == Tree::Record && repeats_a_field(&items) {
+        // The `evtx` crate joins the texts of a field a record's own tree
+        // repeats (PowerShell's unnamed `Data`): it reads such records.
+        return Err(Unsupported("a field repeated in a record"));
+    }
     Ok(Template { items })
+}
+
+fn repeats_a_field(items: &[Item]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    items.iter().any(|i| match i {
+        Item::Const(Target::Data(k), _) => !seen.insert(k.0.as_str()),
+        _ => false,
+    })
 }
 
 /// How data field names are read: which to keep, and what each means.
@@ -557,6 +683,11 @@ impl<'c> ChunkReader<'c> {
         if c.get(pos) == Some(&0x0f) {
             pos += 4;
         }
+        if matches!(c.get(pos), Some(0x01 | 0x41)) {
+            // A record that is its own element tree: every value is in it.
+            let tree = walk(c, pos, end, Tree::Record, base, names)?;
+            return self.fill(&tree.items, &[], names, ev, depth);
+        }
         if c.get(pos) != Some(&0x0c) {
             return Err(Unsupported("BinXML that is no template instance"));
         }
@@ -591,18 +722,27 @@ impl<'c> ChunkReader<'c> {
         if at > end {
             return Err(Unsupported("values out of the record"));
         }
-        let get = |i: u16| -> Result<J, Unsupported> {
-            match spans.get(usize::from(i)) {
-                Some(&(ty, from, size)) => value(ty, &c[from..from + size]),
-                None => Ok(J::Null),
-            }
-        };
+        self.fill(&template.items, &spans, names, ev, depth)
+    }
+
+    /// Fills `ev` from a tree's `items`, whose holes take the values at
+    /// `spans` (a record's value descriptors: type, offset, size).
+    fn fill(
+        &mut self,
+        items: &[Item],
+        spans: &[(u8, usize, usize)],
+        names: &Names<'_>,
+        ev: &mut WinEvent,
+        depth: usize,
+    ) -> Result<(), Unsupported> {
+        let c = self.chunk;
+        let get = |i: u16| hole(c, spans, i);
         // A record no one can use keeps its System part (it is still counted
         // and dated) and passes over its data, nested templates included.
         // The channel, provider and event id that decide are read once, here,
         // and not again below.
         let decided = match names.wanted {
-            Some(w) if depth == 0 => system_of(&template.items, &spans, c).map(|s| {
+            Some(w) if depth == 0 => system_of(items, spans, c).map(|s| {
                 let wants = w.wants(s.channel.as_deref(), s.provider.as_deref(), s.event_id);
                 (ev.channel, ev.provider, ev.event_id) = (s.channel, s.provider, s.event_id);
                 wants
@@ -611,7 +751,7 @@ impl<'c> ChunkReader<'c> {
         };
         let data = decided.unwrap_or(true);
         self.passed_over += u64::from(!data);
-        for item in &template.items {
+        for item in items {
             let skip = match item {
                 Item::Hole(_, Target::Data(_) | Target::Nested(_)) => !data,
                 Item::Hole(_, t) | Item::Const(t, _) => decided.is_some() && is_system_key(t),
@@ -665,6 +805,14 @@ impl<'c> ChunkReader<'c> {
     }
 }
 
+/// The value of hole `i`, whose values lie at `spans` of chunk `c`.
+fn hole(c: &[u8], spans: &[(u8, usize, usize)], i: u16) -> Result<J, Unsupported> {
+    match spans.get(usize::from(i)) {
+        Some(&(ty, from, size)) => value(ty, &c[from..from + size]),
+        None => Ok(J::Null),
+    }
+}
+
 fn int_of(v: &J) -> Option<i64> {
     match v {
         J::Number(n) => n.as_i64(),
@@ -708,13 +856,7 @@ fn system_of(items: &[Item], spans: &[(u8, usize, usize)], c: &[u8]) -> Option<S
     let (mut has_channel, mut has_id) = (false, false);
     for item in items {
         let (t, v) = match item {
-            Item::Hole(i, t) if is_system_key(t) => {
-                let v = match spans.get(usize::from(*i)) {
-                    Some(&(ty, from, size)) => value(ty, &c[from..from + size]).ok()?,
-                    None => J::Null,
-                };
-                (t, v)
-            }
+            Item::Hole(i, t) if is_system_key(t) => (t, hole(c, spans, *i).ok()?),
             Item::Const(t, v) if is_system_key(t) => (t, v.clone()),
             _ => continue,
         };

@@ -105,8 +105,13 @@ fn template_reader_matches_the_crate_on_the_corpus() {
     assert_eq!(ok, all, "the fast path reads {ok} of {all} chunks");
 }
 
+/// Every scenario's logs, written as Windows writes live logs (template
+/// instances) and as some exports hold them (each record its own element
+/// tree, values as text): the template reader reads every chunk of both
+/// itself, and gives what the crate gives.
 #[test]
 fn template_reader_matches_the_crate_on_generated_logs() {
+    use portent_scenario::evtx::Layout;
     use portent_scenario::{all, generate, Options};
     let dir = std::env::temp_dir().join(format!("portent-evtx-fast-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -122,20 +127,53 @@ fn template_reader_matches_the_crate_on_generated_logs() {
                 },
             );
             for (c, events) in portent_scenario::evtx::by_channel(&g.events) {
-                let p = dir.join(format!(
-                    "{}-{}-{}.evtx",
-                    s.id,
-                    v.name(),
-                    c.replace('/', "_")
-                ));
-                std::fs::write(&p, portent_scenario::evtx::write(&events).unwrap()).unwrap();
-                assert_eq!(compare(&p), events.len());
-                let (ok, all) = coverage(&p);
-                assert_eq!(ok, all, "{}", p.display());
+                for layout in [Layout::Templates, Layout::Elements] {
+                    let p = dir.join(format!(
+                        "{}-{}-{}-{layout:?}.evtx",
+                        s.id,
+                        v.name(),
+                        c.replace('/', "_")
+                    ));
+                    let log = portent_scenario::evtx::write_as(&events, layout).unwrap();
+                    std::fs::write(&p, log).unwrap();
+                    assert_eq!(compare(&p), events.len());
+                    let (ok, all) = coverage(&p);
+                    assert_eq!(ok, all, "{}", p.display());
+                }
             }
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A record written without a template whose named `Data` has no text: the
+/// field is there with the empty text (as the crate has it), and the fast
+/// path reads it rather than handing the chunk to the crate.
+#[test]
+fn an_empty_named_field_of_a_record_without_template_is_the_empty_text() {
+    use portent_scenario::evtx::{write_as, Layout};
+    use portent_scenario::{all, generate, Options, Val};
+    let s = &all()[0];
+    let options = Options {
+        seed: 5,
+        start_us: 1_764_580_000_000_000,
+        background: 0,
+    };
+    let g = generate(s, s.variants()[0], &options);
+    let mut ev = g.events[0].clone();
+    ev.data.push(("Unused", Val::s("")));
+    ev.data.push(("Product Name", Val::s("%%827")));
+    let p = std::env::temp_dir().join(format!("portent-elements-{}.evtx", std::process::id()));
+    std::fs::write(&p, write_as(&[ev], Layout::Elements).unwrap()).unwrap();
+    assert_eq!(compare(&p), 1);
+    assert_eq!(coverage(&p), (1, 1));
+    let (records, _) = read(&p, true);
+    assert!(
+        records[0].contains(&r#"Unused=Str("")"#.to_owned()),
+        "{records:?}"
+    );
+    assert!(records[0].contains(&r#"Product Name=Str("%%827")"#.to_owned()));
+    let _ = std::fs::remove_file(&p);
 }
 
 mod damaged {

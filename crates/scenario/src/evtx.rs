@@ -8,6 +8,10 @@
 //! names and types of the data) the first time a chunk needs it, inline in
 //! that record, and later records of the chunk refer to it by offset; element
 //! and attribute names are stored once per chunk the same way.
+//!
+//! [`Layout::Elements`] writes each record as an element tree of its own,
+//! every value inline as text and no template, as some exported logs hold
+//! them (Defender's Operational log saved from Event Viewer, for one).
 
 use crate::event::{Val, WinEvent};
 use std::collections::HashMap;
@@ -62,6 +66,15 @@ mod ty {
     pub const FILETIME: u8 = 0x11;
     pub const SID: u8 = 0x13;
     pub const HEXINT64: u8 = 0x15;
+}
+
+/// How records are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Template instances, as Windows writes its live logs.
+    Templates,
+    /// Each record an element tree with its values as text.
+    Elements,
 }
 
 /// A value ready for the substitution array.
@@ -203,6 +216,34 @@ fn values_of(ev: &WinEvent) -> Vec<Sub> {
     v
 }
 
+/// The values of [`values_of`] as the text a record written without a
+/// template holds (`None`: no value).
+fn texts_of(ev: &WinEvent) -> Vec<Option<String>> {
+    let time = chrono::DateTime::from_timestamp_micros(ev.time_us).map(|t| {
+        let ticks = ev.time_us.rem_euclid(1_000_000) * 10;
+        format!("{}.{ticks:07}Z", t.format("%Y-%m-%dT%H:%M:%S"))
+    });
+    let mut v = vec![
+        Some(ev.provider.name.to_owned()),
+        Some(Val::Guid(ev.provider.guid.into()).text()),
+        Some(ev.event_id.to_string()),
+        Some(ev.version.to_string()),
+        Some(ev.level.to_string()),
+        Some(ev.task.to_string()),
+        Some(ev.opcode.to_string()),
+        Some(format!("0x{:016x}", ev.keywords)),
+        time,
+        Some(ev.record_id.to_string()),
+        Some(ev.pid.to_string()),
+        Some(ev.tid.to_string()),
+        Some(ev.provider.channel.to_owned()),
+        Some(ev.computer.clone()),
+        ev.user_sid.clone(),
+    ];
+    v.extend(ev.data.iter().map(|(_, val)| Some(val.text())));
+    v
+}
+
 fn template_of(ev: &WinEvent, values: &[Sub]) -> Node {
     let text = |i: u16, t: u8| vec![Node::Content(sub(i, t))];
     let system = el(
@@ -276,8 +317,19 @@ fn fnv(s: &str, basis: u64) -> u64 {
     })
 }
 
+/// A chunk's state before a record, to go back to when it does not fit:
+/// length, names, templates, string and template buckets.
+type Saved = (
+    usize,
+    HashMap<String, u32>,
+    HashMap<String, u32>,
+    [u32; 64],
+    [u32; 32],
+);
+
 /// One chunk being filled. Offsets in it are chunk offsets, as BinXML wants.
 struct Chunk {
+    layout: Layout,
     buf: Vec<u8>,
     names: HashMap<String, u32>,
     templates: HashMap<String, u32>,
@@ -289,8 +341,9 @@ struct Chunk {
 }
 
 impl Chunk {
-    fn new() -> Chunk {
+    fn new(layout: Layout) -> Chunk {
         Chunk {
+            layout,
             buf: vec![0; CHUNK_HEADER_SIZE],
             names: HashMap::new(),
             templates: HashMap::new(),
@@ -361,24 +414,50 @@ impl Chunk {
         self.buf.extend(utf16(s));
     }
 
-    fn node(&mut self, n: &Node) {
+    /// Writes `n`: as a template's element tree, or (with `texts`) as a
+    /// record's own, where each hole is its text, an attribute without one
+    /// is left out, and element headers carry no dependency id.
+    fn node(&mut self, n: &Node, texts: Option<&[Option<String>]>) {
+        let text_of = |c: &Content| -> Option<Option<String>> {
+            match (c, texts) {
+                (Content::Sub { index, .. }, Some(t)) => {
+                    Some(t.get(usize::from(*index)).cloned().flatten())
+                }
+                _ => None,
+            }
+        };
         let e = match n {
-            Node::Content(c) => return self.content(c),
+            Node::Content(c) => {
+                return match text_of(c) {
+                    Some(Some(t)) if !t.is_empty() => self.text(&t),
+                    Some(_) => {}
+                    None => self.content(c),
+                };
+            }
             Node::Elem(e) => e,
         };
-        self.buf.push(if e.attrs.is_empty() { 0x01 } else { 0x41 });
-        self.u16(0xffff);
+        let attrs: Vec<&(&str, Content)> = e
+            .attrs
+            .iter()
+            .filter(|(_, c)| !matches!(text_of(c), Some(None)))
+            .collect();
+        self.buf.push(if attrs.is_empty() { 0x01 } else { 0x41 });
+        if texts.is_none() {
+            self.u16(0xffff);
+        }
         let size_at = self.pos();
         self.u32(0);
         self.name_ref(e.name);
-        if !e.attrs.is_empty() {
+        if !attrs.is_empty() {
             let attrs_at = self.pos();
             self.u32(0);
-            for (i, (name, value)) in e.attrs.iter().enumerate() {
-                self.buf
-                    .push(if i + 1 < e.attrs.len() { 0x46 } else { 0x06 });
+            for (i, (name, value)) in attrs.iter().enumerate() {
+                self.buf.push(if i + 1 < attrs.len() { 0x46 } else { 0x06 });
                 self.name_ref(name);
-                self.content(value);
+                match text_of(value) {
+                    Some(Some(t)) => self.text(&t),
+                    _ => self.content(value),
+                }
             }
             self.patch_u32(attrs_at, self.pos() - attrs_at - 4);
         }
@@ -387,7 +466,7 @@ impl Chunk {
         } else {
             self.buf.push(0x02);
             for c in &e.children {
-                self.node(c);
+                self.node(c, texts);
             }
             self.buf.push(0x04);
         }
@@ -396,7 +475,7 @@ impl Chunk {
 
     /// Appends one record; `false` (and the chunk unchanged) when it does not fit.
     fn append(&mut self, ev: &WinEvent) -> bool {
-        let saved = (
+        let saved: Saved = (
             self.buf.len(),
             self.names.clone(),
             self.templates.clone(),
@@ -414,6 +493,10 @@ impl Chunk {
         self.buf.extend((ticks as u64).to_le_bytes());
         self.buf.extend([0x0f, 0x01, 0x01, 0x00]);
         let values = values_of(ev);
+        if self.layout == Layout::Elements {
+            self.node(&template_of(ev, &values), Some(&texts_of(ev)));
+            return self.close_record(start, ev, saved);
+        }
         let key = template_key(ev, &values);
         let id = fnv(&key, 0xcbf2_9ce4_8422_2325) as u32;
         self.buf.extend([0x0c, 0x01]);
@@ -431,7 +514,7 @@ impl Chunk {
                 let size_at = self.pos();
                 self.u32(0);
                 self.buf.extend([0x0f, 0x01, 0x01, 0x00]);
-                self.node(&template_of(ev, &values));
+                self.node(&template_of(ev, &values), None);
                 self.buf.push(0x00);
                 self.patch_u32(size_at, self.pos() - size_at - 4);
                 self.templates.insert(key, at);
@@ -445,6 +528,12 @@ impl Chunk {
         for v in &values {
             self.buf.extend(&v.bytes);
         }
+        self.close_record(start, ev, saved)
+    }
+
+    /// Ends the record begun at `start`; `false` (and the chunk as `saved`)
+    /// when it does not fit.
+    fn close_record(&mut self, start: u32, ev: &WinEvent, saved: Saved) -> bool {
         self.buf.push(0x00);
         let size = self.pos() + 4 - start;
         self.u32(size);
@@ -514,8 +603,13 @@ pub fn by_channel(events: &[WinEvent]) -> Vec<(&'static str, Vec<WinEvent>)> {
 
 /// Writes `events` (one channel's, in record order) as an EVTX file.
 pub fn write(events: &[WinEvent]) -> Result<Vec<u8>, Error> {
+    write_as(events, Layout::Templates)
+}
+
+/// [`write`] with records laid out as `layout` says.
+pub fn write_as(events: &[WinEvent], layout: Layout) -> Result<Vec<u8>, Error> {
     let mut chunks: Vec<Vec<u8>> = Vec::new();
-    let mut chunk = Chunk::new();
+    let mut chunk = Chunk::new(layout);
     for ev in events {
         if chunk.append(ev) {
             continue;
@@ -527,7 +621,7 @@ pub fn write(events: &[WinEvent]) -> Result<Vec<u8>, Error> {
                 size,
             });
         }
-        chunks.push(std::mem::replace(&mut chunk, Chunk::new()).finish());
+        chunks.push(std::mem::replace(&mut chunk, Chunk::new(layout)).finish());
         if !chunk.append(ev) {
             let size = values_of(ev).iter().map(|v| v.bytes.len()).sum();
             return Err(Error::RecordTooLarge {
