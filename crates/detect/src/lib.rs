@@ -14,6 +14,7 @@ pub mod alert;
 pub mod batch;
 pub mod detector;
 pub mod enrich;
+mod mailbox;
 pub mod scan;
 mod spill;
 pub mod tuned;

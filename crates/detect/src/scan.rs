@@ -8,6 +8,7 @@
 //! read before its connections.
 
 use crate::enrich::{filled_if_absent, reads_enriched};
+use crate::mailbox::{ForUnit, Mailbox, Sender};
 use portent_core::schema::ids;
 use portent_core::{Event, FieldId, Record, Schema, Value};
 use portent_engine::{PrefilterSet, Query, Router, State};
@@ -18,7 +19,6 @@ use portent_io::{plan, read_unit, FileReport, Inputs, ReadOptions, Unit, Wanted}
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::sync::Arc;
 
 /// Candidates a streaming scan holds back in memory at most while their
@@ -30,9 +30,13 @@ const MAX_HELD: usize = 4_096;
 /// many, so one huge file is not held whole.
 const BATCH: usize = 2_048;
 
-/// Batches of later units the main thread holds at most while an earlier
-/// unit is still being read; their readers wait beyond that.
-const MAX_WAITING: usize = 8;
+/// What the main thread holds at most of later units while an earlier unit
+/// is still being read: their readers wait beyond that. Memory is bounded by
+/// what the results hold (candidates and process creations, as many as 8 full
+/// batches); the count of units bounds the rest, and is large so that readers
+/// of small files do not wait, and wake, once per file.
+const MAX_WAITING: usize = 64;
+const MAX_WAITING_ITEMS: usize = 8 * BATCH;
 
 /// What a worker sends: part of a unit, or its end.
 enum Msg {
@@ -40,54 +44,103 @@ enum Msg {
     Done(UnitResult),
 }
 
+impl ForUnit for Msg {
+    fn unit(&self) -> usize {
+        match self {
+            Msg::Batch(b) => b.unit,
+            Msg::Done(r) => r.index,
+        }
+    }
+}
+
 /// Candidates and process creations of a unit, in order.
 struct Batch {
     unit: usize,
     candidates: Vec<Candidate>,
     creations: Vec<Creation>,
-    /// Counted in the gate's waiting batches.
-    waiting: bool,
+    /// Its weight in the gate's held results (0: not held).
+    waiting: usize,
 }
 
 /// Keeps readers of later units from running far ahead of the unit being
 /// handed over (whose reader never waits, so the scan always progresses).
 struct Gate {
-    /// The unit being handed over, and batches of later units held.
-    state: std::sync::Mutex<(usize, usize)>,
+    state: std::sync::Mutex<GateState>,
     turn: std::sync::Condvar,
 }
 
+#[derive(Default)]
+struct GateState {
+    /// The unit being handed over.
+    unit: usize,
+    /// Results of later units held, and their candidates and creations.
+    held: usize,
+    items: usize,
+    /// Readers waiting for their turn: only then is there anyone to wake
+    /// (a wake is a system call, and the scan moves on once per unit).
+    sleeping: usize,
+}
+
 impl Gate {
-    /// Waits until a batch of `unit` may be sent; true when it will be held.
-    fn enter(&self, unit: usize) -> bool {
-        let Ok(mut g) = self.state.lock() else {
-            return false;
-        };
-        while unit != g.0 && g.1 >= MAX_WAITING {
-            g = match self.turn.wait(g) {
-                Ok(g) => g,
-                Err(_) => return false,
-            };
+    fn new() -> Gate {
+        Gate {
+            state: std::sync::Mutex::new(GateState::default()),
+            turn: std::sync::Condvar::new(),
         }
-        let held = unit != g.0;
-        if held {
-            g.1 += 1;
-        }
-        held
     }
 
-    fn released(&self) {
-        if let Ok(mut g) = self.state.lock() {
-            g.1 = g.1.saturating_sub(1);
+    /// Waits until a result of `unit` holding `items` candidates and creations
+    /// may be sent; the weight counted while it is held (0: not held).
+    fn enter(&self, unit: usize, items: usize) -> usize {
+        let Ok(mut g) = self.state.lock() else {
+            return 0;
+        };
+        let weight = items + 1;
+        while unit != g.unit
+            && (g.held >= MAX_WAITING || (g.held > 0 && g.items + weight > MAX_WAITING_ITEMS))
+        {
+            g.sleeping += 1;
+            g = match self.turn.wait(g) {
+                Ok(g) => g,
+                Err(_) => return 0,
+            };
+            g.sleeping -= 1;
         }
-        self.turn.notify_all();
+        if unit == g.unit {
+            return 0;
+        }
+        g.held += 1;
+        g.items += weight;
+        weight
+    }
+
+    /// A held result of `weight` (from [`Gate::enter`]) was taken in.
+    fn released(&self, weight: usize) {
+        if weight > 0 {
+            self.update(|g| {
+                g.held = g.held.saturating_sub(1);
+                g.items = g.items.saturating_sub(weight);
+            });
+        }
     }
 
     fn advance(&self, unit: usize) {
-        if let Ok(mut g) = self.state.lock() {
-            g.0 = unit;
+        self.update(|g| g.unit = unit);
+    }
+
+    fn update(&self, change: impl FnOnce(&mut GateState)) {
+        let wake = match self.state.lock() {
+            Ok(mut g) => {
+                change(&mut g);
+                g.sleeping > 0
+            }
+            // A reader died holding the lock: wake the others, who then
+            // find it poisoned and stop waiting.
+            Err(_) => true,
+        };
+        if wake {
+            self.turn.notify_all();
         }
-        self.turn.notify_all();
     }
 }
 
@@ -248,8 +301,8 @@ fn unit_size(u: &Unit) -> u64 {
 
 struct UnitResult {
     index: usize,
-    /// Counted in the gate's waiting batches.
-    waiting: bool,
+    /// Its weight in the gate's held results (0: not held).
+    waiting: usize,
     candidates: Vec<Candidate>,
     creations: Vec<Creation>,
     reports: Vec<FileReport>,
@@ -356,12 +409,9 @@ pub fn scan_each(
     });
     let started = std::time::Instant::now();
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<Msg>();
-    let gate = Gate {
-        state: std::sync::Mutex::new((0, 0)),
-        turn: std::sync::Condvar::new(),
-    };
     let threads = opts.threads.clamp(1, units.len().max(1));
+    let mailbox = Mailbox::<Msg>::new(threads);
+    let gate = Gate::new();
     // Units read ahead of the one taken in next: a few, one per reader.
     let mut pending: BTreeMap<usize, UnitResult> = BTreeMap::new();
     // Not streaming, every candidate, in input order, until all is read.
@@ -382,7 +432,7 @@ pub fn scan_each(
             s.spawn(|| progress.draw_until_finished());
         }
         for _ in 0..threads {
-            let tx = tx.clone();
+            let tx = mailbox.sender();
             let (units, prefilters, next, sizes, gate) =
                 (&units, &prefilters, &next, &sizes, &gate);
             s.spawn(move || {
@@ -408,14 +458,13 @@ pub fn scan_each(
                     // A finished unit waits its turn like a batch: readers of
                     // small files must not pile up results behind a big one.
                     let mut r = r;
-                    r.waiting = streaming && gate.enter(i);
-                    if tx.send(Msg::Done(r)).is_err() {
-                        break;
+                    if streaming {
+                        r.waiting = gate.enter(i, r.candidates.len() + r.creations.len());
                     }
+                    tx.send(Msg::Done(r));
                 }
             });
         }
-        drop(tx);
         // Units are taken in, in input order, as soon as every earlier one is
         // in: the process index (and, streaming, what is handed over) is the
         // same whatever the thread timing.
@@ -427,9 +476,7 @@ pub fn scan_each(
                     idx.insert(c);
                 }
             }
-            if b.waiting {
-                gate.released();
-            }
+            gate.released(b.waiting);
             for mut c in b.candidates {
                 let outcome = index.as_ref().map(|idx| idx.enrich(&mut c.record));
                 let waits = outcome == Some(Outcome::Missing)
@@ -471,18 +518,18 @@ pub fn scan_each(
                 }
             }
         };
-        for msg in rx {
-            match msg {
-                Msg::Batch(b) if b.unit == taken => take_in(b, &mut index),
-                Msg::Batch(b) => buffered.entry(b.unit).or_default().push(b),
-                Msg::Done(r) => {
-                    pending.insert(r.index, r);
+        while let Some(messages) = mailbox.take(taken) {
+            for msg in messages {
+                match msg {
+                    Msg::Batch(b) if b.unit == taken => take_in(b, &mut index),
+                    Msg::Batch(b) => buffered.entry(b.unit).or_default().push(b),
+                    Msg::Done(r) => {
+                        pending.insert(r.index, r);
+                    }
                 }
             }
             while let Some(next) = pending.remove(&taken) {
-                if next.waiting {
-                    gate.released();
-                }
+                gate.released(next.waiting);
                 events += next.events;
                 latest = latest.max(next.latest);
                 reports.extend(next.reports);
@@ -501,7 +548,7 @@ pub fn scan_each(
                     unit: taken,
                     candidates,
                     creations: next.creations,
-                    waiting: false,
+                    waiting: 0,
                 };
                 take_in(last, &mut index);
                 taken += 1;
@@ -572,7 +619,7 @@ fn read_one(
     correlate: bool,
     schema: &Schema,
     opts: &ReadOptions,
-    batches: Option<(&mpsc::Sender<Msg>, &Gate)>,
+    batches: Option<(&Sender<'_, Msg>, &Gate)>,
 ) -> UnitResult {
     let mut candidates = Vec::new();
     let mut creations = Vec::new();
@@ -606,8 +653,8 @@ fn read_one(
             ordinal += 1;
             if let Some((tx, gate)) = batches {
                 if candidates.len() >= BATCH {
-                    let waiting = gate.enter(index);
-                    let _ = tx.send(Msg::Batch(Batch {
+                    let waiting = gate.enter(index, candidates.len() + creations.len());
+                    tx.send(Msg::Batch(Batch {
                         unit: index,
                         candidates: std::mem::take(&mut candidates),
                         creations: std::mem::take(&mut creations),
@@ -619,7 +666,7 @@ fn read_one(
     });
     UnitResult {
         index,
-        waiting: false,
+        waiting: 0,
         candidates,
         creations,
         reports,

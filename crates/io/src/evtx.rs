@@ -45,62 +45,91 @@ pub fn chunk_slots(len: u64) -> u64 {
     len.saturating_sub(FILE_HEADER).div_ceil(CHUNK)
 }
 
-/// Reads chunks `first..first + count` of an EVTX file.
+/// Reads chunks `first..first + count` of an EVTX file of `len` bytes (when
+/// the caller knows it; otherwise the file is asked).
 ///
-/// The range is handed to the crate's own parser as a file of its own (the file
-/// header followed by just those chunks, see [`Window`]): the parser shares the
-/// compiled record templates across chunks, which standalone chunks cannot, and
-/// rendering is several times faster for it.
+/// Without the fast reader the range is handed to the crate's own parser as a
+/// file of its own (the file header followed by just those chunks, see
+/// [`Window`]): the parser shares the compiled record templates across chunks,
+/// which standalone chunks cannot, and rendering is several times faster for it.
+#[allow(clippy::too_many_arguments)]
 pub fn read_chunks<R: Read + Seek + Send + 'static>(
     mut file: R,
     first: u64,
     count: u64,
+    len: Option<u64>,
     schema: &Schema,
     opts: &ReadOptions,
     report: &mut FileReport,
     emit: &mut dyn FnMut(&str, Record<'static>),
 ) {
-    let mut header = vec![0u8; FILE_HEADER as usize];
-    let len = match file.seek(SeekFrom::End(0)) {
-        Ok(l) => l,
-        Err(e) => return report.skip(format!("cannot seek: {e}"), "file"),
+    let len = match len {
+        Some(l) => l,
+        None => match file.seek(SeekFrom::End(0)) {
+            Ok(l) => l,
+            Err(e) => return report.skip(format!("cannot seek: {e}"), "file"),
+        },
     };
-    if let Err(e) = file
-        .seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_exact(&mut header))
-    {
-        return report.skip(format!("no EVTX file header: {e}"), "offset 0");
-    }
     let start = FILE_HEADER + first * CHUNK;
-    let header = usable_header(header, first, report);
-    if !opts.evtx_fast {
-        let window = Window {
-            inner: file,
-            header,
-            start,
-            len: len.saturating_sub(start).min(count * CHUNK),
-            pos: 0,
-        };
-        return parse(window, first, schema, opts, report, emit);
-    }
     let want = len.saturating_sub(start).min(count * CHUNK);
-    // One buffer per worker thread, reused: a fresh 4 MiB buffer per range
-    // costs the kernel a page fault and a zeroed page for every 4 KiB.
+    if !opts.evtx_fast || len < FILE_HEADER || first > 0 {
+        let mut header = vec![0u8; FILE_HEADER as usize];
+        if let Err(e) = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| file.read_exact(&mut header))
+        {
+            return report.skip(format!("no EVTX file header: {e}"), "offset 0");
+        }
+        let header = usable_header(header, first, report);
+        if !opts.evtx_fast {
+            let window = Window {
+                inner: file,
+                header,
+                start,
+                len: want,
+                pos: 0,
+            };
+            return parse(window, first, schema, opts, report, emit);
+        }
+        return with_buffer(want as usize, |range| {
+            match file
+                .seek(SeekFrom::Start(start))
+                .and_then(|_| file.read_exact(range))
+            {
+                Ok(()) => read_range(&header, range, first, schema, opts, report, emit),
+                Err(e) => report.skip(format!("cannot read: {e}"), format!("offset {start}")),
+            }
+        });
+    }
+    // From the first chunk on, the header and the chunks are one stretch of
+    // the file: one read (most files in a case folder are one unit each).
+    with_buffer((FILE_HEADER + want) as usize, |all| {
+        if let Err(e) = file
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| file.read_exact(all))
+        {
+            return report.skip(format!("cannot read: {e}"), "offset 0");
+        }
+        let (header, range) = all.split_at(FILE_HEADER as usize);
+        let header = usable_header(header.to_vec(), first, report);
+        read_range(&header, range, first, schema, opts, report, emit);
+    });
+}
+
+/// Runs `read` on a buffer of `size` bytes, one per worker thread and reused:
+/// a fresh buffer per range costs the kernel a page fault and a zeroed page
+/// for every 4 KiB, and zeroing a reused one anew for every file costs as much
+/// again. So it only ever grows, and `read` fills (and sees) `size` bytes.
+fn with_buffer(size: usize, read: impl FnOnce(&mut [u8])) {
     thread_local! {
         static RANGE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     RANGE.with(|buf| {
         let mut range = buf.take();
-        // Sized once and then overwritten: read_to_end would grow (and copy)
-        // a full buffer just to look for the end of the file.
-        range.resize(want as usize, 0);
-        match file
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| file.read_exact(&mut range))
-        {
-            Ok(()) => read_range(&header, &range, first, schema, opts, report, emit),
-            Err(e) => report.skip(format!("cannot read: {e}"), format!("offset {start}")),
+        if range.len() < size {
+            range.resize(size, 0);
         }
+        read(&mut range[..size]);
         buf.replace(range);
     });
 }

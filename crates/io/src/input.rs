@@ -196,6 +196,8 @@ impl Walker<'_> {
     }
 
     fn walk(&mut self, p: &Path, in_dir: bool) {
+        // What is not a link is what it says it is: asked once, not twice.
+        let mut own = None;
         if in_dir {
             match std::fs::symlink_metadata(p) {
                 Ok(m) if m.file_type().is_symlink() => {
@@ -214,11 +216,11 @@ impl Walker<'_> {
                         );
                     }
                 }
-                Ok(_) => {}
+                Ok(m) => own = Some(m),
                 Err(e) => return self.fail(p, e.to_string()),
             }
         }
-        let meta = match std::fs::metadata(p) {
+        let meta = match own.map_or_else(|| std::fs::metadata(p), Ok) {
             Ok(m) => m,
             Err(e) => return self.fail(p, e.to_string()),
         };
@@ -338,7 +340,7 @@ pub fn read_unit(
             let mut r = FileReport::new(name);
             r.format = "EVTX".into();
             guarded(&mut r, |r| {
-                evtx::read_chunks(file, first, count, schema, opts, r, ctx.emit)
+                evtx::read_chunks(file, first, count, None, schema, opts, r, ctx.emit)
             });
             ctx.reports.push(r);
         }
@@ -465,13 +467,11 @@ impl Ctx<'_, '_> {
                             self.reports.push(r);
                             return;
                         }
-                        let slots = f
-                            .metadata()
-                            .map(|m| evtx::chunk_slots(m.len()))
-                            .unwrap_or(0);
+                        let len = f.metadata().map(|m| m.len()).ok();
+                        let slots = evtx::chunk_slots(len.unwrap_or(0));
                         let (schema, opts, emit) = (self.schema, self.opts, &mut *self.emit);
                         guarded(&mut r, |r| {
-                            evtx::read_chunks(f, 0, slots, schema, opts, r, emit)
+                            evtx::read_chunks(f, 0, slots, len, schema, opts, r, emit)
                         });
                         self.reports.push(r);
                         return;
