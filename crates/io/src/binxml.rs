@@ -418,13 +418,7 @@ fn value(ty: u8, b: &[u8]) -> Result<J, Unsupported> {
         0x07 => J::from(int(4)? as u32 as i32),
         0x08 => J::from(int(4)? as u32),
         0x09 => J::from(int(8)? as i64),
-        0x0a => {
-            let v = int(8)?;
-            if v > i64::MAX as u64 {
-                return Err(Unsupported("a UInt64 beyond i64"));
-            }
-            J::from(v)
-        }
+        0x0a => J::from(int(8)?),
         0x0d => match int(4)? as u32 as i32 {
             0 => J::Bool(false),
             1 => J::Bool(true),

@@ -176,6 +176,37 @@ fn an_empty_named_field_of_a_record_without_template_is_the_empty_text() {
     let _ = std::fs::remove_file(&p);
 }
 
+/// A UInt64 above the signed range (BITS writes such byte counts) is read by
+/// the template reader, to the value the crate gives (it went whole to the
+/// crate before).
+#[test]
+fn a_uint64_above_the_signed_range_is_read_as_the_crate_reads_it() {
+    use portent_scenario::evtx::{write_as, Layout};
+    use portent_scenario::{all, generate, Options, Val};
+    let s = &all()[0];
+    let options = Options {
+        seed: 5,
+        start_us: 1_764_580_000_000_000,
+        background: 0,
+    };
+    let mut ev = generate(s, s.variants()[0], &options).events[0].clone();
+    ev.data.push(("bytesTotal", Val::U64(u64::MAX)));
+    let p = std::env::temp_dir().join(format!("portent-u64-{}.evtx", std::process::id()));
+    std::fs::write(&p, write_as(&[ev], Layout::Templates).unwrap()).unwrap();
+    assert_eq!(compare(&p), 1);
+    assert_eq!(coverage(&p), (1, 1));
+    let (records, _) = read(&p, true);
+    // Present with a number (the record keeps integers as i64, so this one
+    // is a float on both paths).
+    assert!(
+        records[0]
+            .iter()
+            .any(|f| f.starts_with("bytesTotal=Float(1.8446744073709552e19")),
+        "{records:?}"
+    );
+    let _ = std::fs::remove_file(&p);
+}
+
 mod damaged {
     use super::all_names;
     use super::*;
