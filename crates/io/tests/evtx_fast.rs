@@ -146,43 +146,15 @@ fn template_reader_matches_the_crate_on_generated_logs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A record written without a template whose named `Data` has no text: the
-/// field is there with the empty text (as the crate has it), and the fast
-/// path reads it rather than handing the chunk to the crate.
-#[test]
-fn an_empty_named_field_of_a_record_without_template_is_the_empty_text() {
-    use portent_scenario::evtx::{write_as, Layout};
-    use portent_scenario::{all, generate, Options, Val};
-    let s = &all()[0];
-    let options = Options {
-        seed: 5,
-        start_us: 1_764_580_000_000_000,
-        background: 0,
-    };
-    let g = generate(s, s.variants()[0], &options);
-    let mut ev = g.events[0].clone();
-    ev.data.push(("Unused", Val::s("")));
-    ev.data.push(("Product Name", Val::s("%%827")));
-    let p = std::env::temp_dir().join(format!("portent-elements-{}.evtx", std::process::id()));
-    std::fs::write(&p, write_as(&[ev], Layout::Elements).unwrap()).unwrap();
-    assert_eq!(compare(&p), 1);
-    assert_eq!(coverage(&p), (1, 1));
-    let (records, _) = read(&p, true);
-    assert!(
-        records[0].contains(&r#"Unused=Str("")"#.to_owned()),
-        "{records:?}"
-    );
-    assert!(records[0].contains(&r#"Product Name=Str("%%827")"#.to_owned()));
-    let _ = std::fs::remove_file(&p);
-}
-
-/// A UInt64 above the signed range (BITS writes such byte counts) is read by
-/// the template reader, to the value the crate gives (it went whole to the
-/// crate before).
-#[test]
-fn a_uint64_above_the_signed_range_is_read_as_the_crate_reads_it() {
-    use portent_scenario::evtx::{write_as, Layout};
-    use portent_scenario::{all, generate, Options, Val};
+/// One scenario event with `extra` data fields added, written as `layout`
+/// into a log of its own, read both ways and held to the crate (the template
+/// reader reading its only chunk itself); its fields as the fast path reads
+/// them.
+fn one_event_with(
+    extra: Vec<(&'static str, portent_scenario::Val)>,
+    layout: portent_scenario::evtx::Layout,
+) -> Vec<String> {
+    use portent_scenario::{all, generate, Options};
     let s = &all()[0];
     let options = Options {
         seed: 5,
@@ -190,21 +162,51 @@ fn a_uint64_above_the_signed_range_is_read_as_the_crate_reads_it() {
         background: 0,
     };
     let mut ev = generate(s, s.variants()[0], &options).events[0].clone();
-    ev.data.push(("bytesTotal", Val::U64(u64::MAX)));
-    let p = std::env::temp_dir().join(format!("portent-u64-{}.evtx", std::process::id()));
-    std::fs::write(&p, write_as(&[ev], Layout::Templates).unwrap()).unwrap();
+    ev.data.extend(extra);
+    let p = std::env::temp_dir().join(format!(
+        "portent-one-{layout:?}-{}-{:?}.evtx",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let log = portent_scenario::evtx::write_as(&[ev], layout).unwrap();
+    std::fs::write(&p, log).unwrap();
     assert_eq!(compare(&p), 1);
-    assert_eq!(coverage(&p), (1, 1));
-    let (records, _) = read(&p, true);
+    assert_eq!(coverage(&p), (1, 1), "the template reader reads the chunk");
+    let (mut records, _) = read(&p, true);
+    let _ = std::fs::remove_file(&p);
+    records.remove(0)
+}
+
+/// A record written without a template whose named `Data` has no text: the
+/// field is there with the empty text (as the crate has it), and the fast
+/// path reads it rather than handing the chunk to the crate.
+#[test]
+fn an_empty_named_field_of_a_record_without_template_is_the_empty_text() {
+    use portent_scenario::{evtx::Layout, Val};
+    let extra = vec![("Unused", Val::s("")), ("Product Name", Val::s("%%827"))];
+    let fields = one_event_with(extra, Layout::Elements);
+    assert!(
+        fields.contains(&r#"Unused=Str("")"#.to_owned()),
+        "{fields:?}"
+    );
+    assert!(fields.contains(&r#"Product Name=Str("%%827")"#.to_owned()));
+}
+
+/// A UInt64 above the signed range (BITS writes such byte counts) is read by
+/// the template reader, to the value the crate gives (it went whole to the
+/// crate before).
+#[test]
+fn a_uint64_above_the_signed_range_is_read_as_the_crate_reads_it() {
+    use portent_scenario::{evtx::Layout, Val};
+    let fields = one_event_with(vec![("bytesTotal", Val::U64(u64::MAX))], Layout::Templates);
     // Present with a number (the record keeps integers as i64, so this one
     // is a float on both paths).
     assert!(
-        records[0]
+        fields
             .iter()
             .any(|f| f.starts_with("bytesTotal=Float(1.8446744073709552e19")),
-        "{records:?}"
+        "{fields:?}"
     );
-    let _ = std::fs::remove_file(&p);
 }
 
 mod damaged {
