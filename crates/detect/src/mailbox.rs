@@ -43,7 +43,7 @@ impl<M: ForUnit> Mailbox<M> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn send(&self, m: M) {
+    fn send(&self, m: M) {
         let unit = m.unit();
         let wake = {
             let mut s = self.lock();

@@ -59,7 +59,7 @@ struct Batch {
     candidates: Vec<Candidate>,
     creations: Vec<Creation>,
     /// Its weight in the gate's held results (0: not held).
-    waiting: usize,
+    gate_weight: usize,
 }
 
 /// Keeps readers of later units from running far ahead of the unit being
@@ -302,7 +302,7 @@ fn unit_size(u: &Unit) -> u64 {
 struct UnitResult {
     index: usize,
     /// Its weight in the gate's held results (0: not held).
-    waiting: usize,
+    gate_weight: usize,
     candidates: Vec<Candidate>,
     creations: Vec<Creation>,
     reports: Vec<FileReport>,
@@ -459,7 +459,7 @@ pub fn scan_each(
                     // small files must not pile up results behind a big one.
                     let mut r = r;
                     if streaming {
-                        r.waiting = gate.enter(i, r.candidates.len() + r.creations.len());
+                        r.gate_weight = gate.enter(i, r.candidates.len() + r.creations.len());
                     }
                     tx.send(Msg::Done(r));
                 }
@@ -476,7 +476,7 @@ pub fn scan_each(
                     idx.insert(c);
                 }
             }
-            gate.released(b.waiting);
+            gate.released(b.gate_weight);
             for mut c in b.candidates {
                 let outcome = index.as_ref().map(|idx| idx.enrich(&mut c.record));
                 let waits = outcome == Some(Outcome::Missing)
@@ -529,7 +529,7 @@ pub fn scan_each(
                 }
             }
             while let Some(next) = pending.remove(&taken) {
-                gate.released(next.waiting);
+                gate.released(next.gate_weight);
                 events += next.events;
                 latest = latest.max(next.latest);
                 reports.extend(next.reports);
@@ -548,7 +548,7 @@ pub fn scan_each(
                     unit: taken,
                     candidates,
                     creations: next.creations,
-                    waiting: 0,
+                    gate_weight: 0,
                 };
                 take_in(last, &mut index);
                 taken += 1;
@@ -653,12 +653,12 @@ fn read_one(
             ordinal += 1;
             if let Some((tx, gate)) = batches {
                 if candidates.len() >= BATCH {
-                    let waiting = gate.enter(index, candidates.len() + creations.len());
+                    let gate_weight = gate.enter(index, candidates.len() + creations.len());
                     tx.send(Msg::Batch(Batch {
                         unit: index,
                         candidates: std::mem::take(&mut candidates),
                         creations: std::mem::take(&mut creations),
-                        waiting,
+                        gate_weight,
                     }));
                 }
             }
@@ -666,7 +666,7 @@ fn read_one(
     });
     UnitResult {
         index,
-        waiting: 0,
+        gate_weight: 0,
         candidates,
         creations,
         reports,

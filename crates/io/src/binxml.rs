@@ -336,11 +336,18 @@ fn walk(
 }
 
 fn repeats_a_field(items: &[Item]) -> bool {
-    let mut seen = std::collections::HashSet::new();
-    items.iter().any(|i| match i {
-        Item::Const(Target::Data(k), _) => !seen.insert(k.0.as_str()),
-        _ => false,
-    })
+    // A record has a few dozen fields at most: compared pairwise, with nothing
+    // allocated for each record.
+    fn name(i: &Item) -> Option<&str> {
+        match i {
+            Item::Const(Target::Data(k), _) => Some(k.0.as_str()),
+            _ => None,
+        }
+    }
+    items
+        .iter()
+        .enumerate()
+        .any(|(n, i)| name(i).is_some_and(|a| items[..n].iter().any(|j| name(j) == Some(a))))
 }
 
 /// How data field names are read: which to keep, and what each means.

@@ -72,46 +72,48 @@ pub fn read_chunks<R: Read + Seek + Send + 'static>(
     };
     let start = FILE_HEADER + first * CHUNK;
     let want = len.saturating_sub(start).min(count * CHUNK);
-    if !opts.evtx_fast || len < FILE_HEADER || first > 0 {
-        let mut header = vec![0u8; FILE_HEADER as usize];
-        if let Err(e) = file
-            .seek(SeekFrom::Start(0))
-            .and_then(|_| file.read_exact(&mut header))
-        {
-            return report.skip(format!("no EVTX file header: {e}"), "offset 0");
-        }
-        let header = usable_header(header, first, report);
-        if !opts.evtx_fast {
-            let window = Window {
-                inner: file,
-                header,
-                start,
-                len: want,
-                pos: 0,
-            };
-            return parse(window, first, schema, opts, report, emit);
-        }
-        return with_buffer(want as usize, |range| {
-            match file
-                .seek(SeekFrom::Start(start))
-                .and_then(|_| file.read_exact(range))
-            {
-                Ok(()) => read_range(&header, range, first, schema, opts, report, emit),
-                Err(e) => report.skip(format!("cannot read: {e}"), format!("offset {start}")),
-            }
-        });
-    }
     // From the first chunk on, the header and the chunks are one stretch of
-    // the file: one read (most files in a case folder are one unit each).
-    with_buffer((FILE_HEADER + want) as usize, |all| {
+    // the file, read at once (most files in a case folder are one unit each);
+    // a later range needs the header read on its own.
+    let together = opts.evtx_fast && first == 0 && len >= FILE_HEADER;
+    let header = match together {
+        true => None,
+        false => {
+            let mut header = vec![0u8; FILE_HEADER as usize];
+            if let Err(e) = file
+                .seek(SeekFrom::Start(0))
+                .and_then(|_| file.read_exact(&mut header))
+            {
+                return report.skip(format!("no EVTX file header: {e}"), "offset 0");
+            }
+            Some(usable_header(header, first, report))
+        }
+    };
+    if let (false, Some(header)) = (opts.evtx_fast, &header) {
+        let window = Window {
+            inner: file,
+            header: header.clone(),
+            start,
+            len: want,
+            pos: 0,
+        };
+        return parse(window, first, schema, opts, report, emit);
+    }
+    let from = if together { 0 } else { start };
+    with_buffer((start - from + want) as usize, |all| {
         if let Err(e) = file
-            .seek(SeekFrom::Start(0))
+            .seek(SeekFrom::Start(from))
             .and_then(|_| file.read_exact(all))
         {
-            return report.skip(format!("cannot read: {e}"), "offset 0");
+            return report.skip(format!("cannot read: {e}"), format!("offset {from}"));
         }
-        let (header, range) = all.split_at(FILE_HEADER as usize);
-        let header = usable_header(header.to_vec(), first, report);
+        let (header, range) = match header {
+            Some(h) => (h, &*all),
+            None => {
+                let (h, range) = all.split_at(FILE_HEADER as usize);
+                (usable_header(h.to_vec(), first, report), range)
+            }
+        };
         read_range(&header, range, first, schema, opts, report, emit);
     });
 }

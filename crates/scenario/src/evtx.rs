@@ -182,66 +182,79 @@ fn opt(index: u16, ty: u8) -> Content {
 /// The substitution values of a record, in template order, and the template
 /// they fill. System values come first (0-14), then the data (15..).
 fn values_of(ev: &WinEvent) -> Vec<Sub> {
-    let ticks = ev
-        .time_us
-        .saturating_mul(10)
-        .saturating_add(FILETIME_UNIX_EPOCH);
-    let mut v = vec![
-        sub_of(&Val::s(ev.provider.name)),
-        sub_of(&Val::Guid(ev.provider.guid.into())),
-        sub_of(&Val::U16(ev.event_id)),
-        sub_of(&Val::U8(ev.version)),
-        sub_of(&Val::U8(ev.level)),
-        sub_of(&Val::U16(ev.task)),
-        sub_of(&Val::U8(ev.opcode)),
-        sub_of(&Val::HexInt64(ev.keywords)),
-        Sub {
-            ty: ty::FILETIME,
-            bytes: (ticks as u64).to_le_bytes().to_vec(),
-        },
-        sub_of(&Val::U64(ev.record_id)),
-        sub_of(&Val::U32(ev.pid)),
-        sub_of(&Val::U32(ev.tid)),
-        sub_of(&Val::s(ev.provider.channel)),
-        sub_of(&Val::s(ev.computer.clone())),
-        match ev.user_sid.as_deref().and_then(sid_bytes) {
-            Some(bytes) => Sub { ty: ty::SID, bytes },
-            None => Sub {
-                ty: ty::NULL,
-                bytes: Vec::new(),
-            },
-        },
-    ];
-    v.extend(ev.data.iter().map(|(_, val)| sub_of(val)));
-    v
+    fields_of(ev).iter().map(Field::sub).collect()
 }
 
 /// The values of [`values_of`] as the text a record written without a
 /// template holds (`None`: no value).
 fn texts_of(ev: &WinEvent) -> Vec<Option<String>> {
-    let time = chrono::DateTime::from_timestamp_micros(ev.time_us).map(|t| {
-        let ticks = ev.time_us.rem_euclid(1_000_000) * 10;
-        format!("{}.{ticks:07}Z", t.format("%Y-%m-%dT%H:%M:%S"))
-    });
+    fields_of(ev).iter().map(Field::text).collect()
+}
+
+/// A value of a record, in template order: the System ones (0-14), then the
+/// data. Both layouts write them from here, as a substitution or as text.
+enum Field {
+    Val(Val),
+    /// The time, in microseconds since 1970.
+    Time(i64),
+    /// The user's SID, when there is one.
+    Sid(Option<String>),
+}
+
+fn fields_of(ev: &WinEvent) -> Vec<Field> {
     let mut v = vec![
-        Some(ev.provider.name.to_owned()),
-        Some(Val::Guid(ev.provider.guid.into()).text()),
-        Some(ev.event_id.to_string()),
-        Some(ev.version.to_string()),
-        Some(ev.level.to_string()),
-        Some(ev.task.to_string()),
-        Some(ev.opcode.to_string()),
-        Some(format!("0x{:016x}", ev.keywords)),
-        time,
-        Some(ev.record_id.to_string()),
-        Some(ev.pid.to_string()),
-        Some(ev.tid.to_string()),
-        Some(ev.provider.channel.to_owned()),
-        Some(ev.computer.clone()),
-        ev.user_sid.clone(),
+        Field::Val(Val::s(ev.provider.name)),
+        Field::Val(Val::Guid(ev.provider.guid.into())),
+        Field::Val(Val::U16(ev.event_id)),
+        Field::Val(Val::U8(ev.version)),
+        Field::Val(Val::U8(ev.level)),
+        Field::Val(Val::U16(ev.task)),
+        Field::Val(Val::U8(ev.opcode)),
+        Field::Val(Val::HexInt64(ev.keywords)),
+        Field::Time(ev.time_us),
+        Field::Val(Val::U64(ev.record_id)),
+        Field::Val(Val::U32(ev.pid)),
+        Field::Val(Val::U32(ev.tid)),
+        Field::Val(Val::s(ev.provider.channel)),
+        Field::Val(Val::s(ev.computer.clone())),
+        Field::Sid(ev.user_sid.clone()),
     ];
-    v.extend(ev.data.iter().map(|(_, val)| Some(val.text())));
+    v.extend(ev.data.iter().map(|(_, val)| Field::Val(val.clone())));
     v
+}
+
+impl Field {
+    fn sub(&self) -> Sub {
+        match self {
+            Field::Val(v) => sub_of(v),
+            Field::Time(us) => {
+                let ticks = us.saturating_mul(10).saturating_add(FILETIME_UNIX_EPOCH);
+                Sub {
+                    ty: ty::FILETIME,
+                    bytes: (ticks as u64).to_le_bytes().to_vec(),
+                }
+            }
+            Field::Sid(sid) => match sid.as_deref().and_then(sid_bytes) {
+                Some(bytes) => Sub { ty: ty::SID, bytes },
+                None => Sub {
+                    ty: ty::NULL,
+                    bytes: Vec::new(),
+                },
+            },
+        }
+    }
+
+    fn text(&self) -> Option<String> {
+        match self {
+            Field::Val(v) => Some(v.text()),
+            // As Windows renders a FILETIME: seven decimals.
+            Field::Time(us) => chrono::DateTime::from_timestamp_micros(*us).map(|t| {
+                let ticks = us.rem_euclid(1_000_000) * 10;
+                format!("{}.{ticks:07}Z", t.format("%Y-%m-%dT%H:%M:%S"))
+            }),
+            Field::Sid(sid) => sid.clone(),
+        }
+    }
 }
 
 fn template_of(ev: &WinEvent, values: &[Sub]) -> Node {
