@@ -184,14 +184,12 @@ fn walk(
     let mut items = Vec::new();
     let truncated = Unsupported("truncated template");
     let mut before = Before::Other;
-    // For each open element: whether it holds text or elements. An empty
-    // element of a record's own tree is still a field (see below); in a
-    // template every field is a hole.
-    let mut filled: Vec<bool> = vec![true; base.len()];
-    // For each open element: whether it has attributes (a `Data` element's
-    // `Name` aside). Empty, such an element is an object to the `evtx` crate,
-    // not a field.
-    let mut attributed: Vec<bool> = vec![false; base.len()];
+    // For each open element: whether it is still bare, without text, child
+    // elements or attributes (a `Data` element's `Name` aside). A bare element
+    // of a record's own tree is still a field (see below), where one with
+    // attributes is an object to the `evtx` crate; in a template every field
+    // is a hole.
+    let mut bare: Vec<bool> = vec![false; base.len()];
     while pos < end {
         let token = chunk[pos];
         pos += 1;
@@ -210,11 +208,10 @@ fn walk(
                 }
                 path.push(name);
                 names.push(None);
-                if let Some(parent) = filled.last_mut() {
-                    *parent = true;
+                if let Some(parent) = bare.last_mut() {
+                    *parent = false;
                 }
-                filled.push(false);
-                attributed.push(false);
+                bare.push(true);
                 attr = None;
                 pending_name = None;
             }
@@ -225,8 +222,7 @@ fn walk(
                 attr = None;
             }
             0x03 | 0x04 => {
-                let (text, attributes) = (filled.pop(), attributed.pop());
-                let empty = text == Some(false) && attributes == Some(false);
+                let empty = bare.pop() == Some(true);
                 if tree == Tree::Record && empty {
                     // `<Data Name="x"></Data>` is a field with the empty
                     // text, as the `evtx` crate has it. Other empty elements
@@ -250,8 +246,8 @@ fn walk(
             0x06 | 0x46 => {
                 let a = name_ref(chunk, &mut pos)?;
                 if !(a == "Name" && path.last().is_some_and(|e| e == "Data")) {
-                    if let Some(x) = attributed.last_mut() {
-                        *x = true;
+                    if let Some(x) = bare.last_mut() {
+                        *x = false;
                     }
                 }
                 attr = Some(a);
@@ -266,12 +262,12 @@ fn walk(
                 pos += 3 + n * 2;
                 if attr.is_none() {
                     if text.is_empty() && tree == Tree::Record {
-                        // No text: the element stays empty (see `filled`).
+                        // No text: the element stays bare.
                         before = was;
                         continue;
                     }
-                    if let Some(f) = filled.last_mut() {
-                        *f = true;
+                    if let Some(f) = bare.last_mut() {
+                        *f = false;
                     }
                 }
                 before = match was {
